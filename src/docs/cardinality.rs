@@ -1,0 +1,19 @@
+//! # The series limit and the overflow series
+//!
+//! Job kinds and statuses usually come from a small fixed set, but they may
+//! arrive from agents over the network. To keep a flood of distinct label
+//! values from growing memory and scrape size without bound, a registry holds
+//! at most [`max_series`](crate::Registry::with_max_series) distinct
+//! `(kind, status)` pairs ([`DEFAULT_MAX_SERIES`](crate::DEFAULT_MAX_SERIES)
+//! by default).
+//!
+//! Past the limit nothing is dropped: every observation of a *new* pair is
+//! counted in one extra series whose `kind` and `status` labels are both
+//! [`OVERFLOW_LABEL`](crate::OVERFLOW_LABEL) (`"__overflow__"`). Pairs that
+//! already exist keep their own series. A nonzero
+//! `rm_job_duration_seconds_count{kind="__overflow__",status="__overflow__"}`
+//! is the signal to raise the limit or to fix the label source. (A caller that
+//! itself observes that pair shares the overflow series.)
+//!
+//! Adding a series copies the index (O(series)), which is why adds are meant
+//! to be rare and bounded: a registry sees at most `max_series + 1` of them.

@@ -1,0 +1,12 @@
+//! Design notes: the guarantees of this crate, published with its API.
+//!
+//! * [`sharding`]: why the counters are sharded, and what a series costs in memory.
+//! * [`consistency`]: what a scrape taken during observations can and cannot see,
+//!   and exactly how far `_sum` may lag the counts.
+//! * [`cardinality`]: the series limit and the overflow series.
+//! * [`loom`]: what the model-checked tests prove, and what they assume.
+
+pub mod cardinality;
+pub mod consistency;
+pub mod loom;
+pub mod sharding;

@@ -1,0 +1,140 @@
+//! `(kind, status)` → series: an immutable index behind an atomic pointer.
+//!
+//! Readers load the current [`Index`] (lock-free) and look the pair up by
+//! `&str` with a precomputed hash, allocating nothing. A missing pair is added
+//! by copy-and-swap: under the writers' mutex, re-check, copy the index, add
+//! the new series, publish the copy. Because the re-check and the publish
+//! happen under one lock, two threads adding the same pair agree on one
+//! series, and because a series is only reachable once published, no
+//! observation can land in a series that is then thrown away.
+
+use hashbrown::hash_table::HashTable;
+use hashbrown::DefaultHashBuilder;
+use std::hash::BuildHasher;
+
+use crate::histogram::Histogram;
+use crate::sync::{Arc, Mutex, SwapCell};
+
+/// Label value of both `kind` and `status` on the series that takes every
+/// observation of a new pair once the registry holds its maximum number of
+/// series.
+pub const OVERFLOW_LABEL: &str = "__overflow__";
+
+/// One `(kind, status)` histogram and its labels.
+pub(crate) struct Series {
+    pub(crate) kind: Box<str>,
+    pub(crate) status: Box<str>,
+    pub(crate) histogram: Histogram,
+}
+
+/// One immutable version of the index.
+#[derive(Clone)]
+pub(crate) struct Index {
+    by_labels: HashTable<Arc<Series>>,
+    /// Every series, sorted by kind then status: the order of the exposition,
+    /// kept here so a scrape never sorts.
+    pub(crate) sorted: Vec<Arc<Series>>,
+    /// Number of series other than the overflow series.
+    regular: usize,
+}
+
+pub(crate) struct LabelIndex {
+    current: SwapCell<Index>,
+    /// Serializes writers; readers never touch it.
+    writer: Mutex<()>,
+    hasher: DefaultHashBuilder,
+    max_series: usize,
+    shards: usize,
+}
+
+impl Index {
+    fn find(&self, hash: u64, kind: &str, status: &str) -> Option<&Arc<Series>> {
+        self.by_labels
+            .find(hash, |s| &*s.kind == kind && &*s.status == status)
+    }
+}
+
+impl LabelIndex {
+    pub(crate) fn new(max_series: usize, shards: usize) -> Self {
+        LabelIndex {
+            current: SwapCell::new(Index {
+                by_labels: HashTable::new(),
+                sorted: Vec::new(),
+                regular: 0,
+            }),
+            writer: Mutex::new(()),
+            hasher: DefaultHashBuilder::default(),
+            max_series,
+            shards,
+        }
+    }
+
+    #[inline]
+    fn hash(&self, kind: &str, status: &str) -> u64 {
+        self.hasher.hash_one((kind, status))
+    }
+
+    /// Records `nanos` into the series of `(kind, status)`, adding it if new.
+    #[inline]
+    pub(crate) fn record(&self, kind: &str, status: &str, nanos: u64) {
+        let hash = self.hash(kind, status);
+        if let Some(series) = self.current.load().find(hash, kind, status) {
+            series.histogram.record(nanos);
+            return;
+        }
+        self.insert(hash, kind, status).histogram.record(nanos);
+    }
+
+    /// The series of `(kind, status)`, added if new.
+    pub(crate) fn resolve(&self, kind: &str, status: &str) -> Arc<Series> {
+        let hash = self.hash(kind, status);
+        if let Some(series) = self.current.load().find(hash, kind, status) {
+            return Arc::clone(series);
+        }
+        self.insert(hash, kind, status)
+    }
+
+    /// The current index, for a scrape.
+    pub(crate) fn load(&self) -> crate::sync::Loaded<Index> {
+        self.current.load()
+    }
+
+    #[cold]
+    fn insert(&self, hash: u64, kind: &str, status: &str) -> Arc<Series> {
+        // A panic elsewhere while holding this lock cannot leave the index
+        // half-written (it is only ever replaced whole), so poisoning is moot.
+        let _writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let current = self.current.load();
+        if let Some(series) = current.find(hash, kind, status) {
+            // Another writer added it since our lookup.
+            return Arc::clone(series);
+        }
+        let (kind, status, hash) = if current.regular < self.max_series {
+            (kind, status, hash)
+        } else {
+            let hash = self.hash(OVERFLOW_LABEL, OVERFLOW_LABEL);
+            if let Some(series) = current.find(hash, OVERFLOW_LABEL, OVERFLOW_LABEL) {
+                return Arc::clone(series);
+            }
+            (OVERFLOW_LABEL, OVERFLOW_LABEL, hash)
+        };
+        let series = Arc::new(Series {
+            kind: kind.into(),
+            status: status.into(),
+            histogram: Histogram::new(self.shards),
+        });
+        let mut next = Index::clone(&current);
+        next.by_labels
+            .insert_unique(hash, Arc::clone(&series), |s| self.hash(&s.kind, &s.status));
+        let at = next
+            .sorted
+            .partition_point(|s| (&*s.kind, &*s.status) < (kind, status));
+        next.sorted.insert(at, Arc::clone(&series));
+        if kind != OVERFLOW_LABEL || status != OVERFLOW_LABEL {
+            next.regular += 1;
+        }
+        drop(current);
+        self.current.store(Arc::new(next));
+        series
+    }
+}

@@ -1,0 +1,58 @@
+//! Lock-free job-duration histograms and a Prometheus text exporter.
+//!
+//! `rm-metrics` is the metrics core a latency-sensitive service links in to
+//! count its jobs and expose them to Prometheus:
+//!
+//! * a [`Registry`] of job-duration histograms, one per `(kind, status)`, on
+//!   the fixed ladder [`BUCKET_BOUNDS_SECONDS`] (+Inf implicit). Observing is
+//!   lock-free and allocation-free: an atomic load of the label index, a hash
+//!   lookup, two `fetch_add`s on this thread's cache-padded shard. A
+//!   [`JobHandle`] skips the lookup;
+//! * plain [`Snapshot`] values for the per-host and server gauges, borrowed
+//!   from wherever the caller keeps its data;
+//! * a [`Renderer`] that writes the text exposition (format 0.0.4) into a
+//!   buffer it reuses, so a steady-state scrape allocates nothing;
+//! * with the `exporter` feature, a gated `/metrics` HTTP endpoint
+//!   (`exporter` module).
+//!
+//! ```
+//! use std::time::Duration;
+//! use rm_metrics::{HostRow, Registry, Renderer, Snapshot};
+//!
+//! let registry = Registry::new();
+//! // From any thread, on every finished job:
+//! registry.observe("backup", "succeeded", Duration::from_secs(90));
+//!
+//! // At scrape time:
+//! let hosts = [HostRow { id: "h1", name: "alpha", online: true, ..HostRow::default() }];
+//! let mut renderer = Renderer::new();
+//! let body = renderer.render(&registry, &Snapshot { hosts: &hosts, ..Snapshot::default() });
+//! assert!(body.starts_with(b"# HELP rm_hosts_total"));
+//! ```
+//!
+//! The design notes in [`docs`] say why the histograms are sharded, how
+//! consistent a scrape is, how far `_sum` may lag, what a series costs in
+//! memory, and what the loom models prove.
+
+#![deny(missing_docs)]
+#![warn(rust_2018_idioms, unreachable_pub)]
+
+mod buckets;
+pub mod docs;
+mod histogram;
+mod index;
+mod registry;
+mod render;
+mod shard;
+mod snapshot;
+mod sync;
+
+#[cfg(feature = "spec")]
+pub mod spec;
+
+pub use buckets::{BUCKET_BOUNDS_SECONDS, MAX_OBSERVATION_NANOS};
+pub use histogram::HistogramSnapshot;
+pub use index::OVERFLOW_LABEL;
+pub use registry::{JobHandle, Registry, DEFAULT_MAX_SERIES};
+pub use render::Renderer;
+pub use snapshot::{AlertCounts, BuildInfo, HostRow, Snapshot};
