@@ -138,3 +138,36 @@ impl LabelIndex {
         series
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    /// Keeps the table of `docs::sharding` true.
+    #[test]
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    fn memory_per_series_is_as_documented() {
+        use crossbeam_utils::CachePadded;
+        assert_eq!(std::mem::size_of::<crate::shard::Shard>(), 96);
+        assert_eq!(std::mem::size_of::<CachePadded<crate::shard::Shard>>(), 128);
+        // Arc's two counts + the series itself.
+        assert_eq!(16 + std::mem::size_of::<Series>(), 64);
+    }
+
+    #[test]
+    fn index_stays_sorted_and_findable() {
+        let index = LabelIndex::new(100, 1);
+        for (k, s) in [("b", "x"), ("a", "z"), ("a", "y"), ("c", ""), ("", "q")] {
+            index.resolve(k, s);
+        }
+        let current = index.load();
+        let order: Vec<_> = current.sorted.iter().map(|s| (&*s.kind, &*s.status)).collect();
+        assert_eq!(order, [("", "q"), ("a", "y"), ("a", "z"), ("b", "x"), ("c", "")]);
+        for (k, s) in order {
+            assert!(current.find(index.hash(k, s), k, s).is_some());
+        }
+        // Same pair again: the same series.
+        assert!(Arc::ptr_eq(&index.resolve("a", "y"), &index.resolve("a", "y")));
+        assert_eq!(index.load().sorted.len(), 5);
+    }
+}

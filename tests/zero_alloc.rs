@@ -1,0 +1,135 @@
+//! A steady-state scrape and the observe path perform no heap allocation.
+//!
+//! A counting global allocator counts the allocations made by the current
+//! thread only (other test threads may allocate meanwhile).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::time::Duration;
+
+use rm_metrics::{AlertCounts, BuildInfo, HostRow, Registry, Renderer, Snapshot};
+
+struct Counting;
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn note() {
+    // `try_with`: the allocator may run while thread-locals are torn down.
+    let _ = COUNTING.try_with(|on| {
+        if on.get() {
+            let _ = ALLOCS.try_with(|n| n.set(n.get() + 1));
+        }
+    });
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note();
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        note();
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note();
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations made by this thread while running `f`.
+fn allocations(f: impl FnOnce()) -> u64 {
+    ALLOCS.with(|n| n.set(0));
+    COUNTING.with(|on| on.set(true));
+    f();
+    COUNTING.with(|on| on.set(false));
+    ALLOCS.with(|n| n.get())
+}
+
+fn fleet(n: usize) -> (Vec<String>, Vec<String>) {
+    // Ids deliberately out of order, so the renderer has to sort.
+    let ids = (0..n).map(|i| format!("host-{:05}", (i * 7919) % n)).collect();
+    let names = (0..n).map(|i| format!("node{i}.example.org \"ü\"\n")).collect();
+    (ids, names)
+}
+
+#[test]
+fn the_allocator_counts() {
+    // Guard against a test that cannot fail: the counter must see this.
+    assert!(allocations(|| drop(std::hint::black_box(vec![1u8; 64]))) >= 1);
+}
+
+#[test]
+fn steady_state_render_allocates_nothing() {
+    let registry = Registry::new();
+    for kind in ["backup", "check", "prune", "unlock"] {
+        for status in ["succeeded", "failed", "canceled"] {
+            registry.observe(kind, status, Duration::from_secs(7));
+        }
+    }
+    let (ids, names) = fleet(1000);
+    let hosts: Vec<HostRow<'_>> = ids
+        .iter()
+        .zip(&names)
+        .enumerate()
+        .map(|(i, (id, name))| HostRow {
+            id,
+            name,
+            online: i % 3 != 0,
+            last_backup_unix: (i % 4 != 0).then_some(1_767_225_600 + i as i64),
+            last_backup_succeeded: (i % 4 != 0).then_some(i % 5 != 0),
+            repo_size_bytes: (i % 2 == 0).then_some(i as i64 * 1 << 30),
+            snapshot_count: i as u64,
+            open_alert_count: (i % 7) as u64,
+            repo_status: ["ready", "", "init_failed"][i % 3],
+        })
+        .collect();
+    let snapshot = Snapshot {
+        hosts: &hosts,
+        alerts: AlertCounts { info: 1, warning: 2, critical: 3 },
+        build: BuildInfo { version: "1.0.0", commit: "abc", go_version: "rustc 1.95" },
+    };
+
+    let mut renderer = Renderer::new();
+    let first = renderer.render(&registry, &snapshot).to_vec();
+    assert!(first.len() > 100_000);
+
+    let n = allocations(|| {
+        for round in 0..20u64 {
+            // Observations between scrapes change counts and sums, as in life.
+            registry.observe("backup", "succeeded", Duration::from_millis(1234 * round));
+            let body = renderer.render(&registry, &snapshot);
+            assert!(body.len() >= first.len() - 64);
+        }
+    });
+    assert_eq!(n, 0, "steady-state renders allocated {n} times");
+}
+
+#[test]
+fn observing_existing_pairs_allocates_nothing() {
+    let registry = Registry::new();
+    let handle = registry.handle("check", "failed");
+    registry.observe("backup", "succeeded", Duration::ZERO); // creates the pair
+    let n = allocations(|| {
+        for i in 0..10_000u64 {
+            registry.observe("backup", "succeeded", Duration::from_nanos(i * 1_000_003));
+            registry.observe_nanos("backup", "succeeded", -1);
+            handle.observe(Duration::from_secs(i));
+        }
+    });
+    assert_eq!(n, 0, "observing allocated {n} times");
+    assert_eq!(handle.snapshot().count(), 10_000);
+}
