@@ -161,13 +161,23 @@ mod tests {
             index.resolve(k, s);
         }
         let current = index.load();
-        let order: Vec<_> = current.sorted.iter().map(|s| (&*s.kind, &*s.status)).collect();
-        assert_eq!(order, [("", "q"), ("a", "y"), ("a", "z"), ("b", "x"), ("c", "")]);
+        let order: Vec<_> = current
+            .sorted
+            .iter()
+            .map(|s| (&*s.kind, &*s.status))
+            .collect();
+        assert_eq!(
+            order,
+            [("", "q"), ("a", "y"), ("a", "z"), ("b", "x"), ("c", "")]
+        );
         for (k, s) in order {
             assert!(current.find(index.hash(k, s), k, s).is_some());
         }
         // Same pair again: the same series.
-        assert!(Arc::ptr_eq(&index.resolve("a", "y"), &index.resolve("a", "y")));
+        assert!(Arc::ptr_eq(
+            &index.resolve("a", "y"),
+            &index.resolve("a", "y")
+        ));
         assert_eq!(index.load().sorted.len(), 5);
     }
 }

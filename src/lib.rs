@@ -13,7 +13,7 @@
 //! * a [`Renderer`] that writes the text exposition (format 0.0.4) into a
 //!   buffer it reuses, so a steady-state scrape allocates nothing;
 //! * with the `exporter` feature, a gated `/metrics` HTTP endpoint
-//!   (`exporter` module).
+//!   (the `exporter` module).
 //!
 //! ```
 //! use std::time::Duration;
@@ -47,6 +47,8 @@ mod shard;
 mod snapshot;
 mod sync;
 
+#[cfg(feature = "exporter")]
+pub mod exporter;
 #[cfg(feature = "spec")]
 pub mod spec;
 

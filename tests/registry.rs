@@ -12,7 +12,10 @@ use rm_metrics::{
 fn series(registry: &Registry) -> BTreeMap<(String, String), HistogramSnapshot> {
     let mut out = BTreeMap::new();
     registry.for_each_series(|k, s, snap| {
-        assert!(out.insert((k.to_owned(), s.to_owned()), *snap).is_none(), "duplicate series {k}/{s}");
+        assert!(
+            out.insert((k.to_owned(), s.to_owned()), *snap).is_none(),
+            "duplicate series {k}/{s}"
+        );
     });
     out
 }
@@ -49,7 +52,11 @@ fn concurrent_observes_and_inserts_count_exactly() {
                         // pairs all threads create concurrently
                         2 => registry.observe_nanos("kind", &format!("s{}", (i / 4) % 16), d),
                         // pairs only this thread creates
-                        _ => registry.observe_nanos(&format!("t{t}"), &format!("s{}", (i / 4) % 8), d),
+                        _ => registry.observe_nanos(
+                            &format!("t{t}"),
+                            &format!("s{}", (i / 4) % 8),
+                            d,
+                        ),
                     }
                 }
             });
@@ -105,10 +112,20 @@ fn overflow_series_takes_new_pairs_past_the_limit() {
     assert_eq!(got[&("job".to_owned(), "a".to_owned())].count(), 2);
 
     let handle = registry.handle("another", "new");
-    assert_eq!((handle.kind(), handle.status()), (OVERFLOW_LABEL, OVERFLOW_LABEL));
+    assert_eq!(
+        (handle.kind(), handle.status()),
+        (OVERFLOW_LABEL, OVERFLOW_LABEL)
+    );
 
-    let text = String::from_utf8(Renderer::new().render(&registry, &Snapshot::default()).to_vec()).unwrap();
-    assert!(text.contains("rm_job_duration_seconds_count{kind=\"__overflow__\",status=\"__overflow__\"} 100\n"));
+    let text = String::from_utf8(
+        Renderer::new()
+            .render(&registry, &Snapshot::default())
+            .to_vec(),
+    )
+    .unwrap();
+    assert!(text.contains(
+        "rm_job_duration_seconds_count{kind=\"__overflow__\",status=\"__overflow__\"} 100\n"
+    ));
 }
 
 #[test]
@@ -128,15 +145,27 @@ fn clamping_and_saturation() {
     h.observe_nanos(-1);
     h.observe_nanos(i64::MIN);
     assert_eq!(h.snapshot().sum_nanos(), 0);
-    assert_eq!(h.snapshot().cumulative()[0], 2, "negative durations land in le=1");
+    assert_eq!(
+        h.snapshot().cumulative()[0],
+        2,
+        "negative durations land in le=1"
+    );
 
     h.observe(Duration::MAX);
     h.observe(Duration::MAX);
     h.observe(Duration::from_secs(u64::MAX / 2));
     let snap = h.snapshot();
     assert_eq!(snap.count(), 5);
-    assert_eq!(snap.sum_nanos(), 3 * u128::from(MAX_OBSERVATION_NANOS), "saturated, never wrapped");
-    assert_eq!(snap.cumulative()[8], 2, "saturated durations are above 86400 s");
+    assert_eq!(
+        snap.sum_nanos(),
+        3 * u128::from(MAX_OBSERVATION_NANOS),
+        "saturated, never wrapped"
+    );
+    assert_eq!(
+        snap.cumulative()[8],
+        2,
+        "saturated durations are above 86400 s"
+    );
     assert!((snap.sum_seconds() - 3.0 * 9.223372036854776e9).abs() < 1.0);
 }
 
@@ -151,7 +180,15 @@ fn any_unicode_label_renders_one_line_per_sample() {
     for k in &kinds {
         registry.observe(k, "ok", Duration::from_secs(1));
     }
-    let text = String::from_utf8(Renderer::new().render(&registry, &Snapshot::default()).to_vec()).unwrap();
-    let samples = text.lines().filter(|l| l.starts_with("rm_job_duration_seconds")).count();
+    let text = String::from_utf8(
+        Renderer::new()
+            .render(&registry, &Snapshot::default())
+            .to_vec(),
+    )
+    .unwrap();
+    let samples = text
+        .lines()
+        .filter(|l| l.starts_with("rm_job_duration_seconds"))
+        .count();
     assert_eq!(samples, kinds.len() * 12);
 }

@@ -61,8 +61,12 @@ fn allocations(f: impl FnOnce()) -> u64 {
 
 fn fleet(n: usize) -> (Vec<String>, Vec<String>) {
     // Ids deliberately out of order, so the renderer has to sort.
-    let ids = (0..n).map(|i| format!("host-{:05}", (i * 7919) % n)).collect();
-    let names = (0..n).map(|i| format!("node{i}.example.org \"ü\"\n")).collect();
+    let ids = (0..n)
+        .map(|i| format!("host-{:05}", (i * 7919) % n))
+        .collect();
+    let names = (0..n)
+        .map(|i| format!("node{i}.example.org \"ü\"\n"))
+        .collect();
     (ids, names)
 }
 
@@ -91,7 +95,7 @@ fn steady_state_render_allocates_nothing() {
             online: i % 3 != 0,
             last_backup_unix: (i % 4 != 0).then_some(1_767_225_600 + i as i64),
             last_backup_succeeded: (i % 4 != 0).then_some(i % 5 != 0),
-            repo_size_bytes: (i % 2 == 0).then_some(i as i64 * 1 << 30),
+            repo_size_bytes: (i % 2 == 0).then_some((i as i64) << 30),
             snapshot_count: i as u64,
             open_alert_count: (i % 7) as u64,
             repo_status: ["ready", "", "init_failed"][i % 3],
@@ -99,8 +103,16 @@ fn steady_state_render_allocates_nothing() {
         .collect();
     let snapshot = Snapshot {
         hosts: &hosts,
-        alerts: AlertCounts { info: 1, warning: 2, critical: 3 },
-        build: BuildInfo { version: "1.0.0", commit: "abc", go_version: "rustc 1.95" },
+        alerts: AlertCounts {
+            info: 1,
+            warning: 2,
+            critical: 3,
+        },
+        build: BuildInfo {
+            version: "1.0.0",
+            commit: "abc",
+            go_version: "rustc 1.95",
+        },
     };
 
     let mut renderer = Renderer::new();

@@ -1,0 +1,146 @@
+//! The demo exporter: a simulated fleet observed live into an rm-metrics
+//! registry, served on a gated `/metrics` endpoint.
+//!
+//! ```text
+//! cargo run --release --example serve [-- --listen 127.0.0.1:9184 --hosts 50]
+//! ```
+//!
+//! The gate comes from `RM_METRICS_TOKEN` / `RM_METRICS_TRUSTED_CIDR`; with
+//! neither set, the demo trusts 127.0.0.1/32 (and says so). Stops on Ctrl-C
+//! or SIGTERM.
+
+mod fleet;
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use rm_metrics::exporter::{Exporter, Gate, TOKEN_ENV, TRUSTED_CIDR_ENV};
+use rm_metrics::Registry;
+
+const USAGE: &str = "usage: serve [--listen ADDR] [--hosts N]
+  --listen ADDR  address to serve /metrics on (default 127.0.0.1:9184)
+  --hosts N      simulated fleet size (default 50)
+environment: RM_METRICS_TOKEN (bearer token, >= 16 bytes), RM_METRICS_TRUSTED_CIDR
+(comma-separated CIDRs); with neither, only 127.0.0.1/32 may scrape";
+
+struct Args {
+    listen: SocketAddr,
+    hosts: usize,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        listen: "127.0.0.1:9184".parse().unwrap(),
+        hosts: 50,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
+        match flag.as_str() {
+            "--listen" => {
+                let v = value("--listen")?;
+                args.listen = v.parse().map_err(|e| format!("--listen {v:?}: {e}"))?;
+            }
+            "--hosts" => {
+                let v = value("--hosts")?;
+                args.hosts = v.parse().map_err(|e| format!("--hosts {v:?}: {e}"))?;
+                if args.hosts == 0 {
+                    return Err("--hosts must be at least 1".into());
+                }
+            }
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(args)
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) if e.is_empty() => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("serve: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let gate = match Gate::from_env() {
+        Ok(Some(gate)) => gate,
+        Ok(None) => {
+            println!("serve: neither {TOKEN_ENV} nor {TRUSTED_CIDR_ENV} is set; trusting 127.0.0.1/32 only");
+            Gate::new(None, Some("127.0.0.1/32")).unwrap().unwrap()
+        }
+        Err(e) => {
+            eprintln!("serve: refusing to start: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let has_token = gate.has_token();
+    let networks = gate.trusted_networks().to_vec();
+
+    let registry = Arc::new(Registry::new());
+    let fleet = Arc::new(fleet::Fleet::new(
+        args.hosts,
+        &mut fastrand::Rng::with_seed(7),
+    ));
+    let stop = Arc::new(AtomicBool::new(false));
+    let simulators = fleet::spawn(&fleet, &registry, &stop, 3);
+
+    let source = {
+        let fleet = Arc::clone(&fleet);
+        move |render: &mut dyn FnMut(&rm_metrics::Snapshot<'_>)| fleet.scrape(render)
+    };
+    let running = match Exporter::new(args.listen)
+        .gate(Some(gate))
+        .spawn(Arc::clone(&registry), source)
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("serve: cannot listen on {}: {e}", args.listen);
+            stop.store(true, Ordering::Relaxed);
+            return ExitCode::from(1);
+        }
+    };
+    let url = format!("http://{}/metrics", running.local_addr());
+    println!("serve: {} simulated hosts; metrics at {url}", args.hosts);
+    if !networks.is_empty() {
+        let list: Vec<String> = networks.iter().map(ToString::to_string).collect();
+        println!("serve: trusted networks: {}", list.join(", "));
+    }
+    if has_token {
+        println!("serve: try  curl -H \"Authorization: Bearer ${TOKEN_ENV}\" {url}");
+    } else {
+        println!("serve: try  curl {url}");
+    }
+
+    wait_for_signal();
+    println!("serve: stopping");
+    // Relaxed: a stop flag; the joins below order everything else.
+    stop.store(true, Ordering::Relaxed);
+    for t in simulators {
+        let _ = t.join();
+    }
+    running.shutdown();
+    ExitCode::SUCCESS
+}
+
+/// Blocks until SIGINT (Ctrl-C) or SIGTERM.
+fn wait_for_signal() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("signal runtime");
+    runtime.block_on(async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    });
+}

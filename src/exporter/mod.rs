@@ -1,0 +1,18 @@
+//! The gated `/metrics` HTTP endpoint (feature `exporter`).
+//!
+//! * [`Gate`]: who may scrape — a bearer token ([`TOKEN_ENV`]), trusted
+//!   networks ([`TRUSTED_CIDR_ENV`]), or both, ANDed. With neither, the route
+//!   is not mounted. Framework-agnostic: use [`Gate::check`] in your own
+//!   server if you have one.
+//! * [`Exporter`]: a small HTTP/1.1 server on hyper that runs on its own
+//!   thread and serves `GET`/`HEAD /metrics` from a [`Registry`](crate::Registry)
+//!   and a [`SnapshotSource`], gzip-compressed when the scraper accepts it.
+//!
+//! `docs/prometheus.md` in the repository shows a full set-up with a
+//! Prometheus scrape config and the Grafana dashboard.
+
+mod gate;
+mod server;
+
+pub use gate::{Decision, Gate, GateError, MIN_TOKEN_LEN, TOKEN_ENV, TRUSTED_CIDR_ENV};
+pub use server::{Exporter, Running, SnapshotSource, CONTENT_TYPE};
