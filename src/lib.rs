@@ -49,6 +49,11 @@ mod sync;
 
 #[cfg(feature = "exporter")]
 pub mod exporter;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 #[cfg(feature = "spec")]
 pub mod spec;
 

@@ -81,7 +81,8 @@ impl Fleet {
             let mut hosts = self.hosts.lock().unwrap();
             let n = hosts.len();
             let host = &mut hosts[rng.usize(0..n)];
-            if rng.f64() < 0.02 {
+            // Agents drop off now and then and mostly reconnect soon.
+            if rng.f64() < if host.online { 0.01 } else { 0.2 } {
                 host.online = !host.online;
                 continue;
             }

@@ -21,7 +21,9 @@ pub const MIN_TOKEN_LEN: usize = 16;
 /// ```
 /// use rm_metrics::exporter::{Decision, Gate};
 ///
-/// let gate = Gate::new(Some("0123456789abcdef-secret"), Some("127.0.0.0/8, ::1/128")).unwrap();
+/// let gate = Gate::new(Some("0123456789abcdef-secret"), Some("127.0.0.0/8, ::1/128"))
+///     .expect("valid configuration")
+///     .expect("a gate is configured");
 /// let local = "127.0.0.1".parse().unwrap();
 /// assert_eq!(gate.check(local, Some(b"Bearer 0123456789abcdef-secret")), Decision::Allow);
 /// assert_eq!(gate.check(local, Some(b"Bearer wrong")), Decision::Unauthorized);

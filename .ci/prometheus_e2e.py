@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""End-to-end: the demo exporter scraped by a real Prometheus server.
+
+Starts examples/serve with the token of deploy/prometheus/ci-token and a
+37-host fleet on 127.0.0.1:19184, and Prometheus on 127.0.0.1:19090 with
+deploy/prometheus/ci.yml. Then, over the Prometheus HTTP API: up == 1 for
+the right token, rm_hosts_total == 37, the p90 job-duration query returns
+values, the wrong-token scrape is recorded as failed (up == 0), and every
+PromQL expression of the Grafana dashboard succeeds and returns data.
+Everything is bounded in time and stopped at the end.
+
+usage: prometheus_e2e.py SERVE_BINARY
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PROM = "http://127.0.0.1:19090"
+FLEET = 37
+passed = failed = 0
+
+
+def query(expr):
+    url = f"{PROM}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+    with urllib.request.urlopen(url, timeout=5) as r:
+        body = json.load(r)
+    if body.get("status") != "success":
+        raise RuntimeError(f"{expr}: {body}")
+    return body["data"]["result"]
+
+
+def wait_for(what, check, timeout=60):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        try:
+            ok, last = check()
+            if ok:
+                return last
+        except Exception as e:  # server not up yet, query not answerable yet
+            last = e
+        time.sleep(0.5)
+    raise RuntimeError(f"timed out waiting for {what}; last: {last}")
+
+
+def check(name, fn):
+    global passed, failed
+    try:
+        detail = fn()
+        passed += 1
+        print(f"ok   {name}: {detail}")
+    except Exception as e:
+        failed += 1
+        print(f"FAIL {name}: {e}")
+
+
+def values(result):
+    return [float(r["value"][1]) for r in result]
+
+
+def dashboard_exprs():
+    with open(os.path.join(ROOT, "deploy/grafana/rm-metrics-dashboard.json")) as f:
+        dash = json.load(f)
+    assert dash["schemaVersion"] == 39, dash["schemaVersion"]
+    assert len(dash["panels"]) == 6, len(dash["panels"])
+    variables = dash["templating"]["list"]
+    assert [v["type"] for v in variables] == ["datasource"], variables
+    for p in dash["panels"]:
+        for t in p["targets"]:
+            assert t["datasource"]["uid"] == "${datasource}", p["title"]
+            yield p["title"], t["expr"].replace("$__rate_interval", "1m").replace("$__interval", "15s")
+
+
+def main():
+    serve = sys.argv[1]
+    tmp = tempfile.mkdtemp(prefix="rm-e2e-")
+    with open(os.path.join(ROOT, "deploy/prometheus/ci-token")) as f:
+        token = f.read().strip()
+    env = dict(os.environ, RM_METRICS_TOKEN=token)
+    env.pop("RM_METRICS_TRUSTED_CIDR", None)
+    procs = []
+    try:
+        exporter_log = open(os.path.join(tmp, "serve.log"), "w")
+        procs.append(subprocess.Popen([serve, "--listen", "127.0.0.1:19184", "--hosts", str(FLEET)],
+                                      env=env, stdout=exporter_log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
+        prom_log = open(os.path.join(tmp, "prometheus.log"), "w")
+        procs.append(subprocess.Popen(["prometheus", "--config.file", os.path.join(ROOT, "deploy/prometheus/ci.yml"),
+                                       "--storage.tsdb.path", os.path.join(tmp, "data"),
+                                       "--web.listen-address", "127.0.0.1:19090"],
+                                      stdout=prom_log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
+
+        def up_right():
+            return wait_for("up{job=rm}", lambda: (values(query('up{job="rm"}')) == [1.0], "up"))
+
+        def hosts_total():
+            def probe():
+                v = values(query('rm_hosts_total{job="rm"}'))
+                return v == [float(FLEET)], v
+            return wait_for("rm_hosts_total", probe)
+
+        def p90_by_kind():
+            expr = ('histogram_quantile(0.9, sum by (le, kind) '
+                    '(rate(rm_job_duration_seconds_bucket{job="rm"}[1m])))')
+
+            def probe():
+                r = query(expr)
+                by_kind = {x["metric"]["kind"]: float(x["value"][1]) for x in r}
+                # NaN (no rate yet) compares unequal to itself.
+                return len(r) > 0 and all(v == v for v in by_kind.values()), by_kind
+            return wait_for(expr, probe)
+
+        def wrong_token_failed():
+            def probe():
+                with urllib.request.urlopen(f"{PROM}/api/v1/targets", timeout=5) as r:
+                    targets = json.load(r)["data"]["activeTargets"]
+                t = [t for t in targets if t["labels"]["job"] == "rm-wrong-token"][0]
+                up = values(query('up{job="rm-wrong-token"}'))
+                return up == [0.0] and "401" in t["lastError"], f"up={up} lastError={t['lastError']!r}"
+            detail = wait_for("the wrong-token scrape to fail", probe)
+            leaked = query('rm_hosts_total{job="rm-wrong-token"}')
+            if leaked:
+                raise RuntimeError(f"wrong-token job has samples: {leaked}")
+            return detail
+
+        def panel_returns_data(expr):
+            return wait_for(expr, lambda: (lambda r: (len(r) > 0, f"{len(r)} series"))(query(expr)), timeout=30)
+
+        check("up == 1 with the right token", up_right)
+        check(f"rm_hosts_total == {FLEET}", hosts_total)
+        check("p90 job duration by kind has values", p90_by_kind)
+        check("wrong-token scrape recorded as failed", wrong_token_failed)
+        for title, expr in dashboard_exprs():
+            check(f"dashboard panel {title!r}: {expr}", lambda expr=expr: panel_returns_data(expr))
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        if failed:
+            for log in ("serve.log", "prometheus.log"):
+                print(f"--- {log} (tail)")
+                with open(os.path.join(tmp, log)) as f:
+                    print("".join(f.readlines()[-20:]))
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"prometheus e2e: {passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
