@@ -63,6 +63,14 @@ impl Registry {
         Self::with_shards(max_series, default_shards())
     }
 
+    /// A registry with an explicit shard count: one shard lets the loom
+    /// models put every thread on the same counters.
+    #[cfg(loom)]
+    #[doc(hidden)]
+    pub fn with_shards_for_loom(max_series: usize, shards: usize) -> Self {
+        Self::with_shards(max_series, shards)
+    }
+
     fn with_shards(max_series: usize, shards: usize) -> Self {
         Registry {
             index: LabelIndex::new(max_series, shards),

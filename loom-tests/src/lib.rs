@@ -1,2 +1,42 @@
 //! Loom models of `rm-metrics`. The models live in `tests/`; they only build
 //! with `RUSTFLAGS="--cfg loom"`, and compile to nothing otherwise.
+//!
+//! This library holds what the models share: a bounded model runner that
+//! reports how many executions loom explored, and the snapshot checks.
+#![cfg(loom)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use rm_metrics::HistogramSnapshot;
+
+/// Runs `f` under loom with the given preemption bound and prints the number
+/// of executions explored and the time taken.
+pub fn model(name: &str, preemption_bound: usize, f: impl Fn() + Sync + Send + 'static) {
+    static EXECUTIONS: AtomicUsize = AtomicUsize::new(0);
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(preemption_bound);
+    let start = Instant::now();
+    // Relaxed: a plain counter outside the model, read after `check` returns.
+    let before = EXECUTIONS.load(Ordering::Relaxed);
+    builder.check(move || {
+        EXECUTIONS.fetch_add(1, Ordering::Relaxed);
+        f();
+    });
+    let runs = EXECUTIONS.load(Ordering::Relaxed) - before;
+    println!(
+        "loom model {name}: {runs} executions, preemption bound {preemption_bound}, {:.2?}",
+        start.elapsed()
+    );
+}
+
+/// Checks a snapshot is self-consistent: cumulative counts never decrease
+/// and the +Inf bucket equals the count.
+pub fn assert_self_consistent(s: &HistogramSnapshot) {
+    let c = s.cumulative();
+    assert!(
+        c.windows(2).all(|w| w[0] <= w[1]),
+        "cumulative counts decrease: {c:?}"
+    );
+    assert_eq!(c[9], s.count(), "+Inf bucket != count");
+}
