@@ -136,10 +136,15 @@ fn default_shards() -> usize {
     if cfg!(loom) {
         return 2;
     }
-    std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .clamp(1, 64)
-        .next_power_of_two()
+    // Asked once per process: `available_parallelism` reads cgroup files
+    // (about 25 µs), which would dominate building a registry.
+    static SHARDS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *SHARDS.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .clamp(1, 64)
+            .next_power_of_two()
+    })
 }
 
 /// A resolved `(kind, status)` series: observing through it is two atomic

@@ -53,20 +53,32 @@ fn parse_labels(s: &str) -> Result<(Labels, &str), String> {
         rest = rest[eq + 1..]
             .strip_prefix('"')
             .ok_or("label value must be quoted")?;
+        // Copy runs of plain bytes whole; only `"`, `\\` and a line feed
+        // need a look (all ASCII, so runs end on character boundaries).
+        let bytes = rest.as_bytes();
         let mut value = String::new();
-        let mut chars = rest.char_indices();
+        let mut i = 0;
         let end = loop {
-            let (i, c) = chars.next().ok_or("unterminated label value")?;
-            match c {
-                '"' => break i,
-                '\\' => match chars.next() {
-                    Some((_, '\\')) => value.push('\\'),
-                    Some((_, '"')) => value.push('"'),
-                    Some((_, 'n')) => value.push('\n'),
-                    other => return Err(format!("invalid escape {other:?}")),
-                },
-                '\n' => return Err("raw newline in label value".into()),
-                c => value.push(c),
+            let run = bytes[i..]
+                .iter()
+                .position(|&b| matches!(b, b'"' | b'\\' | b'\n'))
+                .ok_or("unterminated label value")?;
+            value.push_str(&rest[i..i + run]);
+            i += run;
+            match bytes[i] {
+                b'"' => break i,
+                b'\\' => {
+                    value.push(match bytes.get(i + 1) {
+                        Some(b'\\') => '\\',
+                        Some(b'"') => '"',
+                        Some(b'n') => '\n',
+                        other => {
+                            return Err(format!("invalid escape {:?}", other.map(|&b| b as char)))
+                        }
+                    });
+                    i += 2;
+                }
+                _ => return Err("raw newline in label value".into()),
             }
         };
         labels.push((name.to_owned(), value));
@@ -140,12 +152,9 @@ pub fn parse(text: &str) -> Result<Vec<Sample>, String> {
             .ok_or_else(|| err("sample before TYPE".into()))?;
         let belongs = name == fam
             || (kind == "histogram"
-                && [
-                    &format!("{fam}_bucket"),
-                    &format!("{fam}_sum"),
-                    &format!("{fam}_count"),
-                ]
-                .contains(&&name.to_owned()));
+                && name
+                    .strip_prefix(fam.as_str())
+                    .is_some_and(|suffix| ["_bucket", "_sum", "_count"].contains(&suffix)));
         if !belongs {
             return Err(err(format!("sample outside its family {fam}")));
         }

@@ -1,0 +1,398 @@
+//! The fuzz targets' properties, shared by `fuzz/fuzz_targets/*` and by the
+//! corpus replay in `tests/fuzz_corpus.rs` (so `cargo test` re-checks every
+//! corpus entry without the fuzzer). Each function takes the raw fuzz input.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use arbitrary::{Arbitrary, Unstructured};
+use rm_metrics::{AlertCounts, BuildInfo, HostRow, Registry, Renderer, Snapshot, OVERFLOW_LABEL};
+
+use crate::common::exposition::{self, Sample};
+
+// ---------------------------------------------------------------------------
+// (a) arbitrary label strings and host rows → render → strict parse → every
+// label value unescapes to the input.
+
+#[derive(Arbitrary, Debug)]
+struct HostIn {
+    id: String,
+    name: String,
+    online: bool,
+    last_backup_unix: Option<i64>,
+    last_backup_succeeded: Option<bool>,
+    repo_size_bytes: Option<i64>,
+    snapshot_count: u64,
+    open_alert_count: u64,
+    repo_status: String,
+}
+
+#[derive(Arbitrary, Debug)]
+struct RenderIn {
+    hosts: Vec<HostIn>,
+    alerts: (u64, u64, u64),
+    build: (String, String, String),
+    jobs: Vec<(String, String, i64)>,
+}
+
+fn labels_of<'s>(samples: &'s [Sample], name: &str) -> Vec<&'s Vec<(String, String)>> {
+    samples
+        .iter()
+        .filter(|s| s.name == name)
+        .map(|s| &s.labels)
+        .collect()
+}
+
+fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+pub fn render_parse(data: &[u8]) {
+    let Ok(input) = RenderIn::arbitrary_take_rest(Unstructured::new(data)) else {
+        return;
+    };
+    let registry = Registry::new();
+    for (k, s, ns) in &input.jobs {
+        registry.observe_nanos(k, s, *ns);
+    }
+    let rows: Vec<HostRow<'_>> = input
+        .hosts
+        .iter()
+        .map(|h| HostRow {
+            id: &h.id,
+            name: &h.name,
+            online: h.online,
+            last_backup_unix: h.last_backup_unix,
+            last_backup_succeeded: h.last_backup_succeeded,
+            repo_size_bytes: h.repo_size_bytes,
+            snapshot_count: h.snapshot_count,
+            open_alert_count: h.open_alert_count,
+            repo_status: &h.repo_status,
+        })
+        .collect();
+    let snapshot = Snapshot {
+        hosts: &rows,
+        alerts: AlertCounts {
+            info: input.alerts.0,
+            warning: input.alerts.1,
+            critical: input.alerts.2,
+        },
+        build: BuildInfo {
+            version: &input.build.0,
+            commit: &input.build.1,
+            go_version: &input.build.2,
+        },
+    };
+    let mut renderer = Renderer::new();
+    let text = std::str::from_utf8(renderer.render(&registry, &snapshot))
+        .expect("UTF-8")
+        .to_owned();
+    let samples =
+        exposition::parse(&text).unwrap_or_else(|e| panic!("unparseable exposition: {e}"));
+
+    // Hosts, sorted by id (stable), with their labels intact.
+    let mut sorted: Vec<&HostIn> = input.hosts.iter().collect();
+    sorted.sort_by(|a, b| a.id.cmp(&b.id));
+    let want: Vec<_> = sorted
+        .iter()
+        .map(|h| owned(&[("host_id", &h.id), ("host", &h.name)]))
+        .collect();
+    let got: Vec<_> = labels_of(&samples, "rm_host_agent_online")
+        .into_iter()
+        .cloned()
+        .collect();
+    assert_eq!(got, want, "host labels");
+    let want: Vec<_> = sorted
+        .iter()
+        .map(|h| {
+            let st = if h.repo_status.is_empty() {
+                "unknown"
+            } else {
+                &h.repo_status
+            };
+            owned(&[("host_id", &h.id), ("host", &h.name), ("status", st)])
+        })
+        .collect();
+    let got: Vec<_> = labels_of(&samples, "rm_host_repo_status")
+        .into_iter()
+        .cloned()
+        .collect();
+    assert_eq!(got, want, "repo status labels");
+    let lines = |name: &str| samples.iter().filter(|s| s.name == name).count();
+    assert_eq!(
+        lines("rm_host_last_backup_timestamp_seconds"),
+        sorted
+            .iter()
+            .filter(|h| h.last_backup_unix.is_some())
+            .count()
+    );
+    assert_eq!(
+        lines("rm_host_last_backup_success"),
+        sorted
+            .iter()
+            .filter(|h| h.last_backup_succeeded.is_some())
+            .count()
+    );
+    assert_eq!(
+        lines("rm_host_repo_size_bytes"),
+        sorted
+            .iter()
+            .filter(|h| h.repo_size_bytes.is_some())
+            .count()
+    );
+    assert_eq!(lines("rm_host_snapshot_count"), sorted.len());
+    let got = labels_of(&samples, "rm_build_info");
+    assert_eq!(
+        got,
+        [&owned(&[
+            ("version", &input.build.0),
+            ("commit", &input.build.1),
+            ("go_version", &input.build.2)
+        ])],
+        "build labels"
+    );
+
+    // Histograms: one per distinct pair, labels intact, counts right.
+    let mut want: BTreeMap<(String, String), f64> = BTreeMap::new();
+    for (k, s, _) in &input.jobs {
+        *want.entry((k.clone(), s.clone())).or_default() += 1.0;
+    }
+    let got = exposition::histograms(&samples).unwrap_or_else(|e| panic!("{e}"));
+    let got: BTreeMap<_, _> = got.into_iter().map(|(k, (_, _, c))| (k, c)).collect();
+    assert_eq!(got, want, "histogram series");
+}
+
+// ---------------------------------------------------------------------------
+// (b) arbitrary operations against a sequential model: a mutex-and-map mirror
+// of the reference (float seconds compared with the bounds, as Go does),
+// with the same series limit and overflow rule.
+
+const POOL: [&str; 6] = [
+    "backup",
+    "succeeded",
+    "",
+    "__overflow__",
+    "check",
+    "fa\"il\n",
+];
+
+#[derive(Arbitrary, Debug)]
+enum Label {
+    Pool(u8),
+    Any(String),
+}
+
+impl Label {
+    fn get(&self) -> &str {
+        match self {
+            Label::Pool(i) => POOL[*i as usize % POOL.len()],
+            Label::Any(s) => s,
+        }
+    }
+}
+
+#[derive(Arbitrary, Debug)]
+enum Op {
+    Observe {
+        kind: Label,
+        status: Label,
+        nanos: i64,
+    },
+    ObserveDuration {
+        kind: Label,
+        status: Label,
+        secs: u64,
+        subsec: u32,
+    },
+    Resolve {
+        kind: Label,
+        status: Label,
+    },
+    HandleObserve {
+        handle: u8,
+        nanos: i64,
+    },
+    Render,
+}
+
+#[derive(Arbitrary, Debug)]
+struct OpsIn {
+    max_series: u8,
+    ops: Vec<Op>,
+}
+
+const BOUNDS: [f64; 9] = [
+    1.0, 5.0, 30.0, 60.0, 300.0, 1800.0, 3600.0, 21600.0, 86400.0,
+];
+
+#[derive(Default, Clone, Debug, PartialEq)]
+struct ModelHist {
+    cumulative: [u64; 10],
+    sum_nanos: u128,
+}
+
+struct Model {
+    max_series: usize,
+    regular: usize,
+    series: BTreeMap<(String, String), ModelHist>,
+}
+
+impl Model {
+    /// The key a pair is counted under: itself, or the overflow pair.
+    fn key(&mut self, kind: &str, status: &str) -> (String, String) {
+        let key = (kind.to_owned(), status.to_owned());
+        if self.series.contains_key(&key) {
+            return key;
+        }
+        let overflow = (OVERFLOW_LABEL.to_owned(), OVERFLOW_LABEL.to_owned());
+        if key == overflow {
+            self.series.insert(key.clone(), ModelHist::default());
+            return key;
+        }
+        if self.regular >= self.max_series {
+            self.series.entry(overflow.clone()).or_default();
+            return overflow;
+        }
+        self.regular += 1;
+        self.series.insert(key.clone(), ModelHist::default());
+        key
+    }
+
+    fn observe(&mut self, key: &(String, String), nanos: u64) {
+        // As the reference: float seconds, compared with each bound.
+        let secs = (nanos / 1_000_000_000) as f64 + (nanos % 1_000_000_000) as f64 / 1e9;
+        let h = self.series.get_mut(key).expect("resolved key");
+        for (i, &b) in BOUNDS.iter().enumerate() {
+            if secs <= b {
+                h.cumulative[i] += 1;
+            }
+        }
+        h.cumulative[9] += 1;
+        h.sum_nanos += u128::from(nanos);
+    }
+}
+
+fn registry_state(r: &Registry) -> BTreeMap<(String, String), ModelHist> {
+    let mut out = BTreeMap::new();
+    r.for_each_series(|k, s, snap| {
+        out.insert(
+            (k.to_owned(), s.to_owned()),
+            ModelHist {
+                cumulative: snap.cumulative(),
+                sum_nanos: snap.sum_nanos(),
+            },
+        );
+    });
+    out
+}
+
+pub fn ops_vs_model(data: &[u8]) {
+    let Ok(input) = OpsIn::arbitrary_take_rest(Unstructured::new(data)) else {
+        return;
+    };
+    let max_series = usize::from(input.max_series % 8);
+    let registry = Registry::with_max_series(max_series);
+    let mut model = Model {
+        max_series,
+        regular: 0,
+        series: BTreeMap::new(),
+    };
+    let mut handles = Vec::new();
+    let mut renderer = Renderer::new();
+    for op in &input.ops {
+        match op {
+            Op::Observe {
+                kind,
+                status,
+                nanos,
+            } => {
+                registry.observe_nanos(kind.get(), status.get(), *nanos);
+                let key = model.key(kind.get(), status.get());
+                model.observe(&key, (*nanos).max(0) as u64);
+            }
+            Op::ObserveDuration {
+                kind,
+                status,
+                secs,
+                subsec,
+            } => {
+                let d = Duration::new(*secs, subsec % 1_000_000_000);
+                registry.observe(kind.get(), status.get(), d);
+                let key = model.key(kind.get(), status.get());
+                model.observe(&key, d.as_nanos().min(i64::MAX as u128) as u64);
+            }
+            Op::Resolve { kind, status } => {
+                let h = registry.handle(kind.get(), status.get());
+                let key = model.key(kind.get(), status.get());
+                assert_eq!(
+                    (h.kind(), h.status()),
+                    (key.0.as_str(), key.1.as_str()),
+                    "handle labels"
+                );
+                handles.push((h, key));
+            }
+            Op::HandleObserve { handle, nanos } => {
+                if let Some((h, key)) = handles.get(*handle as usize % handles.len().max(1)) {
+                    h.observe_nanos(*nanos);
+                    model.observe(key, (*nanos).max(0) as u64);
+                }
+            }
+            Op::Render => {
+                // Rendering mid-sequence must not disturb anything; the
+                // registry must agree with the model at this point.
+                let text = renderer.render(&registry, &Snapshot::default());
+                let rows = text.windows(7).filter(|w| w == b"_count{").count();
+                assert_eq!(rows, model.series.len(), "rendered rows");
+                assert_eq!(registry_state(&registry), model.series, "state at render");
+            }
+        }
+    }
+    // The final exposition, parsed strictly, says what the model says.
+    let text = std::str::from_utf8(renderer.render(&registry, &Snapshot::default()))
+        .unwrap()
+        .to_owned();
+    let samples = exposition::parse(&text).unwrap_or_else(|e| panic!("{e}"));
+    let got = exposition::histograms(&samples).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        model.series.keys().collect::<Vec<_>>(),
+        "rendered rows"
+    );
+    for (key, (buckets, sum, count)) in got {
+        let m = &model.series[&key];
+        let want: Vec<f64> = m.cumulative.iter().map(|&c| c as f64).collect();
+        assert_eq!(buckets, want, "{key:?} buckets");
+        assert_eq!(count, m.cumulative[9] as f64);
+        let exact = m.sum_nanos as f64 / 1e9;
+        assert!(
+            (sum - exact).abs() <= 1e-9 * exact.abs(),
+            "{key:?} sum {sum} vs {exact}"
+        );
+    }
+    assert_eq!(registry_state(&registry), model.series, "final state");
+    assert_eq!(registry.series_count(), model.series.len());
+}
+
+// ---------------------------------------------------------------------------
+// (c) the JSON spec loader of examples/render never panics; what it accepts
+// renders to a parseable exposition.
+
+pub fn spec_json(data: &[u8]) {
+    let Ok(spec) = rm_metrics::spec::Spec::from_json(data) else {
+        return;
+    };
+    let text = rm_metrics::spec::render_json(data).expect("accepted once, accepted twice");
+    let text = String::from_utf8(text).expect("UTF-8");
+    let samples = exposition::parse(&text).unwrap_or_else(|e| panic!("{e}"));
+    let total = samples
+        .iter()
+        .find(|s| s.name == "rm_hosts_total")
+        .expect("rm_hosts_total")
+        .value;
+    assert_eq!(total, spec.hosts.len() as f64);
+    exposition::histograms(&samples).unwrap_or_else(|e| panic!("{e}"));
+}
