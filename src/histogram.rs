@@ -4,29 +4,37 @@ use crossbeam_utils::CachePadded;
 
 use crate::buckets::{bucket_index, BUCKETS};
 use crate::shard::{Counts, Shard};
-use crate::sync::shard_hint;
+use crate::slot;
 
-/// The counters of one `(kind, status)` series, sharded so that threads on
-/// different cores increment different cache lines.
+/// The counters of one `(kind, status)` series, one shard per slot plus a
+/// shared one, so that threads never write each other's cache lines.
 pub(crate) struct Histogram {
-    /// Length is a power of two; a thread uses `shards[hint & mask]`.
+    /// `shards[i]` for `i < slot_count()` is written only by the thread
+    /// owning slot `i`; the last one is shared by threads without a slot.
     shards: Box<[CachePadded<Shard>]>,
 }
 
 impl Histogram {
-    /// A histogram with `shards` shards (rounded up to a power of two, at least one).
-    pub(crate) fn new(shards: usize) -> Self {
-        let n = shards.max(1).next_power_of_two();
+    pub(crate) fn new() -> Self {
         Histogram {
-            shards: (0..n).map(|_| CachePadded::new(Shard::new())).collect(),
+            shards: (0..=slot::slot_count())
+                .map(|_| CachePadded::new(Shard::new()))
+                .collect(),
         }
     }
 
     /// Records one observation of `nanos` (already clamped and saturated).
     #[inline]
     pub(crate) fn record(&self, nanos: u64) {
-        let shard = &self.shards[shard_hint() & (self.shards.len() - 1)];
-        shard.record(bucket_index(nanos), nanos);
+        let slot = slot::current();
+        let bucket = bucket_index(nanos);
+        // `slot <= slot_count() == shards.len() - 1`.
+        let shard = &self.shards[slot];
+        if slot + 1 < self.shards.len() {
+            shard.record_owned(bucket, nanos);
+        } else {
+            shard.record_shared(bucket, nanos);
+        }
     }
 
     /// Adds up every shard.

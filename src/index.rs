@@ -13,7 +13,9 @@ use hashbrown::DefaultHashBuilder;
 use std::hash::BuildHasher;
 
 use crate::histogram::Histogram;
-use crate::sync::{Arc, Mutex, SwapCell};
+use std::cell::RefCell;
+
+use crate::sync::{thread_local, Arc, CachedLoad, Mutex, SwapCell};
 
 /// Label value of both `kind` and `status` on the series that takes every
 /// observation of a new pair once the registry holds its maximum number of
@@ -38,13 +40,19 @@ pub(crate) struct Index {
     regular: usize,
 }
 
+thread_local! {
+    /// The index this thread observed into last, cached. Holding it keeps
+    /// that index (not the registry) alive until the thread observes into
+    /// another registry or exits.
+    static CACHE: RefCell<Option<CachedLoad<Index>>> = RefCell::new(None);
+}
+
 pub(crate) struct LabelIndex {
     current: SwapCell<Index>,
     /// Serializes writers; readers never touch it.
     writer: Mutex<()>,
     hasher: DefaultHashBuilder,
     max_series: usize,
-    shards: usize,
 }
 
 impl Index {
@@ -55,7 +63,7 @@ impl Index {
 }
 
 impl LabelIndex {
-    pub(crate) fn new(max_series: usize, shards: usize) -> Self {
+    pub(crate) fn new(max_series: usize) -> Self {
         LabelIndex {
             current: SwapCell::new(Index {
                 by_labels: HashTable::new(),
@@ -65,7 +73,6 @@ impl LabelIndex {
             writer: Mutex::new(()),
             hasher: DefaultHashBuilder::default(),
             max_series,
-            shards,
         }
     }
 
@@ -78,11 +85,36 @@ impl LabelIndex {
     #[inline]
     pub(crate) fn record(&self, kind: &str, status: &str, nanos: u64) {
         let hash = self.hash(kind, status);
-        if let Some(series) = self.current.load().find(hash, kind, status) {
-            series.histogram.record(nanos);
-            return;
+        // This thread's cache of the index: while no pair is added, a load is
+        // one Acquire load and a compare (see `sync::CachedLoad`).
+        let found = CACHE
+            .try_with(|cache| {
+                let Ok(mut cache) = cache.try_borrow_mut() else {
+                    return None;
+                };
+                let cache = match &mut *cache {
+                    Some(c) if c.id() == self.current.id() => c,
+                    other => other.insert(self.current.cached()),
+                };
+                Some(match cache.load().find(hash, kind, status) {
+                    Some(series) => {
+                        series.histogram.record(nanos);
+                        true
+                    }
+                    None => false,
+                })
+            })
+            .ok()
+            .flatten();
+        match found {
+            Some(true) => {}
+            Some(false) => self.insert(hash, kind, status).histogram.record(nanos),
+            // Thread-locals torn down (observing from a destructor): no cache.
+            None => match self.current.load().find(hash, kind, status) {
+                Some(series) => series.histogram.record(nanos),
+                None => self.insert(hash, kind, status).histogram.record(nanos),
+            },
         }
-        self.insert(hash, kind, status).histogram.record(nanos);
     }
 
     /// The series of `(kind, status)`, added if new.
@@ -121,7 +153,7 @@ impl LabelIndex {
         let series = Arc::new(Series {
             kind: kind.into(),
             status: status.into(),
-            histogram: Histogram::new(self.shards),
+            histogram: Histogram::new(),
         });
         let mut next = Index::clone(&current);
         next.by_labels
@@ -156,7 +188,7 @@ mod tests {
 
     #[test]
     fn index_stays_sorted_and_findable() {
-        let index = LabelIndex::new(100, 1);
+        let index = LabelIndex::new(100);
         for (k, s) in [("b", "x"), ("a", "z"), ("a", "y"), ("c", ""), ("", "q")] {
             index.resolve(k, s);
         }

@@ -44,6 +44,7 @@ mod index;
 mod registry;
 mod render;
 mod shard;
+mod slot;
 mod snapshot;
 mod sync;
 

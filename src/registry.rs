@@ -60,20 +60,8 @@ impl Registry {
     /// assert_eq!(overflow.snapshot().count(), 1);
     /// ```
     pub fn with_max_series(max_series: usize) -> Self {
-        Self::with_shards(max_series, default_shards())
-    }
-
-    /// A registry with an explicit shard count: one shard lets the loom
-    /// models put every thread on the same counters.
-    #[cfg(loom)]
-    #[doc(hidden)]
-    pub fn with_shards_for_loom(max_series: usize, shards: usize) -> Self {
-        Self::with_shards(max_series, shards)
-    }
-
-    fn with_shards(max_series: usize, shards: usize) -> Self {
         Registry {
-            index: LabelIndex::new(max_series, shards),
+            index: LabelIndex::new(max_series),
         }
     }
 
@@ -128,23 +116,6 @@ impl fmt::Debug for Registry {
             .field("series", &self.series_count())
             .finish_non_exhaustive()
     }
-}
-
-/// One shard per core, rounded up to a power of two (at most 64). Under loom,
-/// two: enough to model threads on different shards, small enough to explore.
-fn default_shards() -> usize {
-    if cfg!(loom) {
-        return 2;
-    }
-    // Asked once per process: `available_parallelism` reads cgroup files
-    // (about 25 µs), which would dominate building a registry.
-    static SHARDS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *SHARDS.get_or_init(|| {
-        std::thread::available_parallelism()
-            .map_or(1, usize::from)
-            .clamp(1, 64)
-            .next_power_of_two()
-    })
 }
 
 /// A resolved `(kind, status)` series: observing through it is two atomic

@@ -1,5 +1,6 @@
-//! One shard of a histogram: plain atomic counters and an exact 128-bit sum,
-//! written with two uncontended `fetch_add`s and no retry loop.
+//! One shard of a histogram: plain atomic counters and an exact 128-bit sum.
+//! Its owner thread writes it with atomic loads and stores; a shared shard is
+//! written with `fetch_add`s. Neither has a retry loop.
 //!
 //! # The sum
 //!
@@ -8,7 +9,7 @@
 //! `hi · 2⁶³ + (lo mod 2⁶³)` where `lo` holds the running total modulo 2⁶⁴
 //! and `hi` counts how often bit 63 of `lo` has flipped. Every observation is
 //! below 2⁶³ ([`MAX_OBSERVATION_NANOS`](crate::MAX_OBSERVATION_NANOS)), so
-//! one `fetch_add` on `lo` flips that bit at most once, and the observer whose
+//! one add to `lo` flips that bit at most once, and the observer whose
 //! add flipped it then bumps `hi`. Until it does, the flip is *pending*; a
 //! reader recognizes one pending flip because the parity of `hi` differs from
 //! bit 63 of `lo`, and adds it itself. The sum therefore never wraps and is
@@ -46,17 +47,41 @@ impl Shard {
         }
     }
 
-    /// Records one observation of `nanos` (< 2⁶³) in bucket `bucket`.
+    /// Records one observation of `nanos` (< 2⁶³) in bucket `bucket`, for the
+    /// thread that owns this shard's slot and is therefore its only writer:
+    /// plain loads and stores, no locked read-modify-write.
     #[inline]
-    pub(crate) fn record(&self, bucket: usize, nanos: u64) {
+    pub(crate) fn record_owned(&self, bucket: usize, nanos: u64) {
+        debug_assert!(nanos < TOP);
+        let b = &self.buckets[bucket];
+        // Relaxed load: the only writer reads its own last store (or, after a
+        // slot hand-over, the previous owner's, ordered by the claim's
+        // Acquire). Relaxed store: published by the Release store below.
+        b.store(b.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+        let prev = self.sum_lo.load(Ordering::Relaxed);
+        let next = prev.wrapping_add(nanos);
+        // Release: pairs with the Acquire load in `read_into` (the sum never
+        // runs ahead of the counts), as in `record_shared`.
+        self.sum_lo.store(next, Ordering::Release);
+        if (prev ^ next) & TOP != 0 {
+            let hi = self.sum_hi.load(Ordering::Relaxed);
+            // Release: pairs with the Acquire load of `sum_hi` in `read_into`.
+            self.sum_hi.store(hi + 1, Ordering::Release);
+        }
+    }
+
+    /// Records one observation for a thread that may share this shard with
+    /// others: two `fetch_add`s, no retry loop.
+    #[inline]
+    pub(crate) fn record_shared(&self, bucket: usize, nanos: u64) {
         debug_assert!(nanos < TOP);
         // Relaxed: the Release add on `sum_lo` below publishes this increment.
         self.buckets[bucket].fetch_add(1, Ordering::Relaxed);
         // Release: pairs with the Acquire load of `sum_lo` in `read_into`, so
         // a reader whose sum includes `nanos` also sees the bucket increment
-        // above (the sum never runs ahead of the counts). All writes to
-        // `sum_lo` are RMWs, so each continues the release sequence of the
-        // ones before it.
+        // above (the sum never runs ahead of the counts). Every write to
+        // `sum_lo` of a shared shard is an RMW, so each continues the release
+        // sequence of the ones before it.
         let prev = self.sum_lo.fetch_add(nanos, Ordering::Release);
         if (prev ^ prev.wrapping_add(nanos)) & TOP != 0 {
             // Release: pairs with the Acquire load of `sum_hi` in `read_into`;
@@ -112,9 +137,9 @@ mod tests {
         let s = Shard::new();
         let big = TOP - 1;
         for _ in 0..5 {
-            s.record(9, big);
+            s.record_shared(9, big);
         }
-        s.record(0, 7);
+        s.record_owned(0, 7);
         let c = read(&s);
         assert_eq!(c.sum_nanos, 5 * u128::from(big) + 7);
         assert_eq!(c.count(), 6);

@@ -1,113 +1,192 @@
 //! The one place this crate takes its synchronization types from.
 //!
 //! Normally these are `std`'s atomics, `Arc`, `Mutex`, thread-locals and
-//! [`arc_swap::ArcSwap`]. Built with `RUSTFLAGS="--cfg loom"` they are loom's,
-//! so the *same* histogram and label-index code runs under the model checker
-//! (see `loom-tests/`). No other module names `std::sync` or `loom` directly.
+//! [`arc_swap::ArcSwap`] / [`arc_swap::Cache`]. Built with
+//! `RUSTFLAGS="--cfg loom"` they are loom's, so the *same* histogram, slot and
+//! label-index code runs under the model checker (see `loom-tests/`). No other
+//! module names `std::sync`, `std::thread_local`, `arc_swap` or `loom`.
 //!
 //! # What the loom build does not see
 //!
-//! arc-swap's internals (its debt lists and hazard-pointer-like slots) are not
-//! written against loom, so under `cfg(loom)` [`SwapCell`] is a loom
-//! `RwLock<Arc<T>>` with the same contract: `load` returns a snapshot of the
-//! current value that stays valid while held, `store` replaces it atomically.
+//! arc-swap's internals (its debt lists) are not written against loom, so
+//! under `cfg(loom)` [`SwapCell`] is a loom `RwLock<Arc<T>>` with the same
+//! contract: `load` returns a snapshot of the current value that stays valid
+//! while held, `store` replaces it atomically; and [`CachedLoad`] simply loads
+//! every time (arc-swap's `Cache` re-checks the pointer with one Acquire load
+//! and reloads when it changed, so it returns what a plain `load` would).
 //! The models therefore prove *our* protocol (publish a fully built index,
-//! serialize writers, observers never lose a count) on the assumption that
-//! arc-swap's `load`/`store` are linearizable, which is what arc-swap documents
-//! and tests itself. They prove nothing about arc-swap's own code.
+//! serialize writers, hand shards over between threads, never lose a count)
+//! on the assumption that arc-swap's `load`/`store` are linearizable, which
+//! arc-swap documents and tests itself. They prove nothing about arc-swap's
+//! own code.
+
+/// `thread_local!` with a `const` initializer on std (no lazy-init check on
+/// access) and loom's `thread_local!` under loom.
+#[cfg(not(loom))]
+macro_rules! thread_local_const {
+    ($(#[$attr:meta])* static $name:ident: $t:ty = $init:expr;) => {
+        std::thread_local! { $(#[$attr])* static $name: $t = const { $init }; }
+    };
+}
+#[cfg(loom)]
+macro_rules! thread_local_const {
+    ($(#[$attr:meta])* static $name:ident: $t:ty = $init:expr;) => {
+        loom::thread_local! { $(#[$attr])* static $name: $t = $init; }
+    };
+}
+pub(crate) use thread_local_const as thread_local;
 
 #[cfg(not(loom))]
 mod imp {
-    pub(crate) use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+    pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     pub(crate) use std::sync::{Arc, Mutex};
 
     /// The value a [`SwapCell::load`] hands out: arc-swap's cheap guard.
     pub(crate) type Loaded<T> = arc_swap::Guard<Arc<T>>;
 
-    /// An atomically replaceable `Arc<T>`: [`arc_swap::ArcSwap`].
-    pub(crate) struct SwapCell<T>(arc_swap::ArcSwap<T>);
+    /// An atomically replaceable `Arc<T>`: [`arc_swap::ArcSwap`], with an id
+    /// that thread-local caches use to tell cells apart.
+    pub(crate) struct SwapCell<T> {
+        id: u64,
+        inner: Arc<arc_swap::ArcSwap<T>>,
+    }
+
+    /// A per-thread cache of one [`SwapCell`]'s value ([`arc_swap::Cache`]):
+    /// while the cell is unchanged, a load is one Acquire load and a pointer
+    /// compare, with no reference-count or debt-slot traffic.
+    pub(crate) struct CachedLoad<T> {
+        id: u64,
+        cache: arc_swap::Cache<Arc<arc_swap::ArcSwap<T>>, Arc<T>>,
+    }
 
     impl<T> SwapCell<T> {
         pub(crate) fn new(value: T) -> Self {
-            SwapCell(arc_swap::ArcSwap::from_pointee(value))
+            static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+            SwapCell {
+                // Relaxed: only uniqueness of the id matters, it orders nothing.
+                id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+                inner: Arc::new(arc_swap::ArcSwap::from_pointee(value)),
+            }
         }
 
-        /// Lock-free (wait-free on the fast path) snapshot of the current value.
+        pub(crate) fn id(&self) -> u64 {
+            self.id
+        }
+
+        /// Lock-free snapshot of the current value.
         #[inline]
         pub(crate) fn load(&self) -> Loaded<T> {
-            self.0.load()
+            self.inner.load()
         }
 
         pub(crate) fn store(&self, value: Arc<T>) {
-            self.0.store(value)
+            self.inner.store(value)
+        }
+
+        /// A cache for one thread's repeated loads of this cell.
+        pub(crate) fn cached(&self) -> CachedLoad<T> {
+            CachedLoad {
+                id: self.id,
+                cache: arc_swap::Cache::new(Arc::clone(&self.inner)),
+            }
         }
     }
 
-    std::thread_local! {
-        static SHARD_HINT: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
-    }
-    static NEXT_HINT: AtomicUsize = AtomicUsize::new(0);
+    impl<T> CachedLoad<T> {
+        pub(crate) fn id(&self) -> u64 {
+            self.id
+        }
 
-    /// A per-thread number used to pick a shard: threads are numbered
-    /// round-robin on first use, so up to `shards` threads never share one.
-    #[inline]
-    pub(crate) fn shard_hint() -> usize {
-        SHARD_HINT.with(|hint| {
-            let h = hint.get();
-            if h != usize::MAX {
-                return h;
-            }
-            // Relaxed: only uniqueness of the ticket matters, it orders nothing.
-            let h = NEXT_HINT.fetch_add(1, Ordering::Relaxed) & (usize::MAX >> 1);
-            hint.set(h);
-            h
-        })
+        #[inline]
+        pub(crate) fn load(&mut self) -> &T {
+            self.cache.load()
+        }
+    }
+
+    /// A handle on the claim flags of the shard slots; see `slot.rs`.
+    pub(crate) type SlotFlags = &'static [AtomicBool];
+
+    pub(crate) fn slot_flags() -> SlotFlags {
+        static FLAGS: [AtomicBool; crate::slot::MAX_SLOTS] =
+            [const { AtomicBool::new(false) }; crate::slot::MAX_SLOTS];
+        &FLAGS
     }
 }
 
 #[cfg(loom)]
 mod imp {
-    pub(crate) use loom::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+    pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     pub(crate) use loom::sync::{Arc, Mutex};
 
     /// Under loom a load is a clone of the `Arc` taken under a read lock.
     pub(crate) type Loaded<T> = Arc<T>;
 
     /// Loom-visible stand-in for `ArcSwap<T>` (see the module docs).
-    pub(crate) struct SwapCell<T>(loom::sync::RwLock<Arc<T>>);
+    pub(crate) struct SwapCell<T> {
+        id: u64,
+        inner: Arc<loom::sync::RwLock<Arc<T>>>,
+    }
+
+    /// Loom stand-in for `arc_swap::Cache`: loads every time.
+    pub(crate) struct CachedLoad<T> {
+        id: u64,
+        inner: Arc<loom::sync::RwLock<Arc<T>>>,
+        current: Option<Arc<T>>,
+    }
+
+    loom::lazy_static! {
+        static ref NEXT_ID: AtomicU64 = AtomicU64::new(0);
+        static ref FLAGS: Arc<Vec<AtomicBool>> =
+            Arc::new((0..crate::slot::MAX_SLOTS).map(|_| AtomicBool::new(false)).collect());
+    }
 
     impl<T> SwapCell<T> {
         pub(crate) fn new(value: T) -> Self {
-            SwapCell(loom::sync::RwLock::new(Arc::new(value)))
+            SwapCell {
+                // Relaxed: only uniqueness of the id matters, it orders nothing.
+                id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+                inner: Arc::new(loom::sync::RwLock::new(Arc::new(value))),
+            }
+        }
+
+        pub(crate) fn id(&self) -> u64 {
+            self.id
         }
 
         pub(crate) fn load(&self) -> Loaded<T> {
-            Arc::clone(&self.0.read().unwrap())
+            Arc::clone(&self.inner.read().unwrap())
         }
 
         pub(crate) fn store(&self, value: Arc<T>) {
-            *self.0.write().unwrap() = value;
+            *self.inner.write().unwrap() = value;
+        }
+
+        pub(crate) fn cached(&self) -> CachedLoad<T> {
+            CachedLoad {
+                id: self.id,
+                inner: Arc::clone(&self.inner),
+                current: None,
+            }
         }
     }
 
-    loom::thread_local! {
-        static SHARD_HINT: std::cell::Cell<usize> = std::cell::Cell::new(usize::MAX);
-    }
-    loom::lazy_static! {
-        static ref NEXT_HINT: AtomicUsize = AtomicUsize::new(0);
+    impl<T> CachedLoad<T> {
+        pub(crate) fn id(&self) -> u64 {
+            self.id
+        }
+
+        pub(crate) fn load(&mut self) -> &T {
+            let now = Arc::clone(&self.inner.read().unwrap());
+            self.current.insert(now)
+        }
     }
 
-    pub(crate) fn shard_hint() -> usize {
-        SHARD_HINT.with(|hint| {
-            let h = hint.get();
-            if h != usize::MAX {
-                return h;
-            }
-            // Relaxed: only uniqueness of the ticket matters, it orders nothing.
-            let h = NEXT_HINT.fetch_add(1, Ordering::Relaxed) & (usize::MAX >> 1);
-            hint.set(h);
-            h
-        })
+    /// An owning handle: loom drops its lazy statics before the main
+    /// thread's thread-locals, whose slot guard still needs the flags.
+    pub(crate) type SlotFlags = Arc<Vec<AtomicBool>>;
+
+    pub(crate) fn slot_flags() -> SlotFlags {
+        Arc::clone(&FLAGS)
     }
 }
 

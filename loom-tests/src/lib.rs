@@ -15,6 +15,11 @@ use rm_metrics::HistogramSnapshot;
 pub fn model(name: &str, preemption_bound: usize, f: impl Fn() + Sync + Send + 'static) {
     static EXECUTIONS: AtomicUsize = AtomicUsize::new(0);
     let mut builder = loom::model::Builder::new();
+    // LOOM_MAX_PREEMPTIONS overrides the model's bound (for exploring).
+    let preemption_bound = std::env::var("LOOM_MAX_PREEMPTIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(preemption_bound);
     builder.preemption_bound = Some(preemption_bound);
     let start = Instant::now();
     // Relaxed: a plain counter outside the model, read after `check` returns.

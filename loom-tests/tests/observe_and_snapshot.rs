@@ -1,4 +1,9 @@
-//! Model 1: observers and a concurrent snapshot.
+//! Model 1 and its variants: observers and a concurrent snapshot.
+//!
+//! Under loom the process has one owned shard slot plus the shared shard, so
+//! of two observer threads one may own slot 0 (plain loads and stores) while
+//! the other shares (`fetch_add`), or the second may take the slot over after
+//! the first exits; loom explores all of these.
 //!
 //! Two threads observe into one series while the main thread snapshots it.
 //! Invariant in every execution: the snapshot is self-consistent, its `_sum`
@@ -16,8 +21,8 @@ use rm_metrics::{Registry, MAX_OBSERVATION_NANOS};
 
 /// `a` and `b` land in different buckets, so the counts say which of them a
 /// snapshot counted; their sums are distinct, so `_sum` says which it summed.
-fn observers_and_a_snapshot(shards: usize, a: Duration, b: Duration) {
-    let registry = Arc::new(Registry::with_shards_for_loom(16, shards));
+fn observe_two_and_snapshot(a: Duration, b: Duration) {
+    let registry = Arc::new(Registry::with_max_series(16));
     let handle = registry.handle("backup", "succeeded");
     let threads: Vec<_> = [a, b]
         .into_iter()
@@ -62,45 +67,112 @@ fn observers_and_a_snapshot(shards: usize, a: Duration, b: Duration) {
 }
 
 #[test]
-fn observers_and_a_snapshot_on_one_shard() {
-    model("observers_and_a_snapshot (1 shard)", 8, || {
-        observers_and_a_snapshot(1, Duration::from_secs(2), Duration::from_secs(40))
+fn observers_and_a_snapshot() {
+    model("observers_and_a_snapshot", 6, || {
+        observe_two_and_snapshot(Duration::from_secs(2), Duration::from_secs(40))
     });
 }
 
+/// The owner of slot 0 observes and exits; a second thread, started after,
+/// takes the slot over and observes while the main thread snapshots. The new
+/// owner must continue from the old owner's counts (plain load+store), and
+/// the snapshot must stay self-consistent.
 #[test]
-fn observers_and_a_snapshot_on_two_shards() {
-    model("observers_and_a_snapshot (2 shards)", 8, || {
-        observers_and_a_snapshot(2, Duration::from_secs(2), Duration::from_secs(40))
-    });
-}
-
-/// The 128-bit sum's carry under a concurrent reader: two observations of
-/// (2^63 - 1) ns and one of 1 ns on one shard flip bit 63 of the low word
-/// while a snapshot reads it; the reader's parity fix-up must still see an
-/// exact subset sum.
-#[test]
-fn sum_carry_with_a_concurrent_reader() {
-    model("sum_carry_with_a_concurrent_reader", 8, || {
-        let registry = Arc::new(Registry::with_shards_for_loom(16, 1));
+fn slot_hand_over() {
+    model("slot_hand_over", 6, || {
+        let registry = Arc::new(Registry::with_max_series(16));
         let handle = registry.handle("k", "s");
-        handle.observe_nanos(MAX_OBSERVATION_NANOS as i64); // already in, before the race
-        let max = u128::from(MAX_OBSERVATION_NANOS);
-        let t = {
+        let first = {
             let h = handle.clone();
-            loom::thread::spawn(move || h.observe_nanos(MAX_OBSERVATION_NANOS as i64))
+            loom::thread::spawn(move || {
+                h.observe(Duration::from_secs(2));
+                h.observe(Duration::from_secs(2));
+            })
+        };
+        first.join().unwrap();
+        let second = {
+            let h = handle.clone();
+            loom::thread::spawn(move || h.observe(Duration::from_secs(40)))
         };
         let snap = handle.snapshot();
         assert_self_consistent(&snap);
+        let want = [(2, 4_000_000_000), (3, 44_000_000_000)];
+        let got = (snap.count(), snap.sum_nanos());
         assert!(
-            snap.sum_nanos() == max || snap.sum_nanos() == 2 * max,
+            got == want[0] || got == want[1] || got == (3, 4_000_000_000),
+            "snapshot {got:?}"
+        );
+        second.join().unwrap();
+        assert_eq!(
+            (handle.snapshot().count(), handle.snapshot().sum_nanos()),
+            want[1]
+        );
+    });
+}
+
+/// The 128-bit sum's carry under a concurrent reader, on the owned path: one
+/// thread adds (2^63 - 1) ns twice, flipping bit 63 of the low word, while the
+/// main thread snapshots; the reader's parity fix-up must give an exact
+/// subset sum consistent with the counts.
+#[test]
+fn sum_carry_owned_with_a_concurrent_reader() {
+    model("sum_carry_owned_with_a_concurrent_reader", 6, || {
+        let registry = Arc::new(Registry::with_max_series(16));
+        let handle = registry.handle("k", "s");
+        let max = u128::from(MAX_OBSERVATION_NANOS);
+        let t = {
+            let h = handle.clone();
+            loom::thread::spawn(move || {
+                h.observe_nanos(MAX_OBSERVATION_NANOS as i64);
+                h.observe_nanos(MAX_OBSERVATION_NANOS as i64);
+            })
+        };
+        let snap = handle.snapshot();
+        assert_self_consistent(&snap);
+        let n = snap.count() as u128;
+        assert!(
+            snap.sum_nanos() == n * max || snap.sum_nanos() + max == n * max,
+            "sum {} with count {n}",
+            snap.sum_nanos()
+        );
+        t.join().unwrap();
+        assert_eq!(handle.snapshot().sum_nanos(), 2 * max);
+    });
+}
+
+/// The same on the shared shard: the main thread takes slot 0 first, so two
+/// threads add (2^63 - 1) ns each to the shared shard with `fetch_add`; the
+/// second add flips bit 63 while the main thread snapshots.
+#[test]
+fn sum_carry_shared_with_a_concurrent_reader() {
+    model("sum_carry_shared_with_a_concurrent_reader", 5, || {
+        let registry = Arc::new(Registry::with_max_series(16));
+        let handle = registry.handle("k", "s");
+        handle.observe_nanos(1); // the main thread owns slot 0 from here on
+        let max = u128::from(MAX_OBSERVATION_NANOS);
+        let threads: Vec<_> = (0..2)
+            .map(|_| {
+                let h = handle.clone();
+                loom::thread::spawn(move || h.observe_nanos(MAX_OBSERVATION_NANOS as i64))
+            })
+            .collect();
+        let snap = handle.snapshot();
+        assert_self_consistent(&snap);
+        let summed = (snap.sum_nanos() - 1) / max;
+        assert_eq!(
+            snap.sum_nanos(),
+            1 + summed * max,
             "torn sum {}",
             snap.sum_nanos()
         );
-        if snap.sum_nanos() == 2 * max {
-            assert_eq!(snap.count(), 2, "summed but not counted");
+        assert!(
+            summed < u128::from(snap.count()),
+            "summed {summed} but counted {}",
+            snap.count()
+        );
+        for t in threads {
+            t.join().unwrap();
         }
-        t.join().unwrap();
-        assert_eq!(handle.snapshot().sum_nanos(), 2 * max);
+        assert_eq!(handle.snapshot().sum_nanos(), 1 + 2 * max);
     });
 }

@@ -1,0 +1,569 @@
+//! rm-metrics against the Rust metrics crates users already know, on one
+//! workload, in one criterion run: `cargo bench --bench compare`.
+//!
+//! * `observe/*`: one observation per iteration, labels cycling over
+//!   4 kinds × 2 statuses, durations cycling over every bucket. `floor` is
+//!   the physical floor measured in the same run: the same bucket search and
+//!   one relaxed `fetch_add` on an uncontended `AtomicU64`.
+//! * `contended/*/T`: T threads (1 or 2) each make 10,000 observations into
+//!   the *same* series per iteration; throughput in observations.
+//! * `render/*/N`: N hosts (six per-host gauge families plus repo status)
+//!   and 24 histogram rows encoded to text.
+//!
+//! BENCHMARKS.md has the numbers and how they were taken.
+
+use std::hint::black_box;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Barrier};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use rm_metrics::{
+    AlertCounts, BuildInfo, HostRow, Registry, Renderer, Snapshot, BUCKET_BOUNDS_SECONDS,
+};
+use rm_metrics_benches::{fleet, histogram_rows, observation, reference, DURATIONS};
+
+// ---------------------------------------------------------------------------
+// observe
+
+/// The bounds in nanoseconds, and the search rm-metrics uses (count of
+/// bounds below the value), for the floor.
+fn bucket_of(d: Duration) -> usize {
+    const B: [u64; 9] = {
+        let mut b = [0; 9];
+        let mut i = 0;
+        while i < 9 {
+            b[i] = BUCKET_BOUNDS_SECONDS[i] as u64 * 1_000_000_000;
+            i += 1;
+        }
+        b
+    };
+    let ns = d.as_nanos().min(i64::MAX as u128) as u64;
+    B.iter().map(|&b| usize::from(ns > b)).sum()
+}
+
+mod peers {
+    use prometheus_client::encoding::EncodeLabelSet;
+
+    pub const BOUNDS: [f64; 9] = rm_metrics::BUCKET_BOUNDS_SECONDS;
+
+    #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+    pub struct JobLabels {
+        pub kind: &'static str,
+        pub status: &'static str,
+    }
+
+    pub fn client_histograms() -> prometheus_client::metrics::family::Family<
+        JobLabels,
+        prometheus_client::metrics::histogram::Histogram,
+    > {
+        prometheus_client::metrics::family::Family::new_with_constructor(|| {
+            prometheus_client::metrics::histogram::Histogram::new(BOUNDS)
+        })
+    }
+
+    pub fn prometheus_histograms() -> prometheus::HistogramVec {
+        prometheus::HistogramVec::new(
+            prometheus::HistogramOpts::new("rm_job_duration_seconds", "Job durations.")
+                .buckets(BOUNDS.to_vec()),
+            &["kind", "status"],
+        )
+        .unwrap()
+    }
+}
+
+fn observe(c: &mut Criterion) {
+    let mut g = c.benchmark_group("observe");
+
+    let counters: [AtomicU64; 10] = Default::default();
+    let mut i = 0usize;
+    g.bench_function("floor", |b| {
+        b.iter(|| {
+            let (_, _, d) = observation(i);
+            i = i.wrapping_add(1);
+            // Relaxed: the floor is one uncontended atomic increment.
+            counters[bucket_of(black_box(d))].fetch_add(1, Ordering::Relaxed);
+        })
+    });
+
+    let registry = Registry::new();
+    g.bench_function("rm_metrics_labelled", |b| {
+        b.iter(|| {
+            let (k, s, d) = observation(i);
+            i = i.wrapping_add(1);
+            registry.observe(black_box(k), black_box(s), black_box(d));
+        })
+    });
+    let handles: Vec<_> = (0..8)
+        .map(|j| registry.handle(observation(j).0, observation(j).1))
+        .collect();
+    g.bench_function("rm_metrics_handle", |b| {
+        b.iter(|| {
+            let (_, _, d) = observation(i);
+            handles[i % 8].observe(black_box(d));
+            i = i.wrapping_add(1);
+        })
+    });
+
+    let vec = peers::prometheus_histograms();
+    g.bench_function("prometheus_labelled", |b| {
+        b.iter(|| {
+            let (k, s, d) = observation(i);
+            i = i.wrapping_add(1);
+            vec.with_label_values(&[black_box(k), black_box(s)])
+                .observe(black_box(d).as_secs_f64());
+        })
+    });
+    let handles: Vec<_> = (0..8)
+        .map(|j| vec.with_label_values(&[observation(j).0, observation(j).1]))
+        .collect();
+    g.bench_function("prometheus_handle", |b| {
+        b.iter(|| {
+            let (_, _, d) = observation(i);
+            handles[i % 8].observe(black_box(d).as_secs_f64());
+            i = i.wrapping_add(1);
+        })
+    });
+
+    let family = peers::client_histograms();
+    g.bench_function("prometheus_client_labelled", |b| {
+        b.iter(|| {
+            let (kind, status, d) = observation(i);
+            i = i.wrapping_add(1);
+            family
+                .get_or_create(&peers::JobLabels {
+                    kind: black_box(kind),
+                    status: black_box(status),
+                })
+                .observe(black_box(d).as_secs_f64());
+        })
+    });
+    let handles: Vec<_> = (0..8)
+        .map(|j| {
+            let (kind, status, _) = observation(j);
+            family
+                .get_or_create(&peers::JobLabels { kind, status })
+                .clone()
+        })
+        .collect();
+    g.bench_function("prometheus_client_handle", |b| {
+        b.iter(|| {
+            let (_, _, d) = observation(i);
+            handles[i % 8].observe(black_box(d).as_secs_f64());
+            i = i.wrapping_add(1);
+        })
+    });
+
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .set_buckets(&peers::BOUNDS)
+        .unwrap()
+        .install_recorder()
+        .unwrap();
+    g.bench_function("metrics_labelled", |b| {
+        b.iter(|| {
+            let (kind, status, d) = observation(i);
+            i = i.wrapping_add(1);
+            metrics::histogram!("rm_job_duration_seconds", "kind" => black_box(kind), "status" => black_box(status))
+                .record(black_box(d).as_secs_f64());
+        })
+    });
+    black_box(recorder.render().len());
+
+    let mirror = reference::Registry::default();
+    g.bench_function("reference_design", |b| {
+        b.iter(|| {
+            let (k, s, d) = observation(i);
+            i = i.wrapping_add(1);
+            mirror.observe_job(black_box(k), black_box(s), black_box(d));
+        })
+    });
+    g.finish();
+}
+
+// ---------------------------------------------------------------------------
+// contended
+
+const PER_THREAD: u64 = 10_000;
+
+/// `threads` workers parked on a barrier; each iteration releases them to
+/// make `PER_THREAD` observations each with `work`, and waits for all.
+struct Workers {
+    start: Arc<Barrier>,
+    done: Arc<Barrier>,
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Workers {
+    fn new(threads: usize, work: impl Fn(usize) + Send + Sync + 'static) -> Workers {
+        let work = Arc::new(work);
+        let start = Arc::new(Barrier::new(threads + 1));
+        let done = Arc::new(Barrier::new(threads + 1));
+        let stop = Arc::new(AtomicBool::new(false));
+        let threads = (0..threads)
+            .map(|_| {
+                let (work, start, done, stop) = (
+                    Arc::clone(&work),
+                    Arc::clone(&start),
+                    Arc::clone(&done),
+                    Arc::clone(&stop),
+                );
+                std::thread::spawn(move || loop {
+                    start.wait();
+                    // Relaxed: ordered by the barrier.
+                    if stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    for j in 0..PER_THREAD as usize {
+                        work(j);
+                    }
+                    done.wait();
+                })
+            })
+            .collect();
+        Workers {
+            start,
+            done,
+            stop,
+            threads,
+        }
+    }
+
+    fn run(&self, iters: u64) -> Duration {
+        let t = Instant::now();
+        for _ in 0..iters {
+            self.start.wait();
+            self.done.wait();
+        }
+        t.elapsed()
+    }
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.start.wait();
+        for t in self.threads.drain(..) {
+            t.join().unwrap();
+        }
+    }
+}
+
+fn contended(c: &mut Criterion) {
+    let mut g = c.benchmark_group("contended");
+    for threads in [1usize, 2] {
+        g.throughput(Throughput::Elements(PER_THREAD * threads as u64));
+        let registry = Arc::new(Registry::new());
+        let handle = registry.handle("backup", "succeeded");
+        let workers = Workers::new(threads, move |j| {
+            handle.observe(black_box(DURATIONS[j % DURATIONS.len()]))
+        });
+        g.bench_function(BenchmarkId::new("rm_metrics", threads), |b| {
+            b.iter_custom(|iters| workers.run(iters))
+        });
+        drop(workers);
+
+        let handle = peers::prometheus_histograms().with_label_values(&["backup", "succeeded"]);
+        let workers = Workers::new(threads, move |j| {
+            handle.observe(black_box(DURATIONS[j % DURATIONS.len()]).as_secs_f64())
+        });
+        g.bench_function(BenchmarkId::new("prometheus", threads), |b| {
+            b.iter_custom(|iters| workers.run(iters))
+        });
+        drop(workers);
+    }
+    g.finish();
+}
+
+// ---------------------------------------------------------------------------
+// render
+
+fn populated_registry() -> Registry {
+    let registry = Registry::new();
+    for (n, (k, s)) in histogram_rows().enumerate() {
+        for j in 0..=n {
+            registry.observe(k, s, DURATIONS[j % DURATIONS.len()]);
+        }
+    }
+    registry
+}
+
+mod client_render {
+    use prometheus_client::encoding::EncodeLabelSet;
+    use prometheus_client::metrics::family::Family;
+    use prometheus_client::metrics::gauge::Gauge;
+    use prometheus_client::registry::Registry;
+
+    #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+    struct HostLabels {
+        host_id: String,
+        host: String,
+    }
+
+    #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+    struct StatusLabels {
+        host_id: String,
+        host: String,
+        status: String,
+    }
+
+    #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+    struct Severity {
+        severity: &'static str,
+    }
+
+    #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+    struct Build {
+        version: &'static str,
+        commit: &'static str,
+        go_version: &'static str,
+    }
+
+    /// A prometheus-client registry holding the same families and values.
+    pub fn registry(hosts: &[rm_metrics_benches::Host]) -> Registry {
+        let mut r = Registry::default();
+        let total = Gauge::<i64>::default();
+        total.set(hosts.len() as i64);
+        r.register("rm_hosts_total", "Total number of enrolled hosts.", total);
+        let online = Gauge::<i64>::default();
+        online.set(hosts.iter().filter(|h| h.online).count() as i64);
+        r.register(
+            "rm_hosts_online",
+            "Number of hosts currently online.",
+            online,
+        );
+        let alerts = Family::<Severity, Gauge>::default();
+        for (s, v) in [("info", 0), ("warning", 2), ("critical", 1)] {
+            alerts.get_or_create(&Severity { severity: s }).set(v);
+        }
+        r.register(
+            "rm_active_alerts",
+            "Open alerts grouped by severity.",
+            alerts,
+        );
+        let build = Family::<Build, Gauge>::default();
+        build
+            .get_or_create(&Build {
+                version: "1.0.0",
+                commit: "abc",
+                go_version: "n/a",
+            })
+            .set(1);
+        r.register("rm_build_info", "Build identifying labels.", build);
+
+        type Value = fn(&rm_metrics_benches::Host) -> Option<i64>;
+        let families: [(&str, Value); 6] = [
+            ("rm_host_agent_online", |h| Some(h.online as i64)),
+            ("rm_host_last_backup_timestamp_seconds", |h| {
+                h.last_backup_unix
+            }),
+            ("rm_host_last_backup_success", |h| {
+                h.last_backup_succeeded.map(i64::from)
+            }),
+            ("rm_host_repo_size_bytes", |h| h.repo_size_bytes),
+            ("rm_host_snapshot_count", |h| Some(h.snapshot_count as i64)),
+            ("rm_host_open_alerts", |h| Some(h.open_alert_count as i64)),
+        ];
+        for (name, value) in families {
+            let family = Family::<HostLabels, Gauge>::default();
+            for h in hosts {
+                if let Some(v) = value(h) {
+                    family
+                        .get_or_create(&HostLabels {
+                            host_id: h.id.clone(),
+                            host: h.name.clone(),
+                        })
+                        .set(v);
+                }
+            }
+            r.register(name, "Per-host gauge.", family);
+        }
+        let status = Family::<StatusLabels, Gauge>::default();
+        for h in hosts {
+            let st = if h.repo_status.is_empty() {
+                "unknown"
+            } else {
+                h.repo_status
+            };
+            status
+                .get_or_create(&StatusLabels {
+                    host_id: h.id.clone(),
+                    host: h.name.clone(),
+                    status: st.to_owned(),
+                })
+                .set(1);
+        }
+        r.register(
+            "rm_host_repo_status",
+            "Repo readiness state for the host.",
+            status,
+        );
+
+        let jobs = super::peers::client_histograms();
+        for (n, (kind, status)) in rm_metrics_benches::histogram_rows().enumerate() {
+            for j in 0..=n {
+                let d = rm_metrics_benches::DURATIONS[j % rm_metrics_benches::DURATIONS.len()];
+                jobs.get_or_create(&super::peers::JobLabels { kind, status })
+                    .observe(d.as_secs_f64());
+            }
+        }
+        r.register(
+            "rm_job_duration_seconds",
+            "End-to-end duration of completed jobs.",
+            jobs,
+        );
+        r
+    }
+}
+
+/// A prometheus (tikv) registry holding the same families and values.
+fn prometheus_registry(hosts: &[rm_metrics_benches::Host]) -> prometheus::Registry {
+    use prometheus::{IntGauge, IntGaugeVec, Opts};
+    let r = prometheus::Registry::new();
+    let gauge = |name: &str, v: i64| {
+        let g = IntGauge::new(name, "help").unwrap();
+        g.set(v);
+        r.register(Box::new(g)).unwrap();
+    };
+    gauge("rm_hosts_total", hosts.len() as i64);
+    gauge(
+        "rm_hosts_online",
+        hosts.iter().filter(|h| h.online).count() as i64,
+    );
+    let alerts = IntGaugeVec::new(Opts::new("rm_active_alerts", "help"), &["severity"]).unwrap();
+    for (s, v) in [("info", 0), ("warning", 2), ("critical", 1)] {
+        alerts.with_label_values(&[s]).set(v);
+    }
+    r.register(Box::new(alerts)).unwrap();
+    let build = IntGaugeVec::new(
+        Opts::new("rm_build_info", "help"),
+        &["version", "commit", "go_version"],
+    )
+    .unwrap();
+    build.with_label_values(&["1.0.0", "abc", "n/a"]).set(1);
+    r.register(Box::new(build)).unwrap();
+    type Value = fn(&rm_metrics_benches::Host) -> Option<i64>;
+    let families: [(&str, Value); 6] = [
+        ("rm_host_agent_online", |h| Some(h.online as i64)),
+        ("rm_host_last_backup_timestamp_seconds", |h| {
+            h.last_backup_unix
+        }),
+        ("rm_host_last_backup_success", |h| {
+            h.last_backup_succeeded.map(i64::from)
+        }),
+        ("rm_host_repo_size_bytes", |h| h.repo_size_bytes),
+        ("rm_host_snapshot_count", |h| Some(h.snapshot_count as i64)),
+        ("rm_host_open_alerts", |h| Some(h.open_alert_count as i64)),
+    ];
+    for (name, value) in families {
+        let v = IntGaugeVec::new(Opts::new(name, "help"), &["host_id", "host"]).unwrap();
+        for h in hosts {
+            if let Some(x) = value(h) {
+                v.with_label_values(&[h.id.as_str(), h.name.as_str()])
+                    .set(x);
+            }
+        }
+        r.register(Box::new(v)).unwrap();
+    }
+    let status = IntGaugeVec::new(
+        Opts::new("rm_host_repo_status", "help"),
+        &["host_id", "host", "status"],
+    )
+    .unwrap();
+    for h in hosts {
+        let st = if h.repo_status.is_empty() {
+            "unknown"
+        } else {
+            h.repo_status
+        };
+        status
+            .with_label_values(&[h.id.as_str(), h.name.as_str(), st])
+            .set(1);
+    }
+    r.register(Box::new(status)).unwrap();
+    let jobs = peers::prometheus_histograms();
+    for (n, (k, s)) in histogram_rows().enumerate() {
+        for j in 0..=n {
+            jobs.with_label_values(&[k, s])
+                .observe(DURATIONS[j % DURATIONS.len()].as_secs_f64());
+        }
+    }
+    r.register(Box::new(jobs)).unwrap();
+    r
+}
+
+fn render(c: &mut Criterion) {
+    let mut g = c.benchmark_group("render");
+    let registry = populated_registry();
+    for n in [100usize, 1000, 10_000] {
+        let hosts = fleet(n);
+        g.throughput(Throughput::Elements(n as u64));
+
+        // rm-metrics: the snapshot rows are built from the service's own
+        // data on every scrape (that cost is included); the renderer and its
+        // buffer are kept across scrapes.
+        let mut renderer = Renderer::new();
+        g.bench_function(BenchmarkId::new("rm_metrics", n), |b| {
+            b.iter(|| {
+                let rows: Vec<HostRow<'_>> = hosts
+                    .iter()
+                    .map(|h| HostRow {
+                        id: &h.id,
+                        name: &h.name,
+                        online: h.online,
+                        last_backup_unix: h.last_backup_unix,
+                        last_backup_succeeded: h.last_backup_succeeded,
+                        repo_size_bytes: h.repo_size_bytes,
+                        snapshot_count: h.snapshot_count,
+                        open_alert_count: h.open_alert_count,
+                        repo_status: h.repo_status,
+                    })
+                    .collect();
+                let snapshot = Snapshot {
+                    hosts: &rows,
+                    alerts: AlertCounts {
+                        info: 0,
+                        warning: 2,
+                        critical: 1,
+                    },
+                    build: BuildInfo {
+                        version: "1.0.0",
+                        commit: "abc",
+                        go_version: "n/a",
+                    },
+                };
+                black_box(renderer.render(&registry, &snapshot).len())
+            })
+        });
+
+        // prometheus-client: values already in its registry; only encoding
+        // is measured, into a String reused across iterations.
+        let client = client_render::registry(&hosts);
+        let mut text = String::new();
+        g.bench_function(BenchmarkId::new("prometheus_client", n), |b| {
+            b.iter(|| {
+                text.clear();
+                prometheus_client::encoding::text::encode(&mut text, &client).unwrap();
+                black_box(text.len())
+            })
+        });
+
+        if n == 1000 {
+            let prom = prometheus_registry(&hosts);
+            let encoder = prometheus::TextEncoder::new();
+            let mut buf = Vec::new();
+            g.bench_function(BenchmarkId::new("prometheus", n), |b| {
+                b.iter(|| {
+                    buf.clear();
+                    prometheus::Encoder::encode(&encoder, &prom.gather(), &mut buf).unwrap();
+                    black_box(buf.len())
+                })
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, observe, contended, render);
+criterion_main!(benches);

@@ -1,0 +1,162 @@
+//! The shared workload of `compare.rs`: label cycles, durations spread over
+//! the buckets, and a realistic fleet for the render benchmarks.
+
+use std::time::Duration;
+
+/// 4 kinds × 2 statuses, cycled by the observe benchmarks.
+pub const KINDS: [&str; 4] = ["backup", "check", "prune", "forget"];
+/// See [`KINDS`].
+pub const STATUSES: [&str; 2] = ["succeeded", "failed"];
+
+/// Durations that land in different buckets, one per bucket and +Inf, plus
+/// values exactly on a bound.
+pub const DURATIONS: [Duration; 16] = [
+    Duration::from_millis(250),
+    Duration::from_secs(3),
+    Duration::from_secs(12),
+    Duration::from_secs(45),
+    Duration::from_secs(240),
+    Duration::from_secs(1200),
+    Duration::from_secs(3000),
+    Duration::from_secs(9000),
+    Duration::from_secs(50_000),
+    Duration::from_secs(100_000),
+    Duration::from_secs(1),
+    Duration::from_secs(60),
+    Duration::from_millis(4_999),
+    Duration::from_secs(300),
+    Duration::from_secs(86_400),
+    Duration::from_millis(17_500),
+];
+
+/// The `i`-th observation of the cycle: (kind, status, duration).
+#[inline]
+pub fn observation(i: usize) -> (&'static str, &'static str, Duration) {
+    (
+        KINDS[i % 4],
+        STATUSES[(i / 4) % 2],
+        DURATIONS[i % DURATIONS.len()],
+    )
+}
+
+/// One host of the render fleet, owning its strings as a service would.
+pub struct Host {
+    pub id: String,
+    pub name: String,
+    pub online: bool,
+    pub last_backup_unix: Option<i64>,
+    pub last_backup_succeeded: Option<bool>,
+    pub repo_size_bytes: Option<i64>,
+    pub snapshot_count: u64,
+    pub open_alert_count: u64,
+    pub repo_status: &'static str,
+}
+
+/// `n` hosts with realistic ids (UUID-like) and names, in random-ish order.
+pub fn fleet(n: usize) -> Vec<Host> {
+    (0..n)
+        .map(|i| {
+            let h = (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            Host {
+                id: format!(
+                    "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
+                    h >> 32,
+                    (h >> 16) & 0xffff,
+                    h & 0xfff,
+                    (h >> 20) & 0xfff,
+                    h & 0xffff_ffff_ffff
+                ),
+                name: format!("backup-{:03}.dc{}.example.org", i, i % 3 + 1),
+                online: i % 10 != 0,
+                last_backup_unix: (i % 17 != 0).then_some(1_767_225_600 + (h % 86_400) as i64),
+                last_backup_succeeded: (i % 17 != 0).then_some(i % 11 != 0),
+                repo_size_bytes: (i % 13 != 0).then_some((h % (1 << 40)) as i64),
+                snapshot_count: h % 1000,
+                open_alert_count: (h >> 40) % 4,
+                repo_status: ["ready", "ready", "ready", "init_failed", ""][i % 5],
+            }
+        })
+        .collect()
+}
+
+/// The 24 histogram rows of the render benchmarks: 6 kinds × 4 statuses.
+pub fn histogram_rows() -> impl Iterator<Item = (&'static str, &'static str)> {
+    ["backup", "check", "prune", "forget", "unlock", "init"]
+        .into_iter()
+        .flat_map(|k| {
+            ["succeeded", "failed", "canceled", "timeout"]
+                .into_iter()
+                .map(move |s| (k, s))
+        })
+}
+
+pub mod reference {
+    //! A faithful Rust mirror of the Go reference's registry: one
+    //! `Mutex<HashMap>` keyed by (kind, status), cumulative bucket counts
+    //! incremented in a loop over the bounds, a float sum.
+
+    use std::hash::{Hash, Hasher};
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use hashbrown::{Equivalent, HashMap};
+
+    const BOUNDS: [f64; 9] = [
+        1.0, 5.0, 30.0, 60.0, 300.0, 1800.0, 3600.0, 21600.0, 86400.0,
+    ];
+
+    #[derive(PartialEq, Eq, Hash)]
+    struct Key(String, String);
+
+    /// Borrowed lookup key, hashing like `Key` (Go's map lookup of a struct
+    /// of strings allocates nothing, so neither does the mirror).
+    struct KeyRef<'a>(&'a str, &'a str);
+
+    impl Hash for KeyRef<'_> {
+        fn hash<H: Hasher>(&self, state: &mut H) {
+            self.0.hash(state);
+            self.1.hash(state);
+        }
+    }
+
+    impl Equivalent<Key> for KeyRef<'_> {
+        fn equivalent(&self, key: &Key) -> bool {
+            self.0 == key.0 && self.1 == key.1
+        }
+    }
+
+    #[derive(Default)]
+    struct State {
+        counts: [u64; 10],
+        sum: f64,
+        count: u64,
+    }
+
+    /// The reference's `Registry`.
+    #[derive(Default)]
+    pub struct Registry {
+        jobs: Mutex<HashMap<Key, State>>,
+    }
+
+    impl Registry {
+        /// The reference's `ObserveJob`.
+        pub fn observe_job(&self, kind: &str, status: &str, dur: Duration) {
+            let secs = dur.as_secs_f64();
+            let mut jobs = self.jobs.lock().unwrap();
+            let hs = match jobs.get_mut(&KeyRef(kind, status)) {
+                Some(hs) => hs,
+                None => jobs
+                    .entry(Key(kind.to_owned(), status.to_owned()))
+                    .or_default(),
+            };
+            for (i, ub) in BOUNDS.iter().enumerate() {
+                if secs <= *ub {
+                    hs.counts[i] += 1;
+                }
+            }
+            hs.counts[9] += 1;
+            hs.sum += secs;
+            hs.count += 1;
+        }
+    }
+}
