@@ -14,9 +14,10 @@ pub const DEFAULT_MAX_SERIES: usize = 1024;
 
 /// Job-duration histograms, one per `(kind, status)` pair.
 ///
-/// Observing is lock-free and allocation-free once a pair exists: one atomic
-/// load of the label index, one hash lookup, two uncontended `fetch_add`s on
-/// this thread's shard. Share it by reference or in an `Arc`.
+/// Observing is lock-free and allocation-free once a pair exists: a cached
+/// load of the label index, one hash lookup, two plain atomic stores on the
+/// shard this thread owns (see [`docs::sharding`](crate::docs::sharding)).
+/// Share it by reference or in an `Arc`.
 ///
 /// ```
 /// use std::time::Duration;
@@ -118,8 +119,8 @@ impl fmt::Debug for Registry {
     }
 }
 
-/// A resolved `(kind, status)` series: observing through it is two atomic
-/// adds, no lookup. Cloning is one reference-count increment.
+/// A resolved `(kind, status)` series: observing through it skips the label
+/// lookup. Cloning is one reference-count increment.
 #[derive(Clone)]
 pub struct JobHandle(Arc<Series>);
 

@@ -12,18 +12,18 @@
 //!
 //! ## How far `_sum` may lag
 //!
-//! An observation is two `fetch_add`s: first its bucket counter (Relaxed),
-//! then the sum (Release). A scrape reads the sum first (Acquire), then the
-//! counters. So a scrape sees, for each series, a set `C` of counted
-//! observations and a sum `S` with
+//! An observation writes its bucket counter first, then the sum with Release
+//! ordering (a store on an owned shard, a `fetch_add` on the shared one). A
+//! scrape reads the sum first with Acquire, then the counters. So a scrape
+//! sees, for each series, a set `C` of counted observations and a sum `S` with
 //!
 //! ```text
-//! sum(d for o in C if o's sum-add is visible)  ==  S  <=  sum(d for o in C)
+//! sum(d for o in C if o's sum write is visible)  ==  S  <=  sum(d for o in C)
 //! ```
 //!
 //! That is, `_sum` never includes a duration the counts do not, and it lags
 //! the counts by the durations of the observations *in flight*: those whose
-//! counter increment a scrape already sees but whose sum-add it does not yet.
+//! counter increment a scrape already sees but whose sum write it does not yet.
 //! A thread has at most one observation in flight, so `_sum` lags by at most
 //! one observation per thread that is observing into that series at the
 //! moment of the scrape, and by nothing once they return. The loom model

@@ -6,27 +6,47 @@
 //! C11 memory model. Every sync type comes from one shim module (`sync.rs`),
 //! so the code checked is the code shipped.
 //!
-//! The models, each named after the property it proves:
+//! Under loom the process has one shard slot, so every model sees both write
+//! paths: a thread that owns the slot (plain stores) and threads that share
+//! the extra shard (`fetch_add`). The models, each named after the property it
+//! proves, with the preemption bound each runs at:
 //!
-//! 1. `observers_and_a_snapshot`: two threads observe into one series while a
-//!    third snapshots; every snapshot is self-consistent (monotone cumulative
-//!    buckets, `+Inf == _count`), `_sum` equals exactly the durations of the
-//!    observations whose sum-add it saw and never more than the counted ones
-//!    ([`consistency`](super::consistency)), and the final snapshot counts
+//! 1. `observers_and_a_snapshot` (bound 6): two threads observe into one
+//!    series while a third snapshots; every snapshot is self-consistent
+//!    (monotone cumulative buckets, `+Inf == _count`), `_sum` equals exactly the
+//!    durations of a *subset of the counted* observations, never an uncounted
+//!    one ([`consistency`](super::consistency)), and the final snapshot counts
 //!    each observation once.
-//! 2. `concurrent_inserts_of_one_pair`: two threads add the same new pair;
-//!    exactly one series exists and holds both observations.
-//! 3. `insert_observe_and_render`: one thread adds a pair while another
-//!    observes an existing pair and a third renders: nothing lost, the index
-//!    is never seen half-built.
-//! 4. `overflow_under_concurrent_inserts`: at the series limit, concurrent
-//!    new pairs all land in the one overflow series.
+//! 2. `slot_hand_over` (bound 6): a slot owner observes and exits; a later
+//!    thread takes the slot over and observes while a snapshot runs; the new
+//!    owner continues from the old owner's counts.
+//! 3. `sum_carry_owned_with_a_concurrent_reader` (bound 6) and
+//!    `sum_carry_shared_with_a_concurrent_reader` (bound 5): observations of
+//!    2⁶³−1 ns flip the top bit of a shard's low sum word, on each write path,
+//!    while a snapshot reads it; the reader's carry fix-up gives an exact sum.
+//! 4. `concurrent_inserts_of_one_pair` (bound 3): two threads add the same new
+//!    pair; exactly one series exists and holds both observations.
+//! 5. `insert_observe_and_render` (bound 3): one thread adds a pair while
+//!    another observes an existing pair and a third renders: nothing lost, the
+//!    index is never seen half-built.
+//! 6. `overflow_under_concurrent_inserts` (bound 3): at the series limit,
+//!    concurrent new pairs all land in the one overflow series.
+//!
+//! Each model was checked to fail when its invariant is broken on purpose
+//! (a Relaxed sum write, no carry fix-up, no re-check under the writers' lock).
 //!
 //! ## What they assume
 //!
 //! arc-swap is not instrumented for loom. Under `cfg(loom)` the index pointer
 //! is a loom `RwLock<Arc<_>>` with the same load / store contract, so the
 //! models prove our protocol *given* that arc-swap's `load` and `store` are
-//! linearizable (which arc-swap documents and tests). The per-thread shard
-//! choice is modelled with loom's thread-locals. Loom also does not model
-//! `SeqCst` fences exhaustively; this crate uses none.
+//! linearizable (which arc-swap documents and tests); the per-thread
+//! `arc_swap::Cache` in front of it is modelled as a plain load. Slots and
+//! their release on thread exit are modelled with loom's thread-locals.
+//!
+//! One limit found: with a spawned thread that owns the slot exiting while
+//! the other thread is inside an index insert, loom 0.7.3's scheduler spins
+//! without finishing even at preemption bound 2, so model 4 lets the main
+//! thread hold the slot (both inserters share) and hand-over is proven on its
+//! own in model 2. Loom does not model `SeqCst` fences exhaustively; this
+//! crate uses none.
