@@ -254,6 +254,30 @@ fn contended(c: &mut Criterion) {
     let mut g = c.benchmark_group("contended");
     for threads in [1usize, 2] {
         g.throughput(Throughput::Elements(PER_THREAD * threads as u64));
+
+        // Baseline: the same harness, each thread incrementing a counter of
+        // its own cache line (the same bucket search first): what 2 threads
+        // can gain on this machine at all.
+        let counters: Arc<Vec<crossbeam_utils::CachePadded<AtomicU64>>> =
+            Arc::new((0..threads).map(|_| Default::default()).collect());
+        let next = Arc::new(AtomicU64::new(0));
+        let workers = Workers::new(threads, move |j| {
+            thread_local!(static MINE: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) });
+            let mine = MINE.with(|m| {
+                if m.get() == usize::MAX {
+                    // Relaxed: a ticket; it orders nothing.
+                    m.set(next.fetch_add(1, Ordering::Relaxed) as usize % threads);
+                }
+                m.get()
+            });
+            black_box(bucket_of(black_box(DURATIONS[j % DURATIONS.len()])));
+            // Relaxed: an independent counter per thread.
+            counters[mine].fetch_add(1, Ordering::Relaxed);
+        });
+        g.bench_function(BenchmarkId::new("floor", threads), |b| {
+            b.iter_custom(|iters| workers.run(iters))
+        });
+        drop(workers);
         let registry = Arc::new(Registry::new());
         let handle = registry.handle("backup", "succeeded");
         let workers = Workers::new(threads, move |j| {

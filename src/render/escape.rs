@@ -11,15 +11,15 @@
 pub(crate) fn write_label_value(out: &mut Vec<u8>, value: &str) {
     let bytes = value.as_bytes();
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escaped: &[u8] = match b {
+    // Most values need no escape: one vectorized scan, one copy.
+    while let Some(found) = memchr::memchr3(b'\\', b'"', b'\n', &bytes[start..]) {
+        let i = start + found;
+        out.extend_from_slice(&bytes[start..i]);
+        out.extend_from_slice(match bytes[i] {
             b'\\' => b"\\\\",
             b'"' => b"\\\"",
-            b'\n' => b"\\n",
-            _ => continue,
-        };
-        out.extend_from_slice(&bytes[start..i]);
-        out.extend_from_slice(escaped);
+            _ => b"\\n",
+        });
         start = i + 1;
     }
     out.extend_from_slice(&bytes[start..]);

@@ -33,8 +33,13 @@ use crate::snapshot::{HostRow, Snapshot};
 #[derive(Debug, Default)]
 pub struct Renderer {
     buf: Vec<u8>,
-    /// Host positions sorted by id, reused across scrapes.
-    order: Vec<usize>,
+    /// (id prefix, host position), sorted by id; reused across scrapes.
+    order: Vec<(u64, usize)>,
+    /// Every host's escaped `{host_id="…",host="…"} `, in id order, and
+    /// where each ends: built once per scrape, then read sequentially by
+    /// each family, so the output is written once, straight into `buf`.
+    labels: Vec<u8>,
+    label_ends: Vec<usize>,
 }
 
 /// The gauge families with one line per host, in exposition order.
@@ -87,21 +92,46 @@ impl Renderer {
         let hosts = snapshot.hosts;
         // Hosts by id; equal ids keep their input order. An unstable sort on
         // (id, position) is deterministic and, unlike a stable sort, never
-        // allocates scratch space.
+        // allocates scratch space. The first eight id bytes, big-endian,
+        // order like the ids themselves, so most comparisons are one integer
+        // compare; only equal prefixes compare the whole ids.
         self.order.clear();
-        self.order.extend(0..hosts.len());
         self.order
-            .sort_unstable_by(|&a, &b| hosts[a].id.cmp(hosts[b].id).then(a.cmp(&b)));
+            .extend(hosts.iter().enumerate().map(|(i, h)| (id_prefix(h.id), i)));
+        self.order.sort_unstable_by(|&(pa, a), &(pb, b)| {
+            pa.cmp(&pb)
+                .then_with(|| hosts[a].id.cmp(hosts[b].id))
+                .then(a.cmp(&b))
+        });
+
+        server_gauges(&mut self.buf, snapshot);
+
+        self.labels.clear();
+        self.label_ends.clear();
+        for &(_, i) in &self.order {
+            let (labels, h) = (&mut self.labels, &hosts[i]);
+            labels.extend_from_slice(b"{host_id=\"");
+            write_label_value(labels, h.id);
+            labels.extend_from_slice(b"\",host=\"");
+            write_label_value(labels, h.name);
+            labels.extend_from_slice(b"\"} ");
+            self.label_ends.push(labels.len());
+        }
+        // Host `j` (in id order): its labels and its row.
+        let (labels, ends, order) = (&self.labels, &self.label_ends, &self.order);
+        let host = |j: usize| {
+            let start = if j == 0 { 0 } else { ends[j - 1] };
+            (&labels[start..ends[j]], &hosts[order[j].1])
+        };
 
         let out = &mut self.buf;
-        server_gauges(out, snapshot);
-
         for (name, help, value) in HOST_FAMILIES {
             header(out, name, help, "gauge");
-            for h in self.order.iter().map(|&i| &hosts[i]) {
+            for j in 0..order.len() {
+                let (labels, h) = host(j);
                 if let Some(v) = value(h) {
-                    host_labels(out, name, h);
-                    out.extend_from_slice(b"} ");
+                    out.extend_from_slice(name.as_bytes());
+                    out.extend_from_slice(labels);
                     v.write(out);
                     out.push(b'\n');
                 }
@@ -113,8 +143,11 @@ impl Renderer {
             "Repo readiness state for the host. Exactly one row per host with status label set.",
             "gauge",
         );
-        for h in self.order.iter().map(|&i| &hosts[i]) {
-            host_labels(out, "rm_host_repo_status", h);
+        for j in 0..order.len() {
+            let (labels, h) = host(j);
+            out.extend_from_slice(b"rm_host_repo_status");
+            // The labels without their closing `} `.
+            out.extend_from_slice(&labels[..labels.len() - 2]);
             out.extend_from_slice(b",status=\"");
             let status = if h.repo_status.is_empty() {
                 "unknown"
@@ -239,18 +272,17 @@ fn header(out: &mut Vec<u8>, name: &str, help: &str, kind: &str) {
     }
 }
 
-/// Writes `name{host_id="…",host="…"` (no closing brace).
-fn host_labels(out: &mut Vec<u8>, name: &str, h: &HostRow<'_>) {
-    out.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(b"{host_id=\"");
-    write_label_value(out, h.id);
-    out.extend_from_slice(b"\",host=\"");
-    write_label_value(out, h.name);
-    out.push(b'"');
+/// The first eight bytes of `id`, zero-padded, as a big-endian integer:
+/// `id_prefix(a) < id_prefix(b)` implies `a < b` as byte strings.
+fn id_prefix(id: &str) -> u64 {
+    let mut b = [0u8; 8];
+    let n = id.len().min(8);
+    b[..n].copy_from_slice(&id.as_bytes()[..n]);
+    u64::from_be_bytes(b)
 }
 
 /// A sample value: gauges carry signed timestamps and sizes or unsigned counts.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 enum Int {
     I(i64),
     U(u64),
@@ -266,5 +298,43 @@ impl Int {
             }
             .as_bytes(),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::id_prefix;
+
+    #[test]
+    fn id_prefix_orders_like_the_ids() {
+        let ids = [
+            "",
+            "\0",
+            "a",
+            "a\0",
+            "a\0\x01",
+            "ab",
+            "abcdefgh",
+            "abcdefgh\0",
+            "abcdefghi",
+            "abcdefgi",
+            "b",
+            "host-020",
+            "host-0200",
+            "host-021",
+            "é",
+            "\u{10ffff}",
+            "zzzzzzzzzzzz",
+        ];
+        for a in ids {
+            for b in ids {
+                if id_prefix(a) < id_prefix(b) {
+                    assert!(a < b, "{a:?} {b:?}");
+                }
+                if a < b {
+                    assert!(id_prefix(a) <= id_prefix(b), "{a:?} {b:?}");
+                }
+            }
+        }
     }
 }

@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""Prints the BENCHMARKS.md tables from one `cargo bench --bench compare` run
+(target/criterion/<group>/<id>/new/estimates.json): medians, each figure as a
+ratio to the baseline measured in the same run, and the issue's targets."""
+import json
+import os
+import sys
+
+ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "target", "criterion")
+
+
+def median_ns(group, bench_id):
+    path = os.path.join(ROOT, group, *bench_id.split("/"), "new", "estimates.json")
+    with open(path) as f:
+        return json.load(f)["median"]["point_estimate"]
+
+
+def fmt_ns(ns):
+    if ns >= 1e6:
+        return f"{ns / 1e6:.2f} ms"
+    if ns >= 1e3:
+        return f"{ns / 1e3:.1f} µs"
+    return f"{ns:.2f} ns"
+
+
+def main():
+    out = []
+    ok = True
+
+    def target(name, value, limit, cmp):
+        nonlocal ok
+        met = value <= limit if cmp == "<=" else value >= limit
+        ok &= met
+        out.append(f"| {name} | {value:.2f} | {cmp} {limit} | {'met' if met else '**missed**'} |")
+
+    floor = median_ns("observe", "floor")
+    ids = ["floor", "rm_metrics_labelled", "rm_metrics_handle", "prometheus_labelled", "prometheus_handle",
+           "prometheus_client_labelled", "prometheus_client_handle", "metrics_labelled", "reference_design"]
+    out += ["### observe (one observation per iteration)", "", "| id | median | × floor |", "| --- | ---: | ---: |"]
+    obs = {i: median_ns("observe", i) for i in ids}
+    for i in ids:
+        out.append(f"| `{i}` | {fmt_ns(obs[i])} | {obs[i] / floor:.2f} |")
+
+    out += ["", "### contended (T threads × 10,000 observations into one series per iteration)", "",
+            "| id | median per iteration | observations/s | × own 1-thread throughput |", "| --- | ---: | ---: | ---: |"]
+    thr = {}
+    for lib in ["floor", "rm_metrics", "prometheus"]:
+        for t in [1, 2]:
+            ns = median_ns("contended", f"{lib}/{t}")
+            thr[(lib, t)] = t * 10_000 / (ns / 1e9)
+    for lib in ["floor", "rm_metrics", "prometheus"]:
+        for t in [1, 2]:
+            ns = median_ns("contended", f"{lib}/{t}")
+            out.append(f"| `{lib}/{t}` | {fmt_ns(ns)} | {thr[(lib, t)] / 1e6:.1f} M | {thr[(lib, t)] / thr[(lib, 1)]:.2f} |")
+
+    out += ["", "### render (N hosts, 7 per-host families, 24 histogram rows, to text)", "",
+            "| id | median | × prometheus_client at the same N |", "| --- | ---: | ---: |"]
+    ren = {}
+    for n in [100, 1000, 10000]:
+        for lib in ["rm_metrics", "prometheus_client"]:
+            ren[(lib, n)] = median_ns("render", f"{lib}/{n}")
+    ren[("prometheus", 1000)] = median_ns("render", "prometheus/1000")
+    for n in [100, 1000, 10000]:
+        for lib in ["rm_metrics", "prometheus_client", "prometheus"]:
+            if (lib, n) in ren:
+                out.append(f"| `{lib}/{n}` | {fmt_ns(ren[(lib, n)])} | {ren[(lib, n)] / ren[('prometheus_client', n)]:.3f} |")
+
+    out += ["", "### targets", "", "| target | measured | required | |", "| --- | ---: | ---: | --- |"]
+    target("`rm_metrics_labelled` / `floor`", obs["rm_metrics_labelled"] / floor, 2.5, "<=")
+    target("`prometheus_labelled` / `rm_metrics_labelled`", obs["prometheus_labelled"] / obs["rm_metrics_labelled"], 4, ">=")
+    target("`rm_metrics_handle` / `floor`", obs["rm_metrics_handle"] / floor, 1.5, "<=")
+    target("contended: `rm_metrics/2` / `rm_metrics/1` throughput", thr[("rm_metrics", 2)] / thr[("rm_metrics", 1)], 1.8, ">=")
+    out.append(f"| (machine baseline: `floor/2` / `floor/1` throughput) | {thr[('floor', 2)] / thr[('floor', 1)]:.2f} | | |")
+    target("render 1000: `prometheus_client` / `rm_metrics`", ren[("prometheus_client", 1000)] / ren[("rm_metrics", 1000)], 5, ">=")
+    target("render linear: `rm_metrics/10000` / `rm_metrics/1000`", ren[("rm_metrics", 10000)] / ren[("rm_metrics", 1000)], 11, "<=")
+    print("\n".join(out))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
