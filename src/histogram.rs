@@ -52,8 +52,9 @@ impl Histogram {
 /// Always self-consistent, even when taken while other threads observe:
 /// cumulative counts never decrease along the ladder, the `+Inf` bucket equals
 /// [`count`](Self::count), and [`sum_nanos`](Self::sum_nanos) includes only
-/// observations that the counts include (it may lag them by the durations of
-/// observations still in flight: at most one per observing thread). See
+/// observations that the counts include, and every observation that returned
+/// before the snapshot began (it may lag the counts by observations that
+/// complete while the snapshot reads). See
 /// [`docs::consistency`](crate::docs::consistency).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct HistogramSnapshot {

@@ -94,8 +94,8 @@ impl Shard {
     ///
     /// The sum is read first, so every observation it includes is also in
     /// the bucket counts read after it; the counts may include observations
-    /// whose nanoseconds are not in the sum yet (at most one per thread that
-    /// is inside `record` right now).
+    /// whose nanoseconds are not in the sum yet: those recorded while this
+    /// read is under way.
     pub(crate) fn read_into(&self, acc: &mut Counts) {
         // Acquire: pairs with the Release carry in `record`; every flip this
         // `hi` counts is visible to the `sum_lo` load below.

@@ -66,6 +66,7 @@ fn insert_observe_and_render() {
             loom::thread::spawn(move || r.observe("a", "x", Duration::from_secs(3)))
         };
 
+        loom::thread::yield_now();
         let mut renderer = Renderer::new();
         let text =
             String::from_utf8(renderer.render(&registry, &Snapshot::default()).to_vec()).unwrap();

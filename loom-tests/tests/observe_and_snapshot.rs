@@ -8,13 +8,21 @@
 //! Two threads observe into one series while the main thread snapshots it.
 //! Invariant in every execution: the snapshot is self-consistent, its `_sum`
 //! is exactly the sum of a *subset of the counted* observations (never an
-//! uncounted one; the lag is at most one in-flight observation per observer,
-//! here at most both), and after the joins each observation is counted once
-//! and the sum is exact.
+//! uncounted one), every observation that returned before the snapshot began
+//! is in both its counts and its sum (the documented lag bound), and after
+//! the joins each observation is counted once and the sum is exact.
+//!
+//! Each model yields before its snapshot: loom does not, by itself, preempt a
+//! thread's atomic loads to run another thread's later plain stores, so
+//! without the yield the owner-path models only ever saw the initial state
+//! (checked by planting a Relaxed sum store, which they then missed).
 #![cfg(loom)]
 
+use std::sync::atomic::Ordering::{Acquire, Release};
 use std::sync::Arc;
 use std::time::Duration;
+
+use loom::sync::atomic::{AtomicBool, AtomicUsize};
 
 use loom_tests::{assert_self_consistent, model};
 use rm_metrics::{Registry, MAX_OBSERVATION_NANOS};
@@ -24,14 +32,24 @@ use rm_metrics::{Registry, MAX_OBSERVATION_NANOS};
 fn observe_two_and_snapshot(a: Duration, b: Duration) {
     let registry = Arc::new(Registry::with_max_series(16));
     let handle = registry.handle("backup", "succeeded");
+    // `returned[i]`: observer i's `observe` call has returned.
+    let returned = Arc::new([AtomicBool::new(false), AtomicBool::new(false)]);
     let threads: Vec<_> = [a, b]
         .into_iter()
-        .map(|d| {
-            let h = handle.clone();
-            loom::thread::spawn(move || h.observe(d))
+        .enumerate()
+        .map(|(i, d)| {
+            let (h, returned) = (handle.clone(), Arc::clone(&returned));
+            loom::thread::spawn(move || {
+                h.observe(d);
+                returned[i].store(true, Release);
+            })
         })
         .collect();
 
+    // Let the observers run first too: without a yield, loom never preempts
+    // this thread's loads for the observers' plain stores.
+    loom::thread::yield_now();
+    let before = [returned[0].load(Acquire), returned[1].load(Acquire)];
     let snap = handle.snapshot();
     assert_self_consistent(&snap);
     let (na, nb) = (a.as_nanos(), b.as_nanos());
@@ -56,6 +74,16 @@ fn observe_two_and_snapshot(a: Duration, b: Duration) {
     .unwrap_or_else(|| panic!("sum {sum} is no subset of the observations"));
     assert!(!summed.1 || counted_a, "sum includes a before a is counted");
     assert!(!summed.2 || counted_b, "sum includes b before b is counted");
+    // The documented bound: an observation that returned before the
+    // snapshot began is fully in it.
+    assert!(
+        !before[0] || (summed.1 && counted_a),
+        "a returned before the snapshot but is missing"
+    );
+    assert!(
+        !before[1] || (summed.2 && counted_b),
+        "b returned before the snapshot but is missing"
+    );
 
     for t in threads {
         t.join().unwrap();
@@ -94,6 +122,7 @@ fn slot_hand_over() {
             let h = handle.clone();
             loom::thread::spawn(move || h.observe(Duration::from_secs(40)))
         };
+        loom::thread::yield_now();
         let snap = handle.snapshot();
         assert_self_consistent(&snap);
         let want = [(2, 4_000_000_000), (3, 44_000_000_000)];
@@ -120,20 +149,26 @@ fn sum_carry_owned_with_a_concurrent_reader() {
         let registry = Arc::new(Registry::with_max_series(16));
         let handle = registry.handle("k", "s");
         let max = u128::from(MAX_OBSERVATION_NANOS);
+        let returned = Arc::new(AtomicUsize::new(0));
         let t = {
-            let h = handle.clone();
+            let (h, returned) = (handle.clone(), Arc::clone(&returned));
             loom::thread::spawn(move || {
                 h.observe_nanos(MAX_OBSERVATION_NANOS as i64);
+                returned.fetch_add(1, Release);
                 h.observe_nanos(MAX_OBSERVATION_NANOS as i64);
+                returned.fetch_add(1, Release);
             })
         };
+        loom::thread::yield_now();
+        let done = returned.load(Acquire) as u128;
         let snap = handle.snapshot();
         assert_self_consistent(&snap);
-        let n = snap.count() as u128;
+        let (sum, count) = (snap.sum_nanos(), u128::from(snap.count()));
+        assert_eq!(sum % max, 0, "torn sum {sum}");
         assert!(
-            snap.sum_nanos() == n * max || snap.sum_nanos() + max == n * max,
-            "sum {} with count {n}",
-            snap.sum_nanos()
+            done <= sum / max && sum / max <= count,
+            "returned {done}, summed {}, counted {count}",
+            sum / max
         );
         t.join().unwrap();
         assert_eq!(handle.snapshot().sum_nanos(), 2 * max);
@@ -150,12 +185,18 @@ fn sum_carry_shared_with_a_concurrent_reader() {
         let handle = registry.handle("k", "s");
         handle.observe_nanos(1); // the main thread owns slot 0 from here on
         let max = u128::from(MAX_OBSERVATION_NANOS);
+        let returned = Arc::new(AtomicUsize::new(0));
         let threads: Vec<_> = (0..2)
             .map(|_| {
-                let h = handle.clone();
-                loom::thread::spawn(move || h.observe_nanos(MAX_OBSERVATION_NANOS as i64))
+                let (h, returned) = (handle.clone(), Arc::clone(&returned));
+                loom::thread::spawn(move || {
+                    h.observe_nanos(MAX_OBSERVATION_NANOS as i64);
+                    returned.fetch_add(1, Release);
+                })
             })
             .collect();
+        loom::thread::yield_now();
+        let done = returned.load(Acquire) as u128;
         let snap = handle.snapshot();
         assert_self_consistent(&snap);
         let summed = (snap.sum_nanos() - 1) / max;
@@ -165,10 +206,10 @@ fn sum_carry_shared_with_a_concurrent_reader() {
             "torn sum {}",
             snap.sum_nanos()
         );
+        let counted = u128::from(snap.count()) - 1;
         assert!(
-            summed < u128::from(snap.count()),
-            "summed {summed} but counted {}",
-            snap.count()
+            done <= summed && summed <= counted,
+            "returned {done}, summed {summed}, counted {counted}"
         );
         for t in threads {
             t.join().unwrap();

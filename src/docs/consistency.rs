@@ -21,13 +21,15 @@
 //! sum(d for o in C if o's sum write is visible)  ==  S  <=  sum(d for o in C)
 //! ```
 //!
-//! That is, `_sum` never includes a duration the counts do not, and it lags
-//! the counts by the durations of the observations *in flight*: those whose
-//! counter increment a scrape already sees but whose sum write it does not yet.
-//! A thread has at most one observation in flight, so `_sum` lags by at most
-//! one observation per thread that is observing into that series at the
-//! moment of the scrape, and by nothing once they return. The loom model
-//! `observers_and_a_snapshot` asserts exactly this bound in every execution.
+//! That is, `_sum` never includes a duration the counts do not. And every
+//! observation whose `observe` call returned before the scrape began is in
+//! both. `_sum` lags the counts only by observations that *complete while the
+//! scrape reads that shard* (between its sum load and its counter loads, a
+//! window of a dozen loads) or are in flight then. That is not bounded by one
+//! per thread: a thread can finish several observations inside the window,
+//! so a scrape may count them all and sum none of them. The next scrape
+//! includes them. The loom models `observers_and_a_snapshot` and
+//! `sum_carry_*` assert exactly these two bounds in every execution.
 //!
 //! Different series, and different shards of one series, are read one
 //! after another, not at one instant: a scrape is not a global atomic

@@ -15,7 +15,8 @@
 //!    series while a third snapshots; every snapshot is self-consistent
 //!    (monotone cumulative buckets, `+Inf == _count`), `_sum` equals exactly the
 //!    durations of a *subset of the counted* observations, never an uncounted
-//!    one ([`consistency`](super::consistency)), and the final snapshot counts
+//!    one, every observation that returned before the snapshot began is in it
+//!    ([`consistency`](super::consistency)), and the final snapshot counts
 //!    each observation once.
 //! 2. `slot_hand_over` (bound 6): a slot owner observes and exits; a later
 //!    thread takes the slot over and observes while a snapshot runs; the new
@@ -23,7 +24,8 @@
 //! 3. `sum_carry_owned_with_a_concurrent_reader` (bound 6) and
 //!    `sum_carry_shared_with_a_concurrent_reader` (bound 5): observations of
 //!    2⁶³−1 ns flip the top bit of a shard's low sum word, on each write path,
-//!    while a snapshot reads it; the reader's carry fix-up gives an exact sum.
+//!    while a snapshot reads it; the reader's carry fix-up gives an exact sum,
+//!    between the observations that had returned and those counted.
 //! 4. `concurrent_inserts_of_one_pair` (bound 3): two threads add the same new
 //!    pair; exactly one series exists and holds both observations.
 //! 5. `insert_observe_and_render` (bound 3): one thread adds a pair while
@@ -33,7 +35,16 @@
 //!    concurrent new pairs all land in the one overflow series.
 //!
 //! Each model was checked to fail when its invariant is broken on purpose
-//! (a Relaxed sum write, no carry fix-up, no re-check under the writers' lock).
+//! (a Relaxed sum write on either path, no carry fix-up, no re-check under the
+//! writers' lock).
+//!
+//! Every model that snapshots while others write yields first
+//! (`loom::thread::yield_now`). Without it, loom never preempted the
+//! snapshotting thread's loads to run the owner's later plain stores: the
+//! owner-path models only ever saw the initial state, and a planted Relaxed
+//! store on that path went unnoticed. With the yield they explore the
+//! interleavings, and they caught an earlier, wrong claim of these docs (that
+//! `_sum` lags by at most one observation per thread).
 //!
 //! ## What they assume
 //!
