@@ -171,27 +171,56 @@ pub fn render_parse(data: &[u8]) {
 // of the reference (float seconds compared with the bounds, as Go does),
 // with the same series limit and overflow rule.
 
-const POOL: [&str; 6] = [
+const POOL: [&str; 9] = [
     "backup",
     "succeeded",
     "",
     "__overflow__",
     "check",
     "fa\"il\n",
+    // Near-duplicates for the per-thread memo's value check: a change in the
+    // last byte, and two long values differing only in the middle.
+    "backuP",
+    "0123456789-middle-A-9876543210",
+    "0123456789-middle-B-9876543210",
 ];
 
 #[derive(Arbitrary, Debug)]
 enum Label {
     Pool(u8),
     Any(String),
+    /// Copied into a buffer reused by every op: one address, changing
+    /// contents, as a caller formatting labels into a scratch `String`.
+    InPlace(u8),
 }
 
-impl Label {
-    fn get(&self) -> &str {
-        match self {
-            Label::Pool(i) => POOL[*i as usize % POOL.len()],
-            Label::Any(s) => s,
+/// The reused label buffers of [`Label::InPlace`].
+struct Scratch {
+    kind: String,
+    status: String,
+}
+
+impl Scratch {
+    fn new() -> Self {
+        Scratch {
+            kind: String::with_capacity(64),
+            status: String::with_capacity(64),
         }
+    }
+
+    fn labels<'a>(&'a mut self, kind: &'a Label, status: &'a Label) -> (&'a str, &'a str) {
+        fn get<'a>(label: &'a Label, buf: &'a mut String) -> &'a str {
+            match label {
+                Label::Pool(i) => POOL[*i as usize % POOL.len()],
+                Label::Any(s) => s,
+                Label::InPlace(i) => {
+                    buf.clear();
+                    buf.push_str(POOL[*i as usize % POOL.len()]);
+                    buf
+                }
+            }
+        }
+        (get(kind, &mut self.kind), get(status, &mut self.status))
     }
 }
 
@@ -303,6 +332,7 @@ pub fn ops_vs_model(data: &[u8]) {
     };
     let mut handles = Vec::new();
     let mut renderer = Renderer::new();
+    let mut scratch = Scratch::new();
     for op in &input.ops {
         match op {
             Op::Observe {
@@ -310,8 +340,9 @@ pub fn ops_vs_model(data: &[u8]) {
                 status,
                 nanos,
             } => {
-                registry.observe_nanos(kind.get(), status.get(), *nanos);
-                let key = model.key(kind.get(), status.get());
+                let (kind, status) = scratch.labels(kind, status);
+                registry.observe_nanos(kind, status, *nanos);
+                let key = model.key(kind, status);
                 model.observe(&key, (*nanos).max(0) as u64);
             }
             Op::ObserveDuration {
@@ -321,13 +352,15 @@ pub fn ops_vs_model(data: &[u8]) {
                 subsec,
             } => {
                 let d = Duration::new(*secs, subsec % 1_000_000_000);
-                registry.observe(kind.get(), status.get(), d);
-                let key = model.key(kind.get(), status.get());
+                let (kind, status) = scratch.labels(kind, status);
+                registry.observe(kind, status, d);
+                let key = model.key(kind, status);
                 model.observe(&key, d.as_nanos().min(i64::MAX as u128) as u64);
             }
             Op::Resolve { kind, status } => {
-                let h = registry.handle(kind.get(), status.get());
-                let key = model.key(kind.get(), status.get());
+                let (kind, status) = scratch.labels(kind, status);
+                let h = registry.handle(kind, status);
+                let key = model.key(kind, status);
                 assert_eq!(
                     (h.kind(), h.status()),
                     (key.0.as_str(), key.1.as_str()),

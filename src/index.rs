@@ -13,6 +13,7 @@ use hashbrown::DefaultHashBuilder;
 use std::hash::BuildHasher;
 
 use crate::histogram::Histogram;
+use crate::memo;
 use std::cell::RefCell;
 
 use crate::sync::{thread_local, Arc, CachedLoad, Mutex, SwapCell};
@@ -84,36 +85,69 @@ impl LabelIndex {
     /// Records `nanos` into the series of `(kind, status)`, adding it if new.
     #[inline]
     pub(crate) fn record(&self, kind: &str, status: &str, nanos: u64) {
+        let id = self.current.id();
+        // Pairs this thread observed before: no hashing, no index.
+        if memo::with(id, kind, status, |series| series.histogram.record(nanos)).is_some() {
+            return;
+        }
+        self.with_series(kind, status, |series| {
+            series.histogram.record(nanos);
+            memo::remember(id, kind, status, series);
+        });
+    }
+
+    /// Runs `f` on the series of `(kind, status)`, found through this
+    /// thread's cached load of the index, or added if new.
+    #[inline(never)]
+    fn with_series(&self, kind: &str, status: &str, f: impl FnOnce(&Arc<Series>)) {
         let hash = self.hash(kind, status);
+        let mut f = Some(f);
         // This thread's cache of the index: while no pair is added, a load is
         // one Acquire load and a compare (see `sync::CachedLoad`).
         let found = CACHE
             .try_with(|cache| {
-                let Ok(mut cache) = cache.try_borrow_mut() else {
-                    return None;
-                };
+                let mut cache = cache.try_borrow_mut().ok()?;
                 let cache = match &mut *cache {
                     Some(c) if c.id() == self.current.id() => c,
                     other => other.insert(self.current.cached()),
                 };
-                Some(match cache.load().find(hash, kind, status) {
-                    Some(series) => {
-                        series.histogram.record(nanos);
-                        true
-                    }
-                    None => false,
-                })
+                let series = self.find_or_overflow(cache.load(), hash, kind, status)?;
+                f.take().map(|f| f(series))
             })
             .ok()
             .flatten();
-        match found {
-            Some(true) => {}
-            Some(false) => self.insert(hash, kind, status).histogram.record(nanos),
-            // Thread-locals torn down (observing from a destructor): no cache.
-            None => match self.current.load().find(hash, kind, status) {
-                Some(series) => series.histogram.record(nanos),
-                None => self.insert(hash, kind, status).histogram.record(nanos),
-            },
+        if found.is_none() {
+            if let Some(f) = f {
+                // Not in the cached index (a new pair: look again in the
+                // current one, then add it), or thread-locals torn down
+                // (observing from a destructor): no cache.
+                match self.find_or_overflow(&self.current.load(), hash, kind, status) {
+                    Some(series) => f(series),
+                    None => f(&self.insert(hash, kind, status)),
+                }
+            }
+        }
+    }
+
+    /// The pair's series in `index`, or the overflow series if `index` is
+    /// full (pairs are never added past the limit, and the limit is never
+    /// un-reached, so the pair can only ever go there: no need for the lock).
+    #[inline]
+    fn find_or_overflow<'a>(
+        &self,
+        index: &'a Index,
+        hash: u64,
+        kind: &str,
+        status: &str,
+    ) -> Option<&'a Arc<Series>> {
+        match index.find(hash, kind, status) {
+            Some(series) => Some(series),
+            None if index.regular >= self.max_series => index.find(
+                self.hash(OVERFLOW_LABEL, OVERFLOW_LABEL),
+                OVERFLOW_LABEL,
+                OVERFLOW_LABEL,
+            ),
+            None => None,
         }
     }
 

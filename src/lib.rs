@@ -5,9 +5,9 @@
 //!
 //! * a [`Registry`] of job-duration histograms, one per `(kind, status)`, on
 //!   the fixed ladder [`BUCKET_BOUNDS_SECONDS`] (+Inf implicit). Observing is
-//!   lock-free and allocation-free: a cached load of the label index, a hash
-//!   lookup, two plain atomic stores on the cache-padded shard this thread
-//!   owns. A [`JobHandle`] skips the lookup;
+//!   lock-free and allocation-free: a per-thread memo (or the shared label
+//!   index) finds the series, then two plain atomic stores on the
+//!   cache-padded shard this thread owns. A [`JobHandle`] skips the lookup;
 //! * plain [`Snapshot`] values for the per-host and server gauges, borrowed
 //!   from wherever the caller keeps its data;
 //! * a [`Renderer`] that writes the text exposition (format 0.0.4) into a
@@ -41,6 +41,7 @@ mod buckets;
 pub mod docs;
 mod histogram;
 mod index;
+mod memo;
 mod registry;
 mod render;
 mod shard;

@@ -14,8 +14,9 @@ pub const DEFAULT_MAX_SERIES: usize = 1024;
 
 /// Job-duration histograms, one per `(kind, status)` pair.
 ///
-/// Observing is lock-free and allocation-free once a pair exists: a cached
-/// load of the label index, one hash lookup, two plain atomic stores on the
+/// Observing is lock-free and allocation-free once a pair exists: a lookup
+/// in this thread's memo (or the shared label index, see
+/// [`docs::lookup`](crate::docs::lookup)), two plain atomic stores on the
 /// shard this thread owns (see [`docs::sharding`](crate::docs::sharding)).
 /// Share it by reference or in an `Arc`.
 ///

@@ -1,9 +1,9 @@
 //! Fuzz target: see `fuzz/checks.rs`, `ops_vs_model`.
 #![no_main]
 
-#[path = "../../tests/common/mod.rs"]
-mod common;
 #[path = "../checks.rs"]
 mod checks;
+#[path = "../../tests/common/mod.rs"]
+mod common;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::ops_vs_model(data));

@@ -55,6 +55,18 @@
 //! `arc_swap::Cache` in front of it is modelled as a plain load. Slots and
 //! their release on thread exit are modelled with loom's thread-locals.
 //!
+//! The per-thread memo in front of the index ([`lookup`](super::lookup)) is
+//! kept empty under loom, so every modelled observation takes the index path.
+//! The memo is private to its thread and holds `Arc`s of series it found
+//! through an Acquire load of the published index, so it adds no
+//! cross-thread ordering for loom to check. Its correctness (always the
+//! series of the *value*) is tested by `tests/memo.rs`, its unit tests and
+//! the `ops_vs_model` fuzz target. Loom could not run it anyway: with memo
+//! entries dropped in a spawned thread's thread-local destructor, loom 0.7.3's
+//! scheduler spins forever, even at preemption bound 1 (the same limit as
+//! below; loom's handling of thread-local destructors is a known open issue,
+//! tokio-rs/loom#297).
+//!
 //! One limit found: with a spawned thread that owns the slot exiting while
 //! the other thread is inside an index insert, loom 0.7.3's scheduler spins
 //! without finishing even at preemption bound 2, so model 4 lets the main

@@ -1,5 +1,7 @@
 //! Design notes: the guarantees of this crate, published with its API.
 //!
+//! * [`lookup`]: how a labelled observation finds its series, and why the
+//!   per-thread memo in front of the index never gives a wrong answer.
 //! * [`sharding`]: why the counters are sharded, and what a series costs in memory.
 //! * [`consistency`]: what a scrape taken during observations can and cannot see,
 //!   and exactly how far `_sum` may lag the counts.
@@ -8,5 +10,6 @@
 
 pub mod cardinality;
 pub mod consistency;
+pub mod lookup;
 pub mod loom;
 pub mod sharding;

@@ -48,7 +48,8 @@
 //!
 //! Each thread also keeps a cache of the label index of the registry it
 //! observed into last ([`arc_swap::Cache`]); it holds that index (not the
-//! registry) alive until the thread observes into another registry or exits.
+//! registry) alive until the thread observes into another registry or exits,
+//! and a memo of about 4 KiB in front of it (see [`lookup`](super::lookup)).
 //!
 //! [`CachePadded`]: crossbeam_utils::CachePadded
 //! [`DEFAULT_MAX_SERIES`]: crate::DEFAULT_MAX_SERIES
