@@ -35,11 +35,58 @@ pub struct Renderer {
     buf: Vec<u8>,
     /// (id prefix, host position), sorted by id; reused across scrapes.
     order: Vec<(u64, usize)>,
-    /// Every host's escaped `{host_id="…",host="…"} `, in id order, and
-    /// where each ends: built once per scrape, then read sequentially by
-    /// each family, so the output is written once, straight into `buf`.
+    /// Every host's escaped `{host_id="…",host="…"} ` and repo status, in
+    /// id order, and where each of the two ends.
     labels: Vec<u8>,
-    label_ends: Vec<usize>,
+    label_ends: Vec<(usize, usize)>,
+    /// Every host's gauge values, in id order.
+    values: Vec<HostValues>,
+}
+
+/// One host's values of the [`HOST_FAMILIES`], copied out of its row.
+#[derive(Clone, Copy, Debug)]
+struct HostValues {
+    /// Bit `f`: family `f` has a line for this host.
+    present: u8,
+    /// Bit `f`: value `f` is signed.
+    signed: u8,
+    bits: [u64; HOST_FAMILIES.len()],
+}
+
+impl HostValues {
+    fn of(h: &HostRow<'_>) -> Self {
+        let mut v = HostValues {
+            present: 0,
+            signed: 0,
+            bits: [0; HOST_FAMILIES.len()],
+        };
+        for (f, (_, _, value)) in HOST_FAMILIES.iter().enumerate() {
+            match value(h) {
+                Some(Int::I(x)) => {
+                    v.present |= 1 << f;
+                    v.signed |= 1 << f;
+                    v.bits[f] = x as u64; // two's complement, undone in `get`
+                }
+                Some(Int::U(x)) => {
+                    v.present |= 1 << f;
+                    v.bits[f] = x;
+                }
+                None => {}
+            }
+        }
+        v
+    }
+
+    #[inline]
+    fn get(&self, f: usize) -> Option<Int> {
+        if self.present & (1 << f) == 0 {
+            None
+        } else if self.signed & (1 << f) != 0 {
+            Some(Int::I(self.bits[f] as i64))
+        } else {
+            Some(Int::U(self.bits[f]))
+        }
+    }
 }
 
 /// The gauge families with one line per host, in exposition order.
@@ -90,24 +137,18 @@ impl Renderer {
     pub fn render(&mut self, registry: &Registry, snapshot: &Snapshot<'_>) -> &[u8] {
         self.buf.clear();
         let hosts = snapshot.hosts;
-        // Hosts by id; equal ids keep their input order. An unstable sort on
-        // (id, position) is deterministic and, unlike a stable sort, never
-        // allocates scratch space. The first eight id bytes, big-endian,
-        // order like the ids themselves, so most comparisons are one integer
-        // compare; only equal prefixes compare the whole ids.
-        self.order.clear();
-        self.order
-            .extend(hosts.iter().enumerate().map(|(i, h)| (id_prefix(h.id), i)));
-        self.order.sort_unstable_by(|&(pa, a), &(pb, b)| {
-            pa.cmp(&pb)
-                .then_with(|| hosts[a].id.cmp(hosts[b].id))
-                .then(a.cmp(&b))
-        });
+        sort_by_id(&mut self.order, hosts);
 
         server_gauges(&mut self.buf, snapshot);
 
+        // One pass over the hosts in id order (the only pass that reads the
+        // caller's rows, at random): their escaped labels and repo status go
+        // to an arena, their gauge values to an array. The family passes
+        // below then read both sequentially and write the output once,
+        // straight into `buf`.
         self.labels.clear();
         self.label_ends.clear();
+        self.values.clear();
         for &(_, i) in &self.order {
             let (labels, h) = (&mut self.labels, &hosts[i]);
             labels.extend_from_slice(b"{host_id=\"");
@@ -115,23 +156,35 @@ impl Renderer {
             labels.extend_from_slice(b"\",host=\"");
             write_label_value(labels, h.name);
             labels.extend_from_slice(b"\"} ");
-            self.label_ends.push(labels.len());
+            let labels_end = labels.len();
+            let status = if h.repo_status.is_empty() {
+                "unknown"
+            } else {
+                h.repo_status
+            };
+            write_label_value(labels, status);
+            self.label_ends.push((labels_end, labels.len()));
+            self.values.push(HostValues::of(h));
         }
-        // Host `j` (in id order): its labels and its row.
-        let (labels, ends, order) = (&self.labels, &self.label_ends, &self.order);
+        // Room for `append_padded` to read whole chunks past the last host.
+        self.labels.extend_from_slice(&[0; CHUNK]);
+        // Host `j` (in id order): its labels, its escaped status, its values.
+        let (labels, ends) = (&self.labels, &self.label_ends);
         let host = |j: usize| {
-            let start = if j == 0 { 0 } else { ends[j - 1] };
-            (&labels[start..ends[j]], &hosts[order[j].1])
+            let start = if j == 0 { 0 } else { ends[j - 1].1 };
+            let (labels_end, end) = ends[j];
+            (&labels[start..labels_end], &labels[labels_end..end])
         };
 
         let out = &mut self.buf;
-        for (name, help, value) in HOST_FAMILIES {
+        for (f, (name, help, _)) in HOST_FAMILIES.iter().enumerate() {
             header(out, name, help, "gauge");
-            for j in 0..order.len() {
-                let (labels, h) = host(j);
-                if let Some(v) = value(h) {
-                    out.extend_from_slice(name.as_bytes());
-                    out.extend_from_slice(labels);
+            let name = Padded::new(name);
+            for (j, values) in self.values.iter().enumerate() {
+                if let Some(v) = values.get(f) {
+                    name.append(out);
+                    let start = if j == 0 { 0 } else { ends[j - 1].1 };
+                    append_padded(out, &labels[start..], ends[j].0 - start);
                     v.write(out);
                     out.push(b'\n');
                 }
@@ -143,18 +196,13 @@ impl Renderer {
             "Repo readiness state for the host. Exactly one row per host with status label set.",
             "gauge",
         );
-        for j in 0..order.len() {
-            let (labels, h) = host(j);
+        for j in 0..ends.len() {
+            let (labels, status) = host(j);
             out.extend_from_slice(b"rm_host_repo_status");
             // The labels without their closing `} `.
             out.extend_from_slice(&labels[..labels.len() - 2]);
             out.extend_from_slice(b",status=\"");
-            let status = if h.repo_status.is_empty() {
-                "unknown"
-            } else {
-                h.repo_status
-            };
-            write_label_value(out, status);
+            out.extend_from_slice(status);
             out.extend_from_slice(b"\"} 1\n");
         }
 
@@ -274,6 +322,82 @@ fn header(out: &mut Vec<u8>, name: &str, help: &str, kind: &str) {
 
 /// The first eight bytes of `id`, zero-padded, as a big-endian integer:
 /// `id_prefix(a) < id_prefix(b)` implies `a < b` as byte strings.
+/// Sets `order` to the hosts' (id prefix, position) in id order; equal ids
+/// keep their input order.
+///
+/// A scrape loop mostly sees the hosts it saw last time, in the same
+/// positions, so the previous order is first checked (one pass) and kept if
+/// it still sorts them; only otherwise are the hosts sorted again. An
+/// unstable sort on (id, position) is deterministic and, unlike a stable
+/// sort, never allocates scratch space. The first eight id bytes,
+/// big-endian, order like the ids themselves, so most comparisons are one
+/// integer compare; only equal prefixes compare the whole ids.
+fn sort_by_id(order: &mut Vec<(u64, usize)>, hosts: &[HostRow<'_>]) {
+    let cmp = |&(pa, a): &(u64, usize), &(pb, b): &(u64, usize)| {
+        pa.cmp(&pb)
+            .then_with(|| hosts[a].id.cmp(hosts[b].id))
+            .then(a.cmp(&b))
+    };
+    if order.len() == hosts.len() {
+        // The same number of hosts: `order` holds a permutation of their
+        // positions. Refresh its prefixes (ids may have changed) and check
+        // it is still strictly increasing.
+        let mut sorted = true;
+        for j in 0..order.len() {
+            order[j].0 = id_prefix(hosts[order[j].1].id);
+            if j > 0 && cmp(&order[j - 1], &order[j]).is_ge() {
+                sorted = false;
+                break;
+            }
+        }
+        if sorted {
+            return;
+        }
+    }
+    order.clear();
+    order.extend(hosts.iter().enumerate().map(|(i, h)| (id_prefix(h.id), i)));
+    order.sort_unstable_by(cmp);
+}
+
+/// Bytes `append_padded` copies at a time.
+const CHUNK: usize = 32;
+
+/// Appends `src[..len]` to `out` in whole `CHUNK`s, then cuts `out` back to
+/// the right length: fixed-size copies the compiler turns into a few vector
+/// moves, where a short copy of run-time length is a call to `memcpy`. The
+/// extra bytes read must exist: `src` has at least `len + CHUNK - 1` bytes.
+#[inline]
+fn append_padded(out: &mut Vec<u8>, src: &[u8], len: usize) {
+    let end = out.len() + len;
+    for chunk in src[..len.next_multiple_of(CHUNK)].chunks_exact(CHUNK) {
+        let chunk: &[u8; CHUNK] = chunk.try_into().unwrap();
+        out.extend_from_slice(chunk);
+    }
+    out.truncate(end);
+}
+
+/// A metric name padded for [`append_padded`].
+struct Padded {
+    bytes: [u8; 2 * CHUNK],
+    len: usize,
+}
+
+impl Padded {
+    fn new(name: &str) -> Self {
+        let mut bytes = [0; 2 * CHUNK];
+        bytes[..name.len()].copy_from_slice(name.as_bytes());
+        Padded {
+            bytes,
+            len: name.len(),
+        }
+    }
+
+    #[inline]
+    fn append(&self, out: &mut Vec<u8>) {
+        append_padded(out, &self.bytes, self.len);
+    }
+}
+
 fn id_prefix(id: &str) -> u64 {
     let mut b = [0u8; 8];
     let n = id.len().min(8);
@@ -304,6 +428,54 @@ impl Int {
 #[cfg(test)]
 mod tests {
     use super::id_prefix;
+    use crate::{HostRow, Registry, Renderer, Snapshot};
+
+    /// The order kept from the last scrape must never show: a renderer
+    /// reused over changing host lists writes what a fresh one writes.
+    #[test]
+    fn a_reused_renderer_renders_what_a_fresh_one_does() {
+        // Ids from a small alphabet, so that equal ids, shared eight-byte
+        // prefixes and ties on the prefix are common.
+        let pieces = ["", "a", "host-000", "host-0000", "host-001", "b\"", "é"];
+        let mut rng = fastrand::Rng::with_seed(7);
+        let mut ids: Vec<String> = Vec::new();
+        let registry = Registry::new();
+        let mut reused = Renderer::new();
+        for step in 0..400 {
+            match rng.u8(0..6) {
+                0 => rng.shuffle(&mut ids),
+                1 if !ids.is_empty() => {
+                    let (a, b) = (rng.usize(..ids.len()), rng.usize(..ids.len()));
+                    ids.swap(a, b);
+                }
+                2 if !ids.is_empty() => {
+                    let at = rng.usize(..ids.len());
+                    ids[at] = format!("{}{}", rng.choice(pieces).unwrap(), rng.u8(..3));
+                }
+                3 => ids.push(format!("{}{}", rng.choice(pieces).unwrap(), rng.u8(..3))),
+                4 if ids.len() > 1 => {
+                    ids.pop();
+                }
+                _ => {} // the same hosts again
+            }
+            let hosts: Vec<HostRow<'_>> = ids
+                .iter()
+                .enumerate()
+                .map(|(i, id)| HostRow {
+                    id,
+                    name: if i % 2 == 0 { "even" } else { "odd" },
+                    snapshot_count: i as u64,
+                    ..HostRow::default()
+                })
+                .collect();
+            let snapshot = Snapshot {
+                hosts: &hosts,
+                ..Snapshot::default()
+            };
+            let want = Renderer::new().render(&registry, &snapshot).to_vec();
+            assert_eq!(reused.render(&registry, &snapshot), want, "step {step}");
+        }
+    }
 
     #[test]
     fn id_prefix_orders_like_the_ids() {
