@@ -22,7 +22,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use rm_metrics::{
     AlertCounts, BuildInfo, HostRow, Registry, Renderer, Snapshot, BUCKET_BOUNDS_SECONDS,
 };
-use rm_metrics_benches::{fleet, histogram_rows, observation, reference, DURATIONS};
+use rm_metrics_benches::{fleet, histogram_rows, observation, reference, Host, DURATIONS};
 
 // ---------------------------------------------------------------------------
 // observe
@@ -517,6 +517,23 @@ fn prometheus_registry(hosts: &[rm_metrics_benches::Host]) -> prometheus::Regist
     r
 }
 
+/// The snapshot of a scrape: the fleet's rows and fixed server gauges.
+fn snapshot<'a>(rows: &'a [HostRow<'a>]) -> Snapshot<'a> {
+    Snapshot {
+        hosts: rows,
+        alerts: AlertCounts {
+            info: 0,
+            warning: 2,
+            critical: 1,
+        },
+        build: BuildInfo {
+            version: "1.0.0",
+            commit: "abc",
+            go_version: "n/a",
+        },
+    }
+}
+
 fn render(c: &mut Criterion) {
     let mut g = c.benchmark_group("render");
     let registry = populated_registry();
@@ -530,34 +547,39 @@ fn render(c: &mut Criterion) {
         let mut renderer = Renderer::new();
         g.bench_function(BenchmarkId::new("rm_metrics", n), |b| {
             b.iter(|| {
-                let rows: Vec<HostRow<'_>> = hosts
-                    .iter()
-                    .map(|h| HostRow {
-                        id: &h.id,
-                        name: &h.name,
-                        online: h.online,
-                        last_backup_unix: h.last_backup_unix,
-                        last_backup_succeeded: h.last_backup_succeeded,
-                        repo_size_bytes: h.repo_size_bytes,
-                        snapshot_count: h.snapshot_count,
-                        open_alert_count: h.open_alert_count,
-                        repo_status: h.repo_status,
-                    })
-                    .collect();
-                let snapshot = Snapshot {
-                    hosts: &rows,
-                    alerts: AlertCounts {
-                        info: 0,
-                        warning: 2,
-                        critical: 1,
-                    },
-                    build: BuildInfo {
-                        version: "1.0.0",
-                        commit: "abc",
-                        go_version: "n/a",
-                    },
-                };
+                let rows: Vec<HostRow<'_>> = hosts.iter().map(Host::row).collect();
+                let snapshot = snapshot(&rows);
                 black_box(renderer.render(&registry, &snapshot).len())
+            })
+        });
+
+        // The copy floor: what merely appending this much text costs here,
+        // cache and memory effects included. The lines of the output for
+        // min(N, 1000) hosts (a source that stays in cache), appended one by
+        // one to a buffer reused across iterations, max(1, N / 1000) times:
+        // about the size of the output for N hosts.
+        let base = {
+            let rows: Vec<HostRow<'_>> = hosts[..n.min(1000)].iter().map(Host::row).collect();
+            Renderer::new().render(&registry, &snapshot(&rows)).to_vec()
+        };
+        let mut lines = Vec::new();
+        let mut start = 0;
+        for (i, &b) in base.iter().enumerate() {
+            if b == b'\n' {
+                lines.push(start..i + 1);
+                start = i + 1;
+            }
+        }
+        let mut copy = Vec::new();
+        g.bench_function(BenchmarkId::new("copy_floor", n), |b| {
+            b.iter(|| {
+                copy.clear();
+                for _ in 0..(n / 1000).max(1) {
+                    for line in &lines {
+                        copy.extend_from_slice(&base[line.clone()]);
+                    }
+                }
+                black_box(copy.len())
             })
         });
 

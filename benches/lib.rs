@@ -52,6 +52,23 @@ pub struct Host {
     pub repo_status: &'static str,
 }
 
+impl Host {
+    /// The row a scrape renders, borrowed from the host's own data.
+    pub fn row(&self) -> rm_metrics::HostRow<'_> {
+        rm_metrics::HostRow {
+            id: &self.id,
+            name: &self.name,
+            online: self.online,
+            last_backup_unix: self.last_backup_unix,
+            last_backup_succeeded: self.last_backup_succeeded,
+            repo_size_bytes: self.repo_size_bytes,
+            snapshot_count: self.snapshot_count,
+            open_alert_count: self.open_alert_count,
+            repo_status: self.repo_status,
+        }
+    }
+}
+
 /// `n` hosts with realistic ids (UUID-like) and names, in random-ish order.
 pub fn fleet(n: usize) -> Vec<Host> {
     (0..n)

@@ -413,7 +413,16 @@ enum Int {
 }
 
 impl Int {
+    #[inline]
     fn write(self, out: &mut Vec<u8>) {
+        // Flags and small counts (agent online, last backup ok, open
+        // alerts) are most of the per-host values: one byte, no formatting.
+        if let Int::I(v @ 0..=9) = self {
+            return out.push(b'0' + v as u8);
+        }
+        if let Int::U(v @ 0..=9) = self {
+            return out.push(b'0' + v as u8);
+        }
         let mut b = itoa::Buffer::new();
         out.extend_from_slice(
             match self {
