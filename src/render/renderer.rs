@@ -41,6 +41,8 @@ pub struct Renderer {
     label_ends: Vec<(usize, usize)>,
     /// Every host's gauge values, in id order.
     values: Vec<HostValues>,
+    /// One histogram series' escaped labels.
+    series_labels: Vec<u8>,
 }
 
 /// One host's values of the [`HOST_FAMILIES`], copied out of its row.
@@ -168,13 +170,10 @@ impl Renderer {
         }
         // Room for `append_padded` to read whole chunks past the last host.
         self.labels.extend_from_slice(&[0; CHUNK]);
-        // Host `j` (in id order): its labels, its escaped status, its values.
+        // Host `j` (in id order) has its labels at `labels[start..ends[j].0]`
+        // and its escaped status at `labels[ends[j].0..ends[j].1]`, where
+        // `start` is `ends[j - 1].1` (0 for the first).
         let (labels, ends) = (&self.labels, &self.label_ends);
-        let host = |j: usize| {
-            let start = if j == 0 { 0 } else { ends[j - 1].1 };
-            let (labels_end, end) = ends[j];
-            (&labels[start..labels_end], &labels[labels_end..end])
-        };
 
         let out = &mut self.buf;
         for (f, (name, help, _)) in HOST_FAMILIES.iter().enumerate() {
@@ -197,16 +196,17 @@ impl Renderer {
             "gauge",
         );
         for j in 0..ends.len() {
-            let (labels, status) = host(j);
+            let start = if j == 0 { 0 } else { ends[j - 1].1 };
+            let (labels_end, end) = ends[j];
             out.extend_from_slice(b"rm_host_repo_status");
-            // The labels without their closing `} `.
-            out.extend_from_slice(&labels[..labels.len() - 2]);
+            // The labels without their closing `} `, then the status.
+            append_padded(out, &labels[start..], labels_end - 2 - start);
             out.extend_from_slice(b",status=\"");
-            out.extend_from_slice(status);
+            append_padded(out, &labels[labels_end..], end - labels_end);
             out.extend_from_slice(b"\"} 1\n");
         }
 
-        histograms(out, registry);
+        histograms(out, &mut self.series_labels, registry);
         &self.buf
     }
 }
@@ -265,7 +265,9 @@ fn server_gauges(out: &mut Vec<u8>, s: &Snapshot<'_>) {
     out.extend_from_slice(b"\"} 1\n");
 }
 
-fn histograms(out: &mut Vec<u8>, registry: &Registry) {
+/// The job-duration histograms; `labels` is scratch space for one series'
+/// escaped labels, written once per series rather than once per line.
+fn histograms(out: &mut Vec<u8>, labels: &mut Vec<u8>, registry: &Registry) {
     const NAME: &str = "rm_job_duration_seconds";
     header(
         out,
@@ -276,28 +278,30 @@ fn histograms(out: &mut Vec<u8>, registry: &Registry) {
     // Series come sorted by (kind, status) from the index: no sort here.
     for series in registry.index().load().sorted.iter() {
         let snap = series.histogram.snapshot();
-        let labels = |out: &mut Vec<u8>, suffix: &str| {
+        labels.clear();
+        labels.extend_from_slice(b"{kind=\"");
+        write_label_value(labels, &series.kind);
+        labels.extend_from_slice(b"\",status=\"");
+        write_label_value(labels, &series.status);
+        labels.push(b'"');
+        let line = |out: &mut Vec<u8>, suffix: &str| {
             out.extend_from_slice(NAME.as_bytes());
             out.extend_from_slice(suffix.as_bytes());
-            out.extend_from_slice(b"{kind=\"");
-            write_label_value(out, &series.kind);
-            out.extend_from_slice(b"\",status=\"");
-            write_label_value(out, &series.status);
-            out.push(b'"');
+            out.extend_from_slice(labels);
         };
         for (le, count) in LE_LABELS.iter().zip(snap.cumulative()) {
-            labels(out, "_bucket");
+            line(out, "_bucket");
             out.extend_from_slice(b",le=\"");
             out.extend_from_slice(le.as_bytes());
             out.extend_from_slice(b"\"} ");
             Int::U(count).write(out);
             out.push(b'\n');
         }
-        labels(out, "_sum");
+        line(out, "_sum");
         out.extend_from_slice(b"} ");
         write_go_g(out, snap.sum_seconds());
         out.push(b'\n');
-        labels(out, "_count");
+        line(out, "_count");
         out.extend_from_slice(b"} ");
         Int::U(snap.count()).write(out);
         out.push(b'\n');
