@@ -160,6 +160,21 @@ fn observe(c: &mut Criterion) {
         .unwrap()
         .install_recorder()
         .unwrap();
+    // With `install_recorder` the caller must run the recorder's upkeep
+    // periodically (its crate docs, "Upkeep and maintenance"); without it
+    // every histogram sample is kept until a render, and the process grows
+    // by hundreds of MB, which slowed the benchmarks that follow.
+    let upkeep_stop = Arc::new(AtomicBool::new(false));
+    let upkeep = {
+        let (handle, stop) = (recorder.clone(), Arc::clone(&upkeep_stop));
+        std::thread::spawn(move || {
+            // Relaxed: a stop flag; the join below orders the rest.
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(250));
+                handle.run_upkeep();
+            }
+        })
+    };
     g.bench_function("metrics_labelled", |b| {
         b.iter(|| {
             let (kind, status, d) = observation(i);
@@ -168,6 +183,9 @@ fn observe(c: &mut Criterion) {
                 .record(black_box(d).as_secs_f64());
         })
     });
+    // Relaxed: see the loop; `join` waits for its last upkeep.
+    upkeep_stop.store(true, Ordering::Relaxed);
+    upkeep.join().unwrap();
     black_box(recorder.render().len());
 
     let mirror = reference::Registry::default();
