@@ -39,6 +39,9 @@ pub struct Renderer {
     /// id order, and where each of the two ends.
     labels: Vec<u8>,
     label_ends: Vec<(usize, usize)>,
+    /// The raw lengths of each host's id, name and status the arena was
+    /// built from.
+    raw_lens: Vec<[usize; 3]>,
     /// Every host's gauge values, in id order.
     values: Vec<HostValues>,
     /// One histogram series' escaped labels.
@@ -139,37 +142,44 @@ impl Renderer {
     pub fn render(&mut self, registry: &Registry, snapshot: &Snapshot<'_>) -> &[u8] {
         self.buf.clear();
         let hosts = snapshot.hosts;
-        sort_by_id(&mut self.order, hosts);
+        let order_kept = sort_by_id(&mut self.order, hosts);
 
         server_gauges(&mut self.buf, snapshot);
 
         // One pass over the hosts in id order (the only pass that reads the
-        // caller's rows, at random): their escaped labels and repo status go
-        // to an arena, their gauge values to an array. The family passes
-        // below then read both sequentially and write the output once,
-        // straight into `buf`.
-        self.labels.clear();
-        self.label_ends.clear();
+        // caller's rows, at random): their gauge values go to an array, and
+        // their escaped labels and repo status to an arena, which is kept
+        // from the last scrape when every host's id, name and status are
+        // still what it was built from. The family passes below then read
+        // both sequentially and write the output once, straight into `buf`.
         self.values.clear();
-        for &(_, i) in &self.order {
-            let (labels, h) = (&mut self.labels, &hosts[i]);
-            labels.extend_from_slice(b"{host_id=\"");
-            write_label_value(labels, h.id);
-            labels.extend_from_slice(b"\",host=\"");
-            write_label_value(labels, h.name);
-            labels.extend_from_slice(b"\"} ");
-            let labels_end = labels.len();
-            let status = if h.repo_status.is_empty() {
-                "unknown"
-            } else {
-                h.repo_status
-            };
-            write_label_value(labels, status);
-            self.label_ends.push((labels_end, labels.len()));
+        let mut labels_kept = order_kept && self.raw_lens.len() == hosts.len();
+        for (j, &(_, i)) in self.order.iter().enumerate() {
+            let h = &hosts[i];
             self.values.push(HostValues::of(h));
+            labels_kept = labels_kept
+                && labels_unchanged(&self.labels, &self.label_ends, &self.raw_lens, j, h);
         }
-        // Room for `append_padded` to read whole chunks past the last host.
-        self.labels.extend_from_slice(&[0; CHUNK]);
+        if !labels_kept {
+            self.labels.clear();
+            self.label_ends.clear();
+            self.raw_lens.clear();
+            for &(_, i) in &self.order {
+                let (labels, h) = (&mut self.labels, &hosts[i]);
+                labels.extend_from_slice(b"{host_id=\"");
+                write_label_value(labels, h.id);
+                labels.extend_from_slice(b"\",host=\"");
+                write_label_value(labels, h.name);
+                labels.extend_from_slice(b"\"} ");
+                let labels_end = labels.len();
+                write_label_value(labels, repo_status(h));
+                self.label_ends.push((labels_end, labels.len()));
+                self.raw_lens
+                    .push([h.id.len(), h.name.len(), repo_status(h).len()]);
+            }
+            // Room for `append_padded` to read whole chunks past the last host.
+            self.labels.extend_from_slice(&[0; CHUNK]);
+        }
         // Host `j` (in id order) has its labels at `labels[start..ends[j].0]`
         // and its escaped status at `labels[ends[j].0..ends[j].1]`, where
         // `start` is `ends[j - 1].1` (0 for the first).
@@ -336,7 +346,9 @@ fn header(out: &mut Vec<u8>, name: &str, help: &str, kind: &str) {
 /// sort, never allocates scratch space. The first eight id bytes,
 /// big-endian, order like the ids themselves, so most comparisons are one
 /// integer compare; only equal prefixes compare the whole ids.
-fn sort_by_id(order: &mut Vec<(u64, usize)>, hosts: &[HostRow<'_>]) {
+///
+/// Returns whether the previous order was kept.
+fn sort_by_id(order: &mut Vec<(u64, usize)>, hosts: &[HostRow<'_>]) -> bool {
     let cmp = |&(pa, a): &(u64, usize), &(pb, b): &(u64, usize)| {
         pa.cmp(&pb)
             .then_with(|| hosts[a].id.cmp(hosts[b].id))
@@ -355,12 +367,50 @@ fn sort_by_id(order: &mut Vec<(u64, usize)>, hosts: &[HostRow<'_>]) {
             }
         }
         if sorted {
-            return;
+            return true;
         }
     }
     order.clear();
     order.extend(hosts.iter().enumerate().map(|(i, h)| (id_prefix(h.id), i)));
     order.sort_unstable_by(cmp);
+    false
+}
+
+/// The repo status a host's line shows.
+fn repo_status<'a>(h: &HostRow<'a>) -> &'a str {
+    if h.repo_status.is_empty() {
+        "unknown"
+    } else {
+        h.repo_status
+    }
+}
+
+/// Whether the arena's entry `j`, built last scrape, is exactly what host
+/// `h` would write now. Only entries that needed no escaping are reused
+/// (escaping only lengthens, so their arena bytes *are* the raw bytes they
+/// were built from); then equal lengths and equal bytes mean the same raw
+/// strings, hence the same escaped ones.
+fn labels_unchanged(
+    labels: &[u8],
+    ends: &[(usize, usize)],
+    raw_lens: &[[usize; 3]],
+    j: usize,
+    h: &HostRow<'_>,
+) -> bool {
+    const OPEN: usize = "{host_id=\"".len();
+    const SEP: usize = "\",host=\"".len();
+    const CLOSE: usize = "\"} ".len();
+    let start = if j == 0 { 0 } else { ends[j - 1].1 };
+    let (labels_end, end) = ends[j];
+    let [id_len, name_len, status_len] = raw_lens[j];
+    let status = repo_status(h);
+    let clean = labels_end - start == OPEN + id_len + SEP + name_len + CLOSE
+        && end - labels_end == status_len;
+    clean
+        && (h.id.len(), h.name.len(), status.len()) == (id_len, name_len, status_len)
+        && labels[start + OPEN..][..id_len] == *h.id.as_bytes()
+        && labels[start + OPEN + id_len + SEP..][..name_len] == *h.name.as_bytes()
+        && labels[labels_end..end] == *status.as_bytes()
 }
 
 /// Bytes `append_padded` copies at a time.
@@ -448,45 +498,92 @@ mod tests {
     #[test]
     fn a_reused_renderer_renders_what_a_fresh_one_does() {
         // Ids from a small alphabet, so that equal ids, shared eight-byte
-        // prefixes and ties on the prefix are common.
+        // prefixes and ties on the prefix are common; names and statuses
+        // that differ in one byte, or only once escaped (`a"` and `a\"`
+        // escape to different text of different lengths).
         let pieces = ["", "a", "host-000", "host-0000", "host-001", "b\"", "é"];
+        let names = ["even", "evem", "odd", "a\"", "a\\\"", "x\\", "\\\"", "l\n"];
+        let statuses = ["", "ready", "init_failed", "a\"b", "a\\\"b", "unknown"];
         let mut rng = fastrand::Rng::with_seed(7);
-        let mut ids: Vec<String> = Vec::new();
+        let mut hosts: Vec<(String, &str, &str)> = Vec::new();
         let registry = Registry::new();
         let mut reused = Renderer::new();
-        for step in 0..400 {
-            match rng.u8(0..6) {
-                0 => rng.shuffle(&mut ids),
-                1 if !ids.is_empty() => {
-                    let (a, b) = (rng.usize(..ids.len()), rng.usize(..ids.len()));
-                    ids.swap(a, b);
-                }
-                2 if !ids.is_empty() => {
-                    let at = rng.usize(..ids.len());
-                    ids[at] = format!("{}{}", rng.choice(pieces).unwrap(), rng.u8(..3));
-                }
-                3 => ids.push(format!("{}{}", rng.choice(pieces).unwrap(), rng.u8(..3))),
-                4 if ids.len() > 1 => {
-                    ids.pop();
+        let id =
+            |rng: &mut fastrand::Rng| format!("{}{}", rng.choice(pieces).unwrap(), rng.u8(..3));
+        for step in 0..1000 {
+            let n = hosts.len();
+            match rng.u8(0..8) {
+                0 => rng.shuffle(&mut hosts),
+                1 if n > 0 => hosts.swap(rng.usize(..n), rng.usize(..n)),
+                2 if n > 0 => hosts[rng.usize(..n)].0 = id(&mut rng),
+                3 if n > 0 => hosts[rng.usize(..n)].1 = rng.choice(names).unwrap(),
+                4 if n > 0 => hosts[rng.usize(..n)].2 = rng.choice(statuses).unwrap(),
+                5 => hosts.push((id(&mut rng), rng.choice(names).unwrap(), "")),
+                6 if n > 1 => {
+                    hosts.pop();
                 }
                 _ => {} // the same hosts again
             }
-            let hosts: Vec<HostRow<'_>> = ids
+            let rows: Vec<HostRow<'_>> = hosts
                 .iter()
                 .enumerate()
-                .map(|(i, id)| HostRow {
+                .map(|(i, (id, name, status))| HostRow {
                     id,
-                    name: if i % 2 == 0 { "even" } else { "odd" },
+                    name,
+                    repo_status: status,
                     snapshot_count: i as u64,
                     ..HostRow::default()
                 })
                 .collect();
             let snapshot = Snapshot {
-                hosts: &hosts,
+                hosts: &rows,
                 ..Snapshot::default()
             };
             let want = Renderer::new().render(&registry, &snapshot).to_vec();
             assert_eq!(reused.render(&registry, &snapshot), want, "step {step}");
+        }
+    }
+
+    /// Edits aimed at each check that lets the label arena be kept.
+    #[test]
+    fn kept_labels_follow_every_edit() {
+        type Host = (&'static str, &'static str, &'static str);
+        let sequences: [&[&[Host]]; 5] = [
+            // An entry that needed escaping is never kept, even when the new
+            // raw bytes line up with its escaped text.
+            &[&[("a\"", "xy", "")], &[("a\\", "\"x", "")]],
+            // One byte of the id, the name or the status.
+            &[&[("h1", "even", "")], &[("h2", "even", "")]],
+            &[&[("h1", "even", "")], &[("h1", "evem", "")]],
+            &[&[("h1", "even", "ready")], &[("h1", "even", "reaDy")]],
+            // The same total length, split differently.
+            &[
+                &[("ab", "cd", "")],
+                &[("a", "bcd", "")],
+                &[("abc", "d", "")],
+            ],
+        ];
+        let registry = Registry::new();
+        for sequence in sequences {
+            let mut reused = Renderer::new();
+            for (step, hosts) in sequence.iter().enumerate() {
+                let rows: Vec<HostRow<'_>> = hosts
+                    .iter()
+                    .map(|&(id, name, repo_status)| HostRow {
+                        id,
+                        name,
+                        repo_status,
+                        ..HostRow::default()
+                    })
+                    .collect();
+                let snapshot = Snapshot {
+                    hosts: &rows,
+                    ..Snapshot::default()
+                };
+                let want = Renderer::new().render(&registry, &snapshot).to_vec();
+                let got = reused.render(&registry, &snapshot);
+                assert_eq!(got, want, "{hosts:?}, step {step}");
+            }
         }
     }
 
