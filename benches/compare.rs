@@ -394,20 +394,7 @@ mod client_render {
             .set(1);
         r.register("rm_build_info", "Build identifying labels.", build);
 
-        type Value = fn(&rm_metrics_benches::Host) -> Option<i64>;
-        let families: [(&str, Value); 6] = [
-            ("rm_host_agent_online", |h| Some(h.online as i64)),
-            ("rm_host_last_backup_timestamp_seconds", |h| {
-                h.last_backup_unix
-            }),
-            ("rm_host_last_backup_success", |h| {
-                h.last_backup_succeeded.map(i64::from)
-            }),
-            ("rm_host_repo_size_bytes", |h| h.repo_size_bytes),
-            ("rm_host_snapshot_count", |h| Some(h.snapshot_count as i64)),
-            ("rm_host_open_alerts", |h| Some(h.open_alert_count as i64)),
-        ];
-        for (name, value) in families {
+        for (name, value) in rm_metrics_benches::HOST_GAUGES {
             let family = Family::<HostLabels, Gauge>::default();
             for h in hosts {
                 if let Some(v) = value(h) {
@@ -485,20 +472,7 @@ fn prometheus_registry(hosts: &[rm_metrics_benches::Host]) -> prometheus::Regist
     .unwrap();
     build.with_label_values(&["1.0.0", "abc", "n/a"]).set(1);
     r.register(Box::new(build)).unwrap();
-    type Value = fn(&rm_metrics_benches::Host) -> Option<i64>;
-    let families: [(&str, Value); 6] = [
-        ("rm_host_agent_online", |h| Some(h.online as i64)),
-        ("rm_host_last_backup_timestamp_seconds", |h| {
-            h.last_backup_unix
-        }),
-        ("rm_host_last_backup_success", |h| {
-            h.last_backup_succeeded.map(i64::from)
-        }),
-        ("rm_host_repo_size_bytes", |h| h.repo_size_bytes),
-        ("rm_host_snapshot_count", |h| Some(h.snapshot_count as i64)),
-        ("rm_host_open_alerts", |h| Some(h.open_alert_count as i64)),
-    ];
-    for (name, value) in families {
+    for (name, value) in rm_metrics_benches::HOST_GAUGES {
         let v = IntGaugeVec::new(Opts::new(name, "help"), &["host_id", "host"]).unwrap();
         for h in hosts {
             if let Some(x) = value(h) {

@@ -52,6 +52,24 @@ pub struct Host {
     pub repo_status: &'static str,
 }
 
+/// A host's value in one gauge family; `None`: no line.
+pub type GaugeValue = fn(&Host) -> Option<i64>;
+
+/// The six per-host gauge families and each host's value in them (`None`:
+/// no line), for loading the peers' registries.
+pub const HOST_GAUGES: [(&str, GaugeValue); 6] = [
+    ("rm_host_agent_online", |h| Some(h.online as i64)),
+    ("rm_host_last_backup_timestamp_seconds", |h| {
+        h.last_backup_unix
+    }),
+    ("rm_host_last_backup_success", |h| {
+        h.last_backup_succeeded.map(i64::from)
+    }),
+    ("rm_host_repo_size_bytes", |h| h.repo_size_bytes),
+    ("rm_host_snapshot_count", |h| Some(h.snapshot_count as i64)),
+    ("rm_host_open_alerts", |h| Some(h.open_alert_count as i64)),
+];
+
 impl Host {
     /// The row a scrape renders, borrowed from the host's own data.
     pub fn row(&self) -> rm_metrics::HostRow<'_> {

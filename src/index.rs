@@ -103,29 +103,40 @@ impl LabelIndex {
         let hash = self.hash(kind, status);
         let mut f = Some(f);
         // This thread's cache of the index: while no pair is added, a load is
-        // one Acquire load and a compare (see `sync::CachedLoad`).
-        let found = CACHE
+        // one Acquire load and a compare (see `sync::CachedLoad`). `None`:
+        // no cache; `Some(found)` otherwise.
+        let cached = CACHE
             .try_with(|cache| {
                 let mut cache = cache.try_borrow_mut().ok()?;
                 let cache = match &mut *cache {
                     Some(c) if c.id() == self.current.id() => c,
                     other => other.insert(self.current.cached()),
                 };
-                let series = self.find_or_overflow(cache.load(), hash, kind, status)?;
-                f.take().map(|f| f(series))
+                Some(
+                    match self.find_or_overflow(cache.load(), hash, kind, status) {
+                        Some(series) => {
+                            if let Some(f) = f.take() {
+                                f(series);
+                            }
+                            true
+                        }
+                        None => false,
+                    },
+                )
             })
             .ok()
             .flatten();
-        if found.is_none() {
-            if let Some(f) = f {
-                // Not in the cached index (a new pair: look again in the
-                // current one, then add it), or thread-locals torn down
-                // (observing from a destructor): no cache.
-                match self.find_or_overflow(&self.current.load(), hash, kind, status) {
-                    Some(series) => f(series),
-                    None => f(&self.insert(hash, kind, status)),
-                }
-            }
+        let Some(f) = f else {
+            return;
+        };
+        if cached == Some(false) {
+            // Not in the current index (the cached load is current): add it.
+            return f(&self.insert(hash, kind, status));
+        }
+        // Thread-locals torn down (observing from a destructor): no cache.
+        match self.find_or_overflow(&self.current.load(), hash, kind, status) {
+            Some(series) => f(series),
+            None => f(&self.insert(hash, kind, status)),
         }
     }
 
