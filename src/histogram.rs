@@ -4,57 +4,63 @@ use crossbeam_utils::CachePadded;
 
 use crate::buckets::{bucket_index, BUCKETS};
 use crate::shard::{Counts, Shard};
+use crate::shared_shard::SharedShard;
 use crate::slot;
 
-/// The counters of one `(kind, status)` series, one shard per slot plus a
-/// shared one, so that threads never write each other's cache lines.
+/// The counters of one `(kind, status)` series: one owned shard per slot
+/// plus a shared one, so that threads never write each other's cache lines.
 pub(crate) struct Histogram {
-    /// `shards[i]` for `i < slot_count()` is written only by the thread
-    /// owning slot `i`; the last one is shared by threads without a slot.
-    shards: Box<[CachePadded<Shard>]>,
+    /// `owned[i]` is written only by the thread owning slot `i`.
+    owned: Box<[CachePadded<Shard>]>,
+    /// Written by threads without a slot, and by an owner while a reader
+    /// holds its shard (see `shard.rs`). Boxed, so the series header that
+    /// every observation reads stays small and unpadded.
+    shared: Box<CachePadded<SharedShard>>,
 }
 
 impl Histogram {
     pub(crate) fn new() -> Self {
         Histogram {
-            shards: (0..=slot::slot_count())
+            owned: (0..slot::slot_count())
                 .map(|_| CachePadded::new(Shard::new()))
                 .collect(),
+            shared: Box::new(CachePadded::new(SharedShard::new())),
         }
     }
 
     /// Records one observation of `nanos` (already clamped and saturated).
     #[inline]
     pub(crate) fn record(&self, nanos: u64) {
-        let slot = slot::current();
         let bucket = bucket_index(nanos);
-        // `slot <= slot_count() == shards.len() - 1`.
-        let shard = &self.shards[slot];
-        if slot + 1 < self.shards.len() {
-            shard.record_owned(bucket, nanos);
-        } else {
-            shard.record_shared(bucket, nanos);
+        // `slot::current()` is an owned slot, or `slot_count()` (past the
+        // end) for a thread that shares.
+        match self.owned.get(slot::current()) {
+            Some(shard) if shard.try_record(bucket, nanos) => {}
+            _ => self.shared.record(bucket, nanos),
         }
     }
 
-    /// Adds up every shard.
+    /// Adds up every shard, each read exactly.
     pub(crate) fn snapshot(&self) -> HistogramSnapshot {
         let mut counts = Counts::default();
-        for shard in self.shards.iter() {
+        for shard in self.owned.iter() {
             shard.read_into(&mut counts);
         }
+        // Last: an owner sent here while its shard was read is then in this
+        // snapshot already (it would be in the next one otherwise).
+        self.shared.read_into(&mut counts);
         HistogramSnapshot { counts }
     }
 }
 
 /// The state of one series at one moment, as a scrape sees it.
 ///
-/// Always self-consistent, even when taken while other threads observe:
+/// Exactly consistent, even when taken while other threads observe:
 /// cumulative counts never decrease along the ladder, the `+Inf` bucket equals
-/// [`count`](Self::count), and [`sum_nanos`](Self::sum_nanos) includes only
-/// observations that the counts include, and every observation that returned
-/// before the snapshot began (it may lag the counts by observations that
-/// complete while the snapshot reads). See
+/// [`count`](Self::count), [`sum_nanos`](Self::sum_nanos) is the sum of
+/// exactly the observations the counts include, every observation that
+/// returned before the snapshot began is in it, and a later snapshot of the
+/// same series never has less, in any count or in the sum. See
 /// [`docs::consistency`](crate::docs::consistency).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct HistogramSnapshot {

@@ -224,11 +224,14 @@ mod tests {
     #[test]
     #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
     fn memory_per_series_is_as_documented() {
+        use crate::shared_shard::SharedShard;
         use crossbeam_utils::CachePadded;
-        assert_eq!(std::mem::size_of::<crate::shard::Shard>(), 96);
+        assert_eq!(std::mem::size_of::<crate::shard::Shard>(), 112);
         assert_eq!(std::mem::size_of::<CachePadded<crate::shard::Shard>>(), 128);
+        assert_eq!(std::mem::size_of::<SharedShard>(), 352);
+        assert_eq!(std::mem::size_of::<CachePadded<SharedShard>>(), 384);
         // Arc's two counts + the series itself.
-        assert_eq!(16 + std::mem::size_of::<Series>(), 64);
+        assert_eq!(16 + std::mem::size_of::<Series>(), 72);
     }
 
     #[test]

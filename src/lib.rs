@@ -45,6 +45,7 @@ mod memo;
 mod registry;
 mod render;
 mod shard;
+mod shared_shard;
 mod slot;
 mod snapshot;
 mod sync;

@@ -1,118 +1,51 @@
-//! One shard of a histogram: plain atomic counters and an exact 128-bit sum.
-//! Its owner thread writes it with atomic loads and stores; a shared shard is
-//! written with `fetch_add`s. Neither has a retry loop.
+//! An owned shard: the counters one thread writes with plain loads and
+//! stores, read exactly by a sequence lock.
+//!
+//! # Exact reads
+//!
+//! The owner brackets each observation with two stores of `seq`: odd while
+//! it writes, even after. A reader loads `seq`, the counters, then `seq`
+//! again; equal even values mean no write overlapped the read, so the bucket
+//! counts and the sum it read describe exactly the same observations. That
+//! costs the owner one load and two stores on a cache line it already holds,
+//! and no locked instruction.
+//!
+//! A plain sequence lock lets a busy writer starve its readers. Here a
+//! reader whose first pass fails raises `readers`; the owner checks it
+//! before each observation and, while it is raised, records into the
+//! histogram's shared shard instead ([`record`](Shard::try_record) returns
+//! `false`). The reader's retries therefore end after at most the one
+//! observation in flight when the owner saw the hint. Nothing is lost: the
+//! observation is counted in the shared shard, exactly, by its own protocol.
 //!
 //! # The sum
 //!
-//! The sum is kept in integer nanoseconds, so it is exact and independent of
-//! the order of observations. It is the 128-bit number
-//! `hi · 2⁶³ + (lo mod 2⁶³)` where `lo` holds the running total modulo 2⁶⁴
-//! and `hi` counts how often bit 63 of `lo` has flipped. Every observation is
-//! below 2⁶³ ([`MAX_OBSERVATION_NANOS`](crate::MAX_OBSERVATION_NANOS)), so
-//! one add to `lo` flips that bit at most once, and the observer whose
-//! add flipped it then bumps `hi`. Until it does, the flip is *pending*; a
-//! reader recognizes one pending flip because the parity of `hi` differs from
-//! bit 63 of `lo`, and adds it itself. The sum therefore never wraps and is
-//! read exactly unless two flips (2⁶⁴ ns ≈ 584 years of job time in one shard)
-//! happen while one reader sits between its two loads.
+//! Integer nanoseconds in two words, `hi · 2⁶⁴ + lo`, with the carry
+//! propagated by the owner inside the bracket: a reader never sees half a
+//! carry, so the sum never reads low and never goes down.
 
 use crate::buckets::BUCKETS;
-use crate::sync::{AtomicU64, Ordering};
+use crate::sync::{fence, AtomicU64, Backoff, Ordering};
 
-const TOP: u64 = 1 << 63;
-
-/// Counters of one shard. Wrapped in `CachePadded` by its histogram.
+/// Counters of one owned shard. Wrapped in `CachePadded` by its histogram;
+/// 14 words, so on x86_64 the whole shard is one 128-byte padded block.
 pub(crate) struct Shard {
+    /// Odd while the owner writes; `2 ×` the observations recorded here.
+    seq: AtomicU64,
+    /// Readers that asked the owner to write elsewhere (see module docs).
+    readers: AtomicU64,
     /// Non-cumulative: `buckets[i]` counts observations in bucket `i` only,
-    /// so a reader derives cumulative counts and `_count` from one load each
-    /// and they can never disagree.
+    /// so cumulative counts and `_count` are derived from one read of each.
     buckets: [AtomicU64; BUCKETS],
     sum_lo: AtomicU64,
     sum_hi: AtomicU64,
 }
 
-/// A shard's counters as read at one moment (or several shards added up).
+/// Counters as read at one moment (or several shards added up).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Counts {
     pub(crate) buckets: [u64; BUCKETS],
     pub(crate) sum_nanos: u128,
-}
-
-impl Shard {
-    pub(crate) fn new() -> Self {
-        Shard {
-            buckets: std::array::from_fn(|_| AtomicU64::new(0)),
-            sum_lo: AtomicU64::new(0),
-            sum_hi: AtomicU64::new(0),
-        }
-    }
-
-    /// Records one observation of `nanos` (< 2⁶³) in bucket `bucket`, for the
-    /// thread that owns this shard's slot and is therefore its only writer:
-    /// plain loads and stores, no locked read-modify-write.
-    #[inline]
-    pub(crate) fn record_owned(&self, bucket: usize, nanos: u64) {
-        debug_assert!(nanos < TOP);
-        let b = &self.buckets[bucket];
-        // Relaxed load: the only writer reads its own last store (or, after a
-        // slot hand-over, the previous owner's, ordered by the claim's
-        // Acquire). Relaxed store: published by the Release store below.
-        b.store(b.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
-        let prev = self.sum_lo.load(Ordering::Relaxed);
-        let next = prev.wrapping_add(nanos);
-        // Release: pairs with the Acquire load in `read_into` (the sum never
-        // runs ahead of the counts), as in `record_shared`.
-        self.sum_lo.store(next, Ordering::Release);
-        if (prev ^ next) & TOP != 0 {
-            let hi = self.sum_hi.load(Ordering::Relaxed);
-            // Release: pairs with the Acquire load of `sum_hi` in `read_into`.
-            self.sum_hi.store(hi + 1, Ordering::Release);
-        }
-    }
-
-    /// Records one observation for a thread that may share this shard with
-    /// others: two `fetch_add`s, no retry loop.
-    #[inline]
-    pub(crate) fn record_shared(&self, bucket: usize, nanos: u64) {
-        debug_assert!(nanos < TOP);
-        // Relaxed: the Release add on `sum_lo` below publishes this increment.
-        self.buckets[bucket].fetch_add(1, Ordering::Relaxed);
-        // Release: pairs with the Acquire load of `sum_lo` in `read_into`, so
-        // a reader whose sum includes `nanos` also sees the bucket increment
-        // above (the sum never runs ahead of the counts). Every write to
-        // `sum_lo` of a shared shard is an RMW, so each continues the release
-        // sequence of the ones before it.
-        let prev = self.sum_lo.fetch_add(nanos, Ordering::Release);
-        if (prev ^ prev.wrapping_add(nanos)) & TOP != 0 {
-            // Release: pairs with the Acquire load of `sum_hi` in `read_into`;
-            // a reader that sees this carry also sees the flip of `sum_lo`.
-            self.sum_hi.fetch_add(1, Ordering::Release);
-        }
-    }
-
-    /// Adds this shard's current counts into `acc`.
-    ///
-    /// The sum is read first, so every observation it includes is also in
-    /// the bucket counts read after it; the counts may include observations
-    /// whose nanoseconds are not in the sum yet: those recorded while this
-    /// read is under way.
-    pub(crate) fn read_into(&self, acc: &mut Counts) {
-        // Acquire: pairs with the Release carry in `record`; every flip this
-        // `hi` counts is visible to the `sum_lo` load below.
-        let hi = self.sum_hi.load(Ordering::Acquire);
-        // Acquire: pairs with the Release adds in `record` (see there).
-        let lo = self.sum_lo.load(Ordering::Acquire);
-        // Bit 63 of `lo` is the parity of all flips so far; `hi` has counted
-        // all of them but possibly one still pending.
-        let pending = (hi & 1) ^ (lo >> 63);
-        let flips = u128::from(hi) + u128::from(pending);
-        acc.sum_nanos += (flips << 63) + u128::from(lo & !TOP);
-        for (out, b) in acc.buckets.iter_mut().zip(&self.buckets) {
-            // Relaxed: ordered after the Acquire loads above, which is all
-            // the consistency a reader needs (see the method docs).
-            *out += b.load(Ordering::Relaxed);
-        }
-    }
 }
 
 impl Counts {
@@ -120,11 +53,115 @@ impl Counts {
     pub(crate) fn count(&self) -> u64 {
         self.buckets.iter().sum()
     }
+
+    /// Adds `other` into `self`.
+    pub(crate) fn add(&mut self, other: &Counts) {
+        for (a, b) in self.buckets.iter_mut().zip(&other.buckets) {
+            *a += b;
+        }
+        self.sum_nanos += other.sum_nanos;
+    }
+}
+
+impl Shard {
+    pub(crate) fn new() -> Self {
+        Shard {
+            seq: AtomicU64::new(0),
+            readers: AtomicU64::new(0),
+            buckets: std::array::from_fn(|_| AtomicU64::new(0)),
+            sum_lo: AtomicU64::new(0),
+            sum_hi: AtomicU64::new(0),
+        }
+    }
+
+    /// Records one observation of `nanos` in bucket `bucket`, for the thread
+    /// that owns this shard's slot and is therefore its only writer. Returns
+    /// `false`, recording nothing, while a reader asks the owner to write
+    /// elsewhere.
+    #[inline]
+    pub(crate) fn try_record(&self, bucket: usize, nanos: u64) -> bool {
+        // Relaxed: a hint for the reader's progress only; a stale zero is
+        // caught by `seq` (the reader retries), exactness never depends on it.
+        if self.readers.load(Ordering::Relaxed) != 0 {
+            return false;
+        }
+        // Relaxed loads of our own words, here and below: the owner is the
+        // only writer and reads its last store (or, after a slot hand-over,
+        // the previous owner's, ordered by the claim's Acquire).
+        let seq = self.seq.load(Ordering::Relaxed);
+        self.seq.store(seq.wrapping_add(1), Ordering::Relaxed);
+        // Release fence: a reader that loads any counter store below also
+        // sees the odd `seq` above (pairs with the Acquire fence in `read`).
+        fence(Ordering::Release);
+        let b = &self.buckets[bucket];
+        b.store(b.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+        let (lo, carry) = self.sum_lo.load(Ordering::Relaxed).overflowing_add(nanos);
+        self.sum_lo.store(lo, Ordering::Relaxed);
+        if carry {
+            let hi = self.sum_hi.load(Ordering::Relaxed);
+            self.sum_hi.store(hi.wrapping_add(1), Ordering::Relaxed);
+        }
+        // Release: pairs with the Acquire load of `seq` in `read`; a reader
+        // that sees this even value sees every counter store above.
+        self.seq.store(seq.wrapping_add(2), Ordering::Release);
+        true
+    }
+
+    /// Adds this shard's counts, read exactly, into `acc`. Waits only for
+    /// the owner's observation in flight, if any (see the module docs).
+    pub(crate) fn read_into(&self, acc: &mut Counts) {
+        // An idle owner, the common case, is read in one pass.
+        if let Some(c) = self.read() {
+            acc.add(&c);
+            return;
+        }
+        // Relaxed: progress only (see `try_record`); the Relaxed decrement
+        // below likewise.
+        self.readers.fetch_add(1, Ordering::Relaxed);
+        let backoff = Backoff::new();
+        let c = loop {
+            if let Some(c) = self.read() {
+                break c;
+            }
+            backoff.snooze();
+        };
+        self.readers.fetch_sub(1, Ordering::Relaxed);
+        acc.add(&c);
+    }
+
+    /// One pass of the sequence lock: the counts if no write overlapped it.
+    fn read(&self) -> Option<Counts> {
+        // Acquire: pairs with the owner's Release store of an even `seq`.
+        let before = self.seq.load(Ordering::Acquire);
+        if before & 1 != 0 {
+            return None;
+        }
+        let mut c = Counts::default();
+        if before == 0 {
+            // Never written (a slot no thread has claimed for this series).
+            return Some(c);
+        }
+        // Relaxed loads: validated by the second `seq` load below.
+        for (out, b) in c.buckets.iter_mut().zip(&self.buckets) {
+            *out = b.load(Ordering::Relaxed);
+        }
+        let lo = self.sum_lo.load(Ordering::Relaxed);
+        let hi = self.sum_hi.load(Ordering::Relaxed);
+        c.sum_nanos = (u128::from(hi) << 64) | u128::from(lo);
+        // Acquire fence: if a load above saw a store of a later observation,
+        // the load below sees that observation's odd `seq` (pairs with the
+        // Release fence in `try_record`).
+        fence(Ordering::Acquire);
+        // Relaxed: ordered after the counter loads by the fence above.
+        let after = self.seq.load(Ordering::Relaxed);
+        (before == after).then_some(c)
+    }
 }
 
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+    use crate::buckets::MAX_OBSERVATION_NANOS;
 
     fn read(s: &Shard) -> Counts {
         let mut c = Counts::default();
@@ -135,24 +172,34 @@ mod tests {
     #[test]
     fn sum_carries_past_two_to_the_64() {
         let s = Shard::new();
-        let big = TOP - 1;
         for _ in 0..5 {
-            s.record_shared(9, big);
+            assert!(s.try_record(9, MAX_OBSERVATION_NANOS));
         }
-        s.record_owned(0, 7);
+        assert!(s.try_record(0, 7));
         let c = read(&s);
-        assert_eq!(c.sum_nanos, 5 * u128::from(big) + 7);
+        assert_eq!(c.sum_nanos, 5 * u128::from(MAX_OBSERVATION_NANOS) + 7);
         assert_eq!(c.count(), 6);
         assert_eq!(c.buckets[9], 5);
     }
 
     #[test]
-    fn a_pending_flip_is_added_by_the_reader() {
+    fn a_raised_reader_hint_sends_the_owner_elsewhere() {
         let s = Shard::new();
-        // Simulate an observer that flipped bit 63 but has not bumped `hi`.
-        s.sum_lo.fetch_add(TOP + 3, Ordering::Relaxed);
-        assert_eq!(read(&s).sum_nanos, u128::from(TOP) + 3);
-        s.sum_hi.fetch_add(1, Ordering::Relaxed);
-        assert_eq!(read(&s).sum_nanos, u128::from(TOP) + 3);
+        assert!(s.try_record(1, 3));
+        s.readers.fetch_add(1, Ordering::Relaxed);
+        assert!(!s.try_record(1, 3), "recorded while a reader asked not to");
+        s.readers.fetch_sub(1, Ordering::Relaxed);
+        assert!(s.try_record(1, 3));
+        assert_eq!(read(&s).count(), 2);
+    }
+
+    #[test]
+    fn a_write_in_progress_fails_one_pass() {
+        let s = Shard::new();
+        assert!(s.try_record(1, 3));
+        s.seq.fetch_add(1, Ordering::Relaxed); // as if the owner were mid-write
+        assert_eq!(s.read(), None);
+        s.seq.fetch_add(1, Ordering::Relaxed);
+        assert_eq!(s.read().map(|c| c.count()), Some(1));
     }
 }

@@ -38,8 +38,11 @@ pub(crate) use thread_local_const as thread_local;
 
 #[cfg(not(loom))]
 mod imp {
-    pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
     pub(crate) use std::sync::{Arc, Mutex};
+
+    /// Spin-then-yield waiting for a reader whose writer is mid-update.
+    pub(crate) use crossbeam_utils::Backoff;
 
     /// The value a [`SwapCell::load`] hands out: arc-swap's cheap guard.
     pub(crate) type Loaded<T> = arc_swap::Guard<Arc<T>>;
@@ -115,8 +118,22 @@ mod imp {
 
 #[cfg(loom)]
 mod imp {
-    pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
     pub(crate) use loom::sync::{Arc, Mutex};
+
+    /// Under loom every wait yields, so the model checker runs the thread
+    /// being waited for (a spinning loop without a yield never ends there).
+    pub(crate) struct Backoff;
+
+    impl Backoff {
+        pub(crate) fn new() -> Self {
+            Backoff
+        }
+
+        pub(crate) fn snooze(&self) {
+            loom::thread::yield_now();
+        }
+    }
 
     /// Under loom a load is a clone of the `Arc` taken under a read lock.
     pub(crate) type Loaded<T> = Arc<T>;

@@ -45,3 +45,19 @@ pub fn assert_self_consistent(s: &HistogramSnapshot) {
     );
     assert_eq!(c[9], s.count(), "+Inf bucket != count");
 }
+
+/// Checks a snapshot of `base` (a count of observations of 1 ns, made before
+/// the model's threads started) plus observations of `each` ns in the `+Inf`
+/// or any other bucket is exactly consistent: self-consistent, and its sum
+/// is exactly `base + (count - base) * each`.
+pub fn assert_exact(s: &HistogramSnapshot, base: u64, each: u128) {
+    assert_self_consistent(s);
+    let others = u128::from(s.count() - base);
+    assert_eq!(
+        s.sum_nanos(),
+        u128::from(base) + others * each,
+        "sum {} is not exactly the {} counted observations",
+        s.sum_nanos(),
+        s.count()
+    );
+}

@@ -17,13 +17,16 @@
 //!   compare-exchange per slot tried, once per thread lifetime) and releases
 //!   it when it exits. While it holds slot `i` it is the only thread writing
 //!   shard `i` of *any* histogram, so it updates that shard with plain atomic
-//!   loads and stores: no locked instruction, no contention, no retry;
-//! * **one shared shard**, for threads that found every slot taken. It is
-//!   updated with `fetch_add`, exact for any number of writers, only slower
-//!   when many of them contend.
+//!   loads and stores inside a sequence lock: no locked instruction, no
+//!   contention, no retry;
+//! * **one shared shard**, for threads that found every slot taken (and for
+//!   an owner while a scrape is reading its shard). It is updated with
+//!   `fetch_add`s into the hot one of two halves, exact for any number of
+//!   writers, only slower when many of them contend.
 //!
-//! A scrape adds up all shards of a series: the price of sharding, paid once
-//! per scrape rather than once per observation.
+//! A scrape adds up all shards of a series, each read exactly (see
+//! [`consistency`](super::consistency)): the price of sharding, paid once per
+//! scrape rather than once per observation.
 //!
 //! Slot hand-over is ordered by the slot flag (the owner's Release store on
 //! exit, the next owner's Acquire compare-exchange), so a new owner continues
@@ -34,17 +37,19 @@
 //!
 //! | part | bytes |
 //! | --- | --- |
-//! | one shard: 10 bucket counters + 2 sum words = 96 bytes, padded to [`CachePadded`]'s 128 (x86_64, aarch64) | 128 × (slots + 1) |
-//! | the series header in its `Arc` (counts, two boxed labels, the shard slice) | 64 |
+//! | one owned shard: sequence word, reader hint, 10 bucket counters, 2 sum words = 112 bytes, padded to [`CachePadded`]'s 128 (x86_64, aarch64) | 128 × slots |
+//! | the shared shard: two halves of 13 words, the start counter, the readers' lock and their last read = 352 bytes, padded to 384 | 384 |
+//! | the series header in its `Arc` (counts, two boxed labels, two shard pointers) | 72 |
 //! | the label bytes | `kind.len() + status.len()` |
 //! | its entries in the label index (hash table slot + sorted list) | ≈ 17 |
 //!
-//! On a 2-core machine (4 slots) that is **≈ 720 bytes** per series plus its
-//! label bytes; on 8 cores (16 slots) ≈ 2.3 KiB; at the 64-slot cap
-//! ≈ 8.4 KiB. With the default limit of [`DEFAULT_MAX_SERIES`] series the
-//! worst case on 8 cores is about 2.3 MiB. The
+//! On a 2-core machine (4 slots) that is **≈ 990 bytes** per series plus its
+//! label bytes; on 8 cores (16 slots) ≈ 2.5 KiB; at the 64-slot cap
+//! ≈ 8.7 KiB. With the default limit of [`DEFAULT_MAX_SERIES`] series the
+//! worst case on 8 cores is about 2.5 MiB. The
 //! `memory_per_series_is_as_documented` test checks the shard and header
-//! sizes.
+//! sizes. (Exact reads cost the shared shard's second half and the owned
+//! shards' two extra words: 720 bytes per series on 2 cores before.)
 //!
 //! Each thread also keeps a cache of the label index of the registry it
 //! observed into last ([`arc_swap::Cache`]); it holds that index (not the
