@@ -133,12 +133,8 @@ impl Gate {
     /// Decides one request from its TCP peer address (never a forwarded
     /// header) and its `Authorization` header value.
     pub fn check(&self, peer: IpAddr, authorization: Option<&[u8]>) -> Decision {
-        if !self.networks.is_empty() {
-            // An IPv4 client of a dual-stack listener appears as ::ffff:a.b.c.d.
-            let peer = peer.to_canonical();
-            if !self.networks.iter().any(|n| n.contains(&peer)) {
-                return Decision::Forbidden;
-            }
+        if !self.trusts(peer) {
+            return Decision::Forbidden;
         }
         if let Some(token) = &self.token {
             let presented = authorization.and_then(bearer_token).unwrap_or(b"");
@@ -148,6 +144,15 @@ impl Gate {
             }
         }
         Decision::Allow
+    }
+
+    /// Whether `peer` passes the network gate: it is inside a trusted
+    /// network, or the gate has none. [`Exporter`](super::Exporter) asks
+    /// this at accept, before it reads a byte from the peer.
+    pub fn trusts(&self, peer: IpAddr) -> bool {
+        // An IPv4 client of a dual-stack listener appears as ::ffff:a.b.c.d.
+        let peer = peer.to_canonical();
+        self.networks.is_empty() || self.networks.iter().any(|n| n.contains(&peer))
     }
 
     /// Whether a token is required.

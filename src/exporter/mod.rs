@@ -7,11 +7,18 @@
 //! * [`Exporter`]: a small HTTP/1.1 server on hyper that runs on its own
 //!   thread and serves `GET`/`HEAD /metrics` from a [`Registry`](crate::Registry)
 //!   and a [`SnapshotSource`], gzip-compressed when the scraper accepts it.
+//!   Built to hold under hostile load: untrusted peers are turned away at
+//!   accept, connections are capped per peer, unauthorized connections give
+//!   way to new ones, scrapes are capped and time-limited (503 with
+//!   `Retry-After`), and slow readers are cut off.
 //!
 //! `docs/prometheus.md` in the repository shows a full set-up with a
 //! Prometheus scrape config and the Grafana dashboard.
 
+mod admission;
 mod gate;
+mod negotiate;
+mod scrape;
 mod server;
 
 pub use gate::{Decision, Gate, GateError, MIN_TOKEN_LEN, TOKEN_ENV, TRUSTED_CIDR_ENV};

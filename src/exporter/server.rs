@@ -1,11 +1,12 @@
 //! The HTTP/1.1 `/metrics` server: hyper on a current-thread tokio runtime
-//! on its own OS thread, so a scrape never runs on the service's threads.
+//! on its own OS thread, so a scrape never runs on the service's threads,
+//! and the snapshot source on a worker thread of its own, so a slow source
+//! never stalls the accept loop.
 
 use std::convert::Infallible;
-use std::io::{self, Write};
+use std::io;
 use std::net::{SocketAddr, TcpListener};
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -17,19 +18,28 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tokio::sync::{oneshot, Semaphore};
+use tokio_io_timeout::TimeoutStream;
 
+use crate::exporter::admission::{Admission, TicketState};
 use crate::exporter::gate::{Decision, Gate};
-use crate::{Registry, Renderer, Snapshot};
+use crate::exporter::negotiate::accepts_gzip;
+use crate::exporter::scrape::{self, Outcome, Scraper};
+use crate::{Registry, Snapshot};
 
 /// `Content-Type` of the text exposition format 0.0.4.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-/// Supplies the non-histogram part of each scrape, on the exporter thread.
+/// Supplies the non-histogram part of each scrape, on the exporter's scrape
+/// thread.
 ///
-/// Called once per authorized scrape; it must call `render` once with this
-/// scrape's [`Snapshot`] (typically after reading hosts and alerts from the
-/// service's store). Any `FnMut(&mut dyn FnMut(&Snapshot<'_>))` is a source:
+/// Called once per authorized `GET` (never for `HEAD`); it must call
+/// `render` once with this scrape's [`Snapshot`] (typically after reading
+/// hosts and alerts from the service's store). It may block: the request
+/// then answers 503 after the scrape timeout, and the server keeps serving.
+/// A panic answers 500. Any `FnMut(&mut dyn FnMut(&Snapshot<'_>))` is a source:
 ///
 /// ```
 /// use rm_metrics::{exporter::SnapshotSource, HostRow, Snapshot};
@@ -58,6 +68,13 @@ where
 
 /// Configuration of a `/metrics` endpoint; [`spawn`](Exporter::spawn) starts it.
 ///
+/// The defaults hold under hostile load: a peer outside the trusted networks is turned away at accept; one peer
+/// holds at most 8 connections; when all 64 are taken, the oldest one that
+/// has not made an authorized request is closed for the newcomer; at most 16
+/// scrapes wait at once (more answer 503 with `Retry-After`); each waits at
+/// most 10 s for the source; a client that stops reading is cut after 10 s
+/// without progress.
+///
 /// ```no_run
 /// use std::sync::Arc;
 /// use rm_metrics::exporter::{Exporter, Gate};
@@ -80,7 +97,12 @@ pub struct Exporter {
     listen: SocketAddr,
     gate: Option<Gate>,
     header_read_timeout: Duration,
+    idle_timeout: Duration,
+    write_timeout: Duration,
+    scrape_timeout: Duration,
     max_connections: usize,
+    max_connections_per_peer: usize,
+    max_scrapes_in_flight: usize,
 }
 
 /// A running endpoint. Dropping it shuts the server down, like
@@ -90,12 +112,50 @@ pub struct Running {
     addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
+    worker: Option<JoinHandle<()>>,
 }
 
-struct State {
-    registry: Arc<Registry>,
-    source: Box<dyn SnapshotSource>,
-    renderer: Renderer,
+/// Sent, best effort, to a peer turned away at accept, before closing.
+const FORBIDDEN: &[u8] = b"HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain; charset=utf-8\r\n\
+content-length: 10\r\nconnection: close\r\n\r\nforbidden\n";
+const TOO_MANY: &[u8] =
+    b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\n\
+retry-after: 1\r\ncontent-length: 21\r\nconnection: close\r\n\r\ntoo many connections\n";
+
+/// Turned-away peers given a moment to read their refusal, at most.
+const MAX_LINGERING: usize = 32;
+
+/// Answers a peer turned away at accept with `reply` and closes. While fewer
+/// than [`MAX_LINGERING`] are doing so, the peer's request head is read first
+/// (at most 16 KiB, within 1 s in all), so that the reply reaches a client
+/// that writes its request before it reads: closing on an unread request
+/// makes the kernel reset the connection, discarding the reply. Beyond that
+/// many, the connection is just closed.
+fn turn_away(stream: TcpStream, reply: &'static [u8], lingering: &Arc<Semaphore>) {
+    let Ok(permit) = Arc::clone(lingering).try_acquire_owned() else {
+        let _ = stream.try_write(reply);
+        return;
+    };
+    tokio::spawn(async move {
+        let mut stream = stream;
+        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+            let mut head = [0u8; 16 * 1024];
+            let mut len = 0;
+            while len < head.len() && !head[..len].windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut head[len..]).await? {
+                    0 => break,
+                    n => len += n,
+                }
+            }
+            stream.write_all(reply).await?;
+            stream.shutdown().await?;
+            // Until the peer closes too, so our close sends no reset.
+            while stream.read(&mut head).await? != 0 {}
+            io::Result::Ok(())
+        })
+        .await;
+        drop(permit);
+    });
 }
 
 impl Exporter {
@@ -106,11 +166,18 @@ impl Exporter {
             listen,
             gate: None,
             header_read_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(90),
+            write_timeout: Duration::from_secs(10),
+            scrape_timeout: Duration::from_secs(10),
             max_connections: 64,
+            max_connections_per_peer: 8,
+            max_scrapes_in_flight: 16,
         }
     }
 
     /// The access gate; `None` leaves `/metrics` unmounted (every request 404).
+    /// With trusted networks, a peer outside them is closed at accept (with a
+    /// best-effort 403), before it can hold a connection.
     pub fn gate(mut self, gate: Option<Gate>) -> Self {
         self.gate = gate;
         self
@@ -123,15 +190,55 @@ impl Exporter {
         self
     }
 
-    /// Connections served at once (default 64); further ones are closed on
-    /// accept until one ends.
+    /// How long a connection may stay silent, between requests or within one
+    /// (default 90 s, longer than Prometheus' default 1 m scrape interval so
+    /// a scraper's keep-alive connection survives between scrapes).
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// How long a response write may make no progress (default 10 s): a
+    /// client that stops reading is cut off.
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.write_timeout = timeout;
+        self
+    }
+
+    /// How long a scrape waits for the [`SnapshotSource`] and the render
+    /// (default 10 s, Prometheus' default scrape timeout); then it answers
+    /// 503 with `Retry-After`.
+    pub fn scrape_timeout(mut self, timeout: Duration) -> Self {
+        self.scrape_timeout = timeout;
+        self
+    }
+
+    /// Connections served at once (default 64). When all are taken, the
+    /// oldest connection that has not yet made an authorized request is
+    /// closed to admit the newcomer; when every one has, the newcomer is
+    /// closed (with a best-effort 503).
     pub fn max_connections(mut self, n: usize) -> Self {
         self.max_connections = n.max(1);
         self
     }
 
+    /// Connections one peer address may hold at once (default 8); more are
+    /// closed at accept (with a best-effort 503).
+    pub fn max_connections_per_peer(mut self, n: usize) -> Self {
+        self.max_connections_per_peer = n.max(1);
+        self
+    }
+
+    /// Scrapes running or waiting at once (default 16); more answer 503 with
+    /// `Retry-After: 1` at once, as client_golang's `MaxRequestsInFlight`.
+    pub fn max_scrapes_in_flight(mut self, n: usize) -> Self {
+        self.max_scrapes_in_flight = n.max(1);
+        self
+    }
+
     /// Binds the address and starts serving on a new thread named
-    /// `rm-metrics-exporter`. Errors (address in use, …) are returned here.
+    /// `rm-metrics-exporter` (and the scrape worker `rm-metrics-scrape`).
+    /// Errors (address in use, …) are returned here.
     pub fn spawn(
         self,
         registry: Arc<Registry>,
@@ -144,26 +251,28 @@ impl Exporter {
             .enable_io()
             .enable_time()
             .build()?;
-        let state = Arc::new(Mutex::new(State {
+        let (scraper, worker) = Scraper::spawn(
             registry,
-            source: Box::new(source),
-            renderer: Renderer::new(),
-        }));
+            Box::new(source),
+            self.max_scrapes_in_flight,
+            self.scrape_timeout,
+        )?;
         let (stop, stopped) = oneshot::channel();
         let thread = std::thread::Builder::new()
             .name("rm-metrics-exporter".into())
-            .spawn(move || runtime.block_on(self.serve(listener, state, stopped)))?;
+            .spawn(move || runtime.block_on(self.serve(listener, scraper, stopped)))?;
         Ok(Running {
             addr,
             stop: Some(stop),
             thread: Some(thread),
+            worker: Some(worker),
         })
     }
 
     async fn serve(
         self,
         listener: TcpListener,
-        state: Arc<Mutex<State>>,
+        scraper: Scraper,
         mut stopped: oneshot::Receiver<()>,
     ) {
         let listener = match tokio::net::TcpListener::from_std(listener) {
@@ -178,8 +287,13 @@ impl Exporter {
             .header_read_timeout(self.header_read_timeout)
             .max_buf_size(16 * 1024);
         let graceful = GracefulShutdown::new();
-        let slots = Arc::new(Semaphore::new(self.max_connections));
+        let admission = Arc::new(Admission::new(
+            self.max_connections,
+            self.max_connections_per_peer,
+        ));
+        let scraper = Arc::new(scraper);
         let gate = Arc::new(self.gate);
+        let lingering = Arc::new(Semaphore::new(MAX_LINGERING));
         loop {
             let (stream, peer) = tokio::select! {
                 _ = &mut stopped => break,
@@ -192,20 +306,38 @@ impl Exporter {
                     }
                 },
             };
-            let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
-                drop(stream);
+            // Before the peer costs a connection: the network gate, then the caps.
+            if !gate.as_ref().as_ref().is_none_or(|g| g.trusts(peer.ip())) {
+                turn_away(stream, FORBIDDEN, &lingering);
+                continue;
+            }
+            let Some(ticket) = admission.admit(peer.ip().to_canonical()) else {
+                turn_away(stream, TOO_MANY, &lingering);
                 continue;
             };
-            let (state, gate) = (Arc::clone(&state), Arc::clone(&gate));
+            let mut io = TimeoutStream::new(stream);
+            io.set_read_timeout(Some(self.idle_timeout));
+            io.set_write_timeout(Some(self.write_timeout));
+            let io = TokioIo::new(Box::pin(io));
+            let (scraper, gate, state) = (Arc::clone(&scraper), Arc::clone(&gate), ticket.state());
             let service = service_fn(move |req| {
-                let response = respond(&state, gate.as_ref().as_ref(), peer, &req);
-                async move { Ok::<_, Infallible>(response) }
+                let (scraper, gate, state) =
+                    (Arc::clone(&scraper), Arc::clone(&gate), Arc::clone(&state));
+                async move {
+                    let r = respond(&scraper, gate.as_ref().as_ref(), &state, peer, &req).await;
+                    Ok::<_, Infallible>(r)
+                }
             });
-            let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+            let conn = graceful.watch(http.serve_connection(io, service));
+            let admission = Arc::clone(&admission);
             tokio::spawn(async move {
-                // A client that disconnects or sends garbage only ends its own connection.
-                let _ = conn.await;
-                drop(slot);
+                // A client that disconnects or sends garbage only ends its own
+                // connection; an evicted one is dropped here.
+                tokio::select! {
+                    _ = conn => {}
+                    _ = ticket.evicted() => {}
+                }
+                admission.release(&ticket);
             });
         }
         drop(listener);
@@ -221,7 +353,8 @@ impl Running {
     }
 
     /// Stops accepting, lets in-flight requests finish (up to 5 s), and waits
-    /// for the server thread to end.
+    /// for the server thread to end, and up to 1 s more for the scrape
+    /// worker (a source that never returns keeps that thread, detached).
     pub fn shutdown(mut self) {
         self.stop_and_join();
     }
@@ -233,6 +366,9 @@ impl Running {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+        if let Some(worker) = self.worker.take() {
+            scrape::join_within(worker, Duration::from_secs(1));
+        }
     }
 }
 
@@ -242,9 +378,10 @@ impl Drop for Running {
     }
 }
 
-fn respond(
-    state: &Mutex<State>,
+async fn respond(
+    scraper: &Scraper,
     gate: Option<&Gate>,
+    ticket: &TicketState,
     peer: SocketAddr,
     req: &Request<Incoming>,
 ) -> Response<Full<Bytes>> {
@@ -257,7 +394,7 @@ fn respond(
         .get(header::AUTHORIZATION)
         .map(HeaderValue::as_bytes);
     match gate.check(peer.ip(), authorization) {
-        Decision::Allow => {}
+        Decision::Allow => ticket.authorize(),
         Decision::Unauthorized => {
             let mut r = plain(StatusCode::UNAUTHORIZED, "unauthorized\n");
             r.headers_mut().insert(
@@ -274,41 +411,30 @@ fn respond(
             .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
         return r;
     }
-    let gzip = req
-        .headers()
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .any(|v| accepts_gzip(v.as_bytes()));
-
-    let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
-    let State {
-        registry,
-        source,
-        renderer,
-    } = &mut *state;
-    let mut body: Option<Result<Bytes, io::Error>> = None;
-    let scraped = catch_unwind(AssertUnwindSafe(|| {
-        source.scrape(&mut |snapshot| {
-            let text = renderer.render(registry, snapshot);
-            body = Some(if gzip {
-                gzipped(text)
-            } else {
-                Ok(Bytes::copy_from_slice(text))
-            });
-        })
-    }));
-    drop(state);
-    let body = match (scraped, body) {
-        (Ok(()), Some(Ok(body))) => body,
-        (Err(_), _) => {
-            return plain(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "snapshot source panicked\n",
-            )
-        }
-        (Ok(()), None) => return plain(StatusCode::SERVICE_UNAVAILABLE, "no snapshot\n"),
-        (Ok(()), Some(Err(_))) => {
-            return plain(StatusCode::INTERNAL_SERVER_ERROR, "compression failed\n")
+    let gzip = accepts_gzip(
+        req.headers()
+            .get_all(header::ACCEPT_ENCODING)
+            .iter()
+            .map(HeaderValue::as_bytes),
+    );
+    // HEAD answers the headers a GET would, without calling the source.
+    let body = if req.method() == Method::HEAD {
+        Bytes::new()
+    } else {
+        match scraper.scrape(gzip).await {
+            Outcome::Body(body) => body,
+            Outcome::Busy => return retry_later("too many scrapes in flight\n"),
+            Outcome::TimedOut => return retry_later("snapshot source timed out\n"),
+            Outcome::NoSnapshot => return retry_later("no snapshot\n"),
+            Outcome::Panicked => {
+                return plain(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "snapshot source panicked\n",
+                )
+            }
+            Outcome::CompressionFailed => {
+                return plain(StatusCode::INTERNAL_SERVER_ERROR, "compression failed\n")
+            }
         }
     };
     let mut r = Response::new(Full::new(body));
@@ -332,61 +458,9 @@ fn plain(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
     r
 }
 
-fn gzipped(text: &[u8]) -> io::Result<Bytes> {
-    let mut enc = flate2::write::GzEncoder::new(
-        Vec::with_capacity(text.len() / 4 + 64),
-        flate2::Compression::fast(),
-    );
-    enc.write_all(text)?;
-    Ok(enc.finish()?.into())
-}
-
-/// Whether an `Accept-Encoding` value lists `gzip` (or `*`) with a nonzero
-/// quality (RFC 9110 §12.5.3).
-fn accepts_gzip(value: &[u8]) -> bool {
-    value.split(|&b| b == b',').any(|item| {
-        let mut parts = item.split(|&b| b == b';').map(<[u8]>::trim_ascii);
-        let coding = parts.next().unwrap_or_default();
-        if !(coding.eq_ignore_ascii_case(b"gzip") || coding == b"*") {
-            return false;
-        }
-        parts
-            .filter_map(|p| p.strip_prefix(b"q=").or_else(|| p.strip_prefix(b"Q=")))
-            .all(|q| {
-                std::str::from_utf8(q)
-                    .ok()
-                    .and_then(|q| q.parse::<f32>().ok())
-                    .is_some_and(|q| q > 0.0)
-            })
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::accepts_gzip;
-
-    #[test]
-    fn accept_encoding() {
-        for yes in [
-            "gzip",
-            "GZIP",
-            "deflate, gzip",
-            "gzip;q=0.5",
-            "br;q=1, gzip ; q=0.1",
-            "*",
-        ] {
-            assert!(accepts_gzip(yes.as_bytes()), "{yes}");
-        }
-        for no in [
-            "",
-            "identity",
-            "deflate, br",
-            "gzip;q=0",
-            "gzip;q=0.0",
-            "xgzip",
-            "gzip;q=x",
-        ] {
-            assert!(!accepts_gzip(no.as_bytes()), "{no}");
-        }
-    }
+fn retry_later(text: &'static str) -> Response<Full<Bytes>> {
+    let mut r = plain(StatusCode::SERVICE_UNAVAILABLE, text);
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    r
 }
