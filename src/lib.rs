@@ -64,5 +64,5 @@ pub use buckets::{BUCKET_BOUNDS_SECONDS, MAX_OBSERVATION_NANOS};
 pub use histogram::HistogramSnapshot;
 pub use index::OVERFLOW_LABEL;
 pub use registry::{JobHandle, Registry, DEFAULT_MAX_SERIES};
-pub use render::Renderer;
+pub use render::{Partition, Renderer};
 pub use snapshot::{AlertCounts, BuildInfo, HostRow, Snapshot};

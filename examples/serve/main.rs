@@ -2,7 +2,7 @@
 //! registry, served on a gated `/metrics` endpoint.
 //!
 //! ```text
-//! cargo run --release --example serve [-- --listen 127.0.0.1:9184 --hosts 50]
+//! cargo run --release --example serve [-- --listen 127.0.0.1:9184 --hosts 50 --partitions 1]
 //! ```
 //!
 //! The gate comes from `RM_METRICS_TOKEN` / `RM_METRICS_TRUSTED_CIDR`; with
@@ -22,18 +22,22 @@ use rm_metrics::Registry;
 const USAGE: &str = "usage: serve [--listen ADDR] [--hosts N]
   --listen ADDR  address to serve /metrics on (default 127.0.0.1:9184)
   --hosts N      simulated fleet size (default 50)
+  --partitions N split the exposition into N scrape targets,
+                 /metrics?partition=0..N-1 (default 1: /metrics only)
 environment: RM_METRICS_TOKEN (bearer token, >= 16 bytes), RM_METRICS_TRUSTED_CIDR
 (comma-separated CIDRs); with neither, only 127.0.0.1/32 may scrape";
 
 struct Args {
     listen: SocketAddr,
     hosts: usize,
+    partitions: u32,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         listen: "127.0.0.1:9184".parse().unwrap(),
         hosts: 50,
+        partitions: 1,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -48,6 +52,13 @@ fn parse_args() -> Result<Args, String> {
                 args.hosts = v.parse().map_err(|e| format!("--hosts {v:?}: {e}"))?;
                 if args.hosts == 0 {
                     return Err("--hosts must be at least 1".into());
+                }
+            }
+            "--partitions" => {
+                let v = value("--partitions")?;
+                args.partitions = v.parse().map_err(|e| format!("--partitions {v:?}: {e}"))?;
+                if args.partitions == 0 {
+                    return Err("--partitions must be at least 1".into());
                 }
             }
             "-h" | "--help" => return Err(String::new()),
@@ -97,6 +108,7 @@ fn main() -> ExitCode {
     };
     let running = match Exporter::new(args.listen)
         .gate(Some(gate))
+        .partitions(args.partitions)
         .spawn(Arc::clone(&registry), source)
     {
         Ok(r) => r,

@@ -19,7 +19,7 @@ use bytes::Bytes;
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
 use crate::exporter::server::SnapshotSource;
-use crate::{Registry, Renderer};
+use crate::{Partition, Registry, Renderer};
 
 /// What a scrape came to.
 pub(crate) enum Outcome {
@@ -39,6 +39,7 @@ pub(crate) enum Outcome {
 
 struct Job {
     gzip: bool,
+    part: Partition,
     reply: oneshot::Sender<Outcome>,
     /// Held until the worker is done with the job, timed out or not.
     _permit: OwnedSemaphorePermit,
@@ -64,12 +65,23 @@ impl Scraper {
         let worker = std::thread::Builder::new()
             .name("rm-metrics-scrape".into())
             .spawn(move || {
-                let mut renderer = Renderer::new();
+                // One renderer for the whole exposition and one per
+                // partition, each keeping its own caches across scrapes.
+                let mut renderers: Vec<Renderer> = Vec::new();
                 for job in queue {
                     if job.reply.is_closed() {
                         continue; // timed out or disconnected while queued
                     }
-                    let outcome = run(&registry, source.as_mut(), &mut renderer, job.gzip);
+                    let slot = if job.part.count() > 1 {
+                        1 + job.part.index() as usize
+                    } else {
+                        0
+                    };
+                    if renderers.len() <= slot {
+                        renderers.resize_with(slot + 1, Renderer::new);
+                    }
+                    let renderer = &mut renderers[slot];
+                    let outcome = run(&registry, source.as_mut(), renderer, job.part, job.gzip);
                     let _ = job.reply.send(outcome);
                 }
             })?;
@@ -82,13 +94,14 @@ impl Scraper {
     }
 
     /// One scrape: queued for the worker, awaited up to the timeout.
-    pub(crate) async fn scrape(&self, gzip: bool) -> Outcome {
+    pub(crate) async fn scrape(&self, part: Partition, gzip: bool) -> Outcome {
         let Ok(permit) = Arc::clone(&self.in_flight).try_acquire_owned() else {
             return Outcome::Busy;
         };
         let (reply, answer) = oneshot::channel();
         let job = Job {
             gzip,
+            part,
             reply,
             _permit: permit,
         };
@@ -109,12 +122,13 @@ fn run(
     registry: &Registry,
     source: &mut dyn SnapshotSource,
     renderer: &mut Renderer,
+    part: Partition,
     gzip: bool,
 ) -> Outcome {
     let mut body = None;
     let scraped = catch_unwind(AssertUnwindSafe(|| {
         source.scrape(&mut |snapshot| {
-            let text = renderer.render(registry, snapshot);
+            let text = renderer.render_partition(registry, snapshot, part);
             body = Some(if gzip {
                 gzipped(text)
             } else {

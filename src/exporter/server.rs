@@ -27,7 +27,7 @@ use crate::exporter::admission::{Admission, TicketState};
 use crate::exporter::gate::{Decision, Gate};
 use crate::exporter::negotiate::accepts_gzip;
 use crate::exporter::scrape::{self, Outcome, Scraper};
-use crate::{Registry, Snapshot};
+use crate::{Partition, Registry, Snapshot};
 
 /// `Content-Type` of the text exposition format 0.0.4.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -103,6 +103,7 @@ pub struct Exporter {
     max_connections: usize,
     max_connections_per_peer: usize,
     max_scrapes_in_flight: usize,
+    partitions: u32,
 }
 
 /// A running endpoint. Dropping it shuts the server down, like
@@ -172,6 +173,7 @@ impl Exporter {
             max_connections: 64,
             max_connections_per_peer: 8,
             max_scrapes_in_flight: 16,
+            partitions: 1,
         }
     }
 
@@ -233,6 +235,17 @@ impl Exporter {
     /// `Retry-After: 1` at once, as client_golang's `MaxRequestsInFlight`.
     pub fn max_scrapes_in_flight(mut self, n: usize) -> Self {
         self.max_scrapes_in_flight = n.max(1);
+        self
+    }
+
+    /// Splits the exposition into `n` [`Partition`]s (default 1), served as
+    /// `/metrics?partition=0` … `/metrics?partition={n-1}`, so that `n`
+    /// Prometheus servers can share one large fleet: each host's families
+    /// are in the partition of its id's hash, the server-wide families in
+    /// partition 0. `/metrics` alone still serves everything. Any other
+    /// query answers 400.
+    pub fn partitions(mut self, n: u32) -> Self {
+        self.partitions = n.max(1);
         self
     }
 
@@ -320,11 +333,13 @@ impl Exporter {
             io.set_write_timeout(Some(self.write_timeout));
             let io = TokioIo::new(Box::pin(io));
             let (scraper, gate, state) = (Arc::clone(&scraper), Arc::clone(&gate), ticket.state());
+            let partitions = self.partitions;
             let service = service_fn(move |req| {
                 let (scraper, gate, state) =
                     (Arc::clone(&scraper), Arc::clone(&gate), Arc::clone(&state));
                 async move {
-                    let r = respond(&scraper, gate.as_ref().as_ref(), &state, peer, &req).await;
+                    let gate = gate.as_ref().as_ref();
+                    let r = respond(&scraper, gate, &state, peer, partitions, &req).await;
                     Ok::<_, Infallible>(r)
                 }
             });
@@ -383,6 +398,7 @@ async fn respond(
     gate: Option<&Gate>,
     ticket: &TicketState,
     peer: SocketAddr,
+    partitions: u32,
     req: &Request<Incoming>,
 ) -> Response<Full<Bytes>> {
     // No gate: the route is not mounted at all.
@@ -411,6 +427,12 @@ async fn respond(
             .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
         return r;
     }
+    let Some(part) = partition_of(req.uri().query(), partitions) else {
+        return plain(
+            StatusCode::BAD_REQUEST,
+            "the only query is partition=N, below the configured number of partitions\n",
+        );
+    };
     let gzip = accepts_gzip(
         req.headers()
             .get_all(header::ACCEPT_ENCODING)
@@ -421,7 +443,7 @@ async fn respond(
     let body = if req.method() == Method::HEAD {
         Bytes::new()
     } else {
-        match scraper.scrape(gzip).await {
+        match scraper.scrape(part, gzip).await {
             Outcome::Body(body) => body,
             Outcome::Busy => return retry_later("too many scrapes in flight\n"),
             Outcome::TimedOut => return retry_later("snapshot source timed out\n"),
@@ -458,9 +480,53 @@ fn plain(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
     r
 }
 
+/// The partition a query asks for: none is everything; `partition=i` is
+/// part `i` of `partitions`; anything else is `None`.
+fn partition_of(query: Option<&str>, partitions: u32) -> Option<Partition> {
+    let Some(query) = query.filter(|q| !q.is_empty()) else {
+        return Some(Partition::ALL);
+    };
+    let index = query.strip_prefix("partition=")?;
+    // Digits only: no sign, no whitespace, no second parameter.
+    if index.is_empty() || !index.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let index: u32 = index.parse().ok()?;
+    if partitions == 1 {
+        return (index == 0).then_some(Partition::ALL);
+    }
+    Partition::new(index, partitions)
+}
+
 fn retry_later(text: &'static str) -> Response<Full<Bytes>> {
     let mut r = plain(StatusCode::SERVICE_UNAVAILABLE, text);
     r.headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::partition_of;
+    use crate::Partition;
+
+    #[test]
+    fn partition_queries() {
+        assert_eq!(partition_of(None, 4), Some(Partition::ALL));
+        assert_eq!(partition_of(Some(""), 4), Some(Partition::ALL));
+        assert_eq!(partition_of(Some("partition=3"), 4), Partition::new(3, 4));
+        assert_eq!(partition_of(Some("partition=0"), 1), Some(Partition::ALL));
+        for bad in [
+            "partition=4",
+            "partition=",
+            "partition=-1",
+            "partition=+1",
+            "partition=1&x=2",
+            "x=1",
+            "partition=99999999999",
+        ] {
+            assert_eq!(partition_of(Some(bad), 4), None, "{bad}");
+        }
+        assert_eq!(partition_of(Some("partition=1"), 1), None);
+    }
 }

@@ -2,6 +2,8 @@
 
 pub(crate) mod escape;
 pub(crate) mod float;
+mod partition;
 mod renderer;
 
+pub use partition::Partition;
 pub use renderer::Renderer;

@@ -4,6 +4,7 @@ use crate::buckets::LE_LABELS;
 use crate::registry::Registry;
 use crate::render::escape::write_label_value;
 use crate::render::float::write_go_g;
+use crate::render::Partition;
 use crate::snapshot::{HostRow, Snapshot};
 
 /// Renders the Prometheus text exposition (format 0.0.4) of a [`Snapshot`]
@@ -35,6 +36,9 @@ pub struct Renderer {
     buf: Vec<u8>,
     /// (id prefix, host position), sorted by id; reused across scrapes.
     order: Vec<(u64, usize)>,
+    /// For a partial render, `keep[i]`: host `i` is in this partition
+    /// (empty when every host is).
+    keep: Vec<bool>,
     /// Every host's escaped `{host_id="…",host="…"} ` and repo status, in
     /// id order, and where each of the two ends.
     labels: Vec<u8>,
@@ -140,11 +144,29 @@ impl Renderer {
     /// Renders the complete exposition and returns it. The bytes stay valid
     /// until the next call.
     pub fn render(&mut self, registry: &Registry, snapshot: &Snapshot<'_>) -> &[u8] {
+        self.render_partition(registry, snapshot, Partition::ALL)
+    }
+
+    /// Renders one [`Partition`] of the exposition: the per-host families of
+    /// the hosts in it, and in part 0 the server-wide families too. Keep one
+    /// renderer per partition, so each keeps its own caches across scrapes.
+    pub fn render_partition(
+        &mut self,
+        registry: &Registry,
+        snapshot: &Snapshot<'_>,
+        part: Partition,
+    ) -> &[u8] {
         self.buf.clear();
         let hosts = snapshot.hosts;
-        let order_kept = sort_by_id(&mut self.order, hosts);
+        self.keep.clear();
+        if part.count() > 1 {
+            self.keep.extend(hosts.iter().map(|h| part.holds(h.id)));
+        }
+        let order_kept = sort_by_id(&mut self.order, hosts, &self.keep);
 
-        server_gauges(&mut self.buf, snapshot);
+        if part.has_server_families() {
+            server_gauges(&mut self.buf, snapshot);
+        }
 
         // One pass over the hosts in id order (the only pass that reads the
         // caller's rows, at random): their gauge values go to an array, and
@@ -153,7 +175,7 @@ impl Renderer {
         // still what it was built from. The family passes below then read
         // both sequentially and write the output once, straight into `buf`.
         self.values.clear();
-        let mut labels_kept = order_kept && self.raw_lens.len() == hosts.len();
+        let mut labels_kept = order_kept && self.raw_lens.len() == self.order.len();
         for (j, &(_, i)) in self.order.iter().enumerate() {
             let h = &hosts[i];
             self.values.push(HostValues::of(h));
@@ -216,7 +238,9 @@ impl Renderer {
             out.extend_from_slice(b"\"} 1\n");
         }
 
-        histograms(out, &mut self.series_labels, registry);
+        if part.has_server_families() {
+            histograms(out, &mut self.series_labels, registry);
+        }
         &self.buf
     }
 }
@@ -347,20 +371,33 @@ fn header(out: &mut Vec<u8>, name: &str, help: &str, kind: &str) {
 /// big-endian, order like the ids themselves, so most comparisons are one
 /// integer compare; only equal prefixes compare the whole ids.
 ///
+/// Only the hosts with `keep[i]` are ordered (all when `keep` is empty).
 /// Returns whether the previous order was kept.
-fn sort_by_id(order: &mut Vec<(u64, usize)>, hosts: &[HostRow<'_>]) -> bool {
+fn sort_by_id(order: &mut Vec<(u64, usize)>, hosts: &[HostRow<'_>], keep: &[bool]) -> bool {
     let cmp = |&(pa, a): &(u64, usize), &(pb, b): &(u64, usize)| {
         pa.cmp(&pb)
             .then_with(|| hosts[a].id.cmp(hosts[b].id))
             .then(a.cmp(&b))
     };
-    if order.len() == hosts.len() {
-        // The same number of hosts: `order` holds a permutation of their
-        // positions. Refresh its prefixes (ids may have changed) and check
-        // it is still strictly increasing.
+    let kept = |i: usize| keep.is_empty() || keep[i];
+    let n = if keep.is_empty() {
+        hosts.len()
+    } else {
+        keep.iter().filter(|&&k| k).count()
+    };
+    if order.len() == n {
+        // As many hosts as last time: `order` holds distinct positions. If
+        // every one of them is a kept host, it holds exactly the kept hosts.
+        // Refresh its prefixes (ids may have changed) and check it is still
+        // strictly increasing.
         let mut sorted = true;
         for j in 0..order.len() {
-            order[j].0 = id_prefix(hosts[order[j].1].id);
+            let i = order[j].1;
+            if i >= hosts.len() || !kept(i) {
+                sorted = false;
+                break;
+            }
+            order[j].0 = id_prefix(hosts[i].id);
             if j > 0 && cmp(&order[j - 1], &order[j]).is_ge() {
                 sorted = false;
                 break;
@@ -371,7 +408,13 @@ fn sort_by_id(order: &mut Vec<(u64, usize)>, hosts: &[HostRow<'_>]) -> bool {
         }
     }
     order.clear();
-    order.extend(hosts.iter().enumerate().map(|(i, h)| (id_prefix(h.id), i)));
+    order.extend(
+        hosts
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| kept(i))
+            .map(|(i, h)| (id_prefix(h.id), i)),
+    );
     order.sort_unstable_by(cmp);
     false
 }
