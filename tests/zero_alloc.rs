@@ -145,3 +145,62 @@ fn observing_existing_pairs_allocates_nothing() {
     assert_eq!(n, 0, "observing allocated {n} times");
     assert_eq!(handle.snapshot().count(), 10_000);
 }
+
+/// A fresh thread's first observation is counted, and what it allocates is
+/// what the README says: once per thread, arc-swap's per-thread debt node
+/// (192 bytes; arc-swap reuses one left by an exited thread when it can),
+/// on the first load of the label index. The memo and the slot are in
+/// thread-local storage and allocate nothing. Every observation after the
+/// first allocates nothing.
+#[test]
+fn a_fresh_threads_first_observation_is_counted_then_allocation_free() {
+    let registry = Registry::new();
+    let handle = registry.handle("backup", "succeeded");
+    registry.observe("check", "failed", Duration::from_secs(1)); // the pair exists
+    let (first, later, first_handle) = std::thread::scope(|s| {
+        s.spawn(|| {
+            let first = allocations(|| {
+                registry.observe("check", "failed", Duration::from_secs(2));
+            });
+            let first_handle = allocations(|| handle.observe(Duration::from_secs(3)));
+            let later = allocations(|| {
+                for i in 0..1000u64 {
+                    registry.observe("check", "failed", Duration::from_millis(i));
+                    handle.observe(Duration::from_millis(i));
+                }
+            });
+            (first, later, first_handle)
+        })
+        .join()
+        .unwrap()
+    });
+    println!("first labelled observation on a fresh thread: {first} allocations; first handle observation after it: {first_handle}");
+    assert!(
+        first <= 1,
+        "{first} allocations on a thread's first observation"
+    );
+    assert_eq!(first_handle, 0);
+    assert_eq!(later, 0, "observations after the first allocated");
+    let mut counts = std::collections::BTreeMap::new();
+    registry.for_each_series(|k, s, snap| {
+        counts.insert((k.to_owned(), s.to_owned()), snap.count());
+    });
+    assert_eq!(counts[&("check".to_owned(), "failed".to_owned())], 1002);
+    assert_eq!(counts[&("backup".to_owned(), "succeeded".to_owned())], 1001);
+}
+
+/// The same through a handle alone: a handle skips the label index, so a
+/// thread that only ever uses a `JobHandle` allocates nothing at all.
+#[test]
+fn a_fresh_threads_first_handle_observation() {
+    let registry = Registry::new();
+    let handle = registry.handle("backup", "succeeded");
+    let first = std::thread::scope(|s| {
+        s.spawn(|| allocations(|| handle.observe(Duration::from_secs(3))))
+            .join()
+            .unwrap()
+    });
+    println!("first handle observation on a fresh thread: {first} allocations");
+    assert_eq!(first, 0, "{first} allocations");
+    assert_eq!(handle.snapshot().count(), 1);
+}
