@@ -2,12 +2,15 @@
 """End-to-end: the demo exporter scraped by a real Prometheus server.
 
 Starts examples/serve with the token of deploy/prometheus/ci-token and a
-37-host fleet on 127.0.0.1:19184, and Prometheus on 127.0.0.1:19090 with
-deploy/prometheus/ci.yml. Then, over the Prometheus HTTP API: up == 1 for
-the right token, rm_hosts_total == 37, the p90 job-duration query returns
-values, the wrong-token scrape is recorded as failed (up == 0), and every
-PromQL expression of the Grafana dashboard succeeds and returns data.
-Everything is bounded in time and stopped at the end.
+37-host fleet on 127.0.0.1:19184, VictoriaMetrics on 127.0.0.1:18428, and
+Prometheus on 127.0.0.1:19090 with deploy/prometheus/ci.yml, which
+remote-writes to VictoriaMetrics. Then, over the Prometheus HTTP API: up == 1
+for the right token, rm_hosts_total == 37, the p90 job-duration query
+returns values, the wrong-token scrape is recorded as failed (up == 0), and
+every PromQL expression of the Grafana dashboard succeeds and returns data;
+and over VictoriaMetrics' query API: the rm_* series and a
+histogram_quantile came through remote write. Everything is bounded in time
+and stopped at the end.
 
 usage: prometheus_e2e.py SERVE_BINARY
 """
@@ -23,12 +26,13 @@ import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROM = "http://127.0.0.1:19090"
+VM = "http://127.0.0.1:18428"
 FLEET = 37
 passed = failed = 0
 
 
-def query(expr):
-    url = f"{PROM}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+def query(expr, server=PROM):
+    url = f"{server}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
     with urllib.request.urlopen(url, timeout=5) as r:
         body = json.load(r)
     if body.get("status") != "success":
@@ -90,6 +94,12 @@ def main():
         exporter_log = open(os.path.join(tmp, "serve.log"), "w")
         procs.append(subprocess.Popen([serve, "--listen", "127.0.0.1:19184", "--hosts", str(FLEET)],
                                       env=env, stdout=exporter_log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
+        vm_log = open(os.path.join(tmp, "victoria-metrics.log"), "w")
+        procs.append(subprocess.Popen(["victoria-metrics", "-httpListenAddr", "127.0.0.1:18428",
+                                       "-storageDataPath", os.path.join(tmp, "vm"),
+                                       "-retentionPeriod", "1d", "-search.latencyOffset", "1s",
+                                       "-search.disableCache", "-loggerLevel", "WARN"],
+                                      stdout=vm_log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
         prom_log = open(os.path.join(tmp, "prometheus.log"), "w")
         procs.append(subprocess.Popen(["prometheus", "--config.file", os.path.join(ROOT, "deploy/prometheus/ci.yml"),
                                        "--storage.tsdb.path", os.path.join(tmp, "data"),
@@ -132,12 +142,27 @@ def main():
         def panel_returns_data(expr):
             return wait_for(expr, lambda: (lambda r: (len(r) > 0, f"{len(r)} series"))(query(expr)), timeout=30)
 
+        def vm_has(expr, want=None):
+            def probe():
+                r = query(expr, VM)
+                v = values(r)
+                ok = len(v) > 0 and all(x == x for x in v) and (want is None or v == want)
+                return ok, f"{len(r)} series {v[:4]}"
+            return wait_for(f"VictoriaMetrics: {expr}", probe, timeout=60)
+
         check("up == 1 with the right token", up_right)
         check(f"rm_hosts_total == {FLEET}", hosts_total)
         check("p90 job duration by kind has values", p90_by_kind)
         check("wrong-token scrape recorded as failed", wrong_token_failed)
         for title, expr in dashboard_exprs():
             check(f"dashboard panel {title!r}: {expr}", lambda expr=expr: panel_returns_data(expr))
+        check("remote write: rm_hosts_total in VictoriaMetrics",
+              lambda: vm_has('rm_hosts_total{job="rm"}', [float(FLEET)]))
+        check("remote write: rm_host_agent_online series in VictoriaMetrics",
+              lambda: vm_has('count(rm_host_agent_online{job="rm"})', [float(FLEET)]))
+        check("remote write: histogram_quantile from VictoriaMetrics",
+              lambda: vm_has('histogram_quantile(0.9, sum by (le, kind) '
+                             '(rate(rm_job_duration_seconds_bucket{job="rm"}[1m])))'))
     finally:
         for p in procs:
             p.terminate()
@@ -147,7 +172,7 @@ def main():
             except subprocess.TimeoutExpired:
                 p.kill()
         if failed:
-            for log in ("serve.log", "prometheus.log"):
+            for log in ("serve.log", "prometheus.log", "victoria-metrics.log"):
                 print(f"--- {log} (tail)")
                 with open(os.path.join(tmp, log)) as f:
                     print("".join(f.readlines()[-20:]))

@@ -21,10 +21,16 @@ struct Host {
 }
 
 /// The fleet's state, shared by the simulating threads and the scrapes.
+/// Alerts live on the hosts, as in restic-manager: a failed backup opens one
+/// (at most three per host), a successful backup resolves them; the
+/// server-wide counts by severity are derived from the hosts at each scrape,
+/// so they stay bounded by the fleet and rise and fall as it does.
 pub struct Fleet {
     hosts: Mutex<Vec<Host>>,
-    alerts: Mutex<AlertCounts>,
 }
+
+/// Most open alerts one simulated host carries.
+const MAX_HOST_ALERTS: u64 = 3;
 
 const KINDS: [(&str, u32, f64); 5] = [
     // (kind, weight, median duration in seconds)
@@ -64,11 +70,6 @@ impl Fleet {
             .collect();
         Fleet {
             hosts: Mutex::new(hosts),
-            alerts: Mutex::new(AlertCounts {
-                info: 3,
-                warning: 2,
-                critical: 1,
-            }),
         }
     }
 
@@ -114,25 +115,12 @@ impl Fleet {
                     host.snapshot_count += 1;
                     *host.repo_size_bytes.get_or_insert(0) += rng.i64(0..1 << 26);
                     host.repo_status = "ready";
+                    host.open_alert_count = 0; // a good backup resolves them
                 } else {
-                    host.open_alert_count += 1;
+                    host.open_alert_count = (host.open_alert_count + 1).min(MAX_HOST_ALERTS);
                 }
-            }
-            if host.open_alert_count > 0 && rng.f64() < 0.05 {
-                host.open_alert_count -= 1;
             }
             drop(hosts);
-            let mut alerts = self.alerts.lock().unwrap();
-            match (status, rng.u32(0..10)) {
-                ("failed", 0) => alerts.critical += 1,
-                ("failed", _) => alerts.warning += 1,
-                (_, 0) => {
-                    alerts.warning = alerts.warning.saturating_sub(1);
-                    alerts.critical = alerts.critical.saturating_sub(u64::from(rng.bool()));
-                }
-                _ => {}
-            }
-            drop(alerts);
             registry.observe(kind, status, Duration::from_secs_f64(secs));
         }
     }
@@ -154,7 +142,17 @@ impl Fleet {
                 repo_status: h.repo_status,
             })
             .collect();
-        let alerts = *self.alerts.lock().unwrap();
+        // Offline agents are informational; one open alert on a host is a
+        // warning, repeated failures (two or more) are critical.
+        let mut alerts = AlertCounts::default();
+        for h in hosts.iter() {
+            alerts.info += u64::from(!h.online);
+            match h.open_alert_count {
+                0 => {}
+                1 => alerts.warning += 1,
+                n => alerts.critical += n,
+            }
+        }
         render(&Snapshot {
             hosts: &rows,
             alerts,
