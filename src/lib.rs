@@ -5,9 +5,11 @@
 //!
 //! * a [`Registry`] of job-duration histograms, one per `(kind, status)`, on
 //!   the fixed ladder [`BUCKET_BOUNDS_SECONDS`] (+Inf implicit). Observing is
-//!   lock-free and allocation-free: a per-thread memo (or the shared label
-//!   index) finds the series, then two plain atomic stores on the
-//!   cache-padded shard this thread owns. A [`JobHandle`] skips the lookup;
+//!   lock-free and, after a thread's first observation, allocation-free: a
+//!   per-thread memo (or the shared label index) finds the series, then
+//!   plain atomic loads and stores on the cache-padded shard this thread
+//!   owns, with no locked instruction. A [`JobHandle`] skips the lookup.
+//!   Every scrape is exactly consistent ([`docs::consistency`]);
 //! * plain [`Snapshot`] values for the per-host and server gauges, borrowed
 //!   from wherever the caller keeps its data;
 //! * a [`Renderer`] that writes the text exposition (format 0.0.4) into a
@@ -30,9 +32,9 @@
 //! assert!(body.starts_with(b"# HELP rm_hosts_total"));
 //! ```
 //!
-//! The design notes in [`docs`] say why the histograms are sharded, how
-//! consistent a scrape is, how far `_sum` may lag, what a series costs in
-//! memory, and what the loom models prove.
+//! The design notes in [`docs`] say why the histograms are sharded, how a
+//! scrape reads them exactly, what a series costs in memory, and what the
+//! loom models prove.
 
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms, unreachable_pub)]

@@ -1,37 +1,48 @@
 //! An owned shard: the counters one thread writes with plain loads and
-//! stores, read exactly by a sequence lock.
+//! stores, read exactly without making that thread wait or retry.
 //!
 //! # Exact reads
 //!
-//! The owner brackets each observation with two stores of `seq`: odd while
-//! it writes, even after. A reader loads `seq`, the counters, then `seq`
-//! again; equal even values mean no write overlapped the read, so the bucket
-//! counts and the sum it read describe exactly the same observations. That
-//! costs the owner one load and two stores on a cache line it already holds,
-//! and no locked instruction.
+//! The owner writes each observation's bucket counter, then the sum
+//! (Release), then the shard's observation count (Release). A reader loads
+//! the count (Acquire), the sum (Acquire), then the bucket counters, and
+//! accepts the read when the counters add up to exactly that count:
 //!
-//! A plain sequence lock lets a busy writer starve its readers. Here a
-//! reader whose first pass fails raises `readers`; the owner checks it
+//! * the Acquire load of count `c` makes every write of the first `c`
+//!   observations visible, so each counter reads at least its value after
+//!   observation `c`; counters adding up to exactly `c` are then exactly
+//!   those values;
+//! * had the sum come from a later observation `k > c`, its Release store
+//!   would make that observation's counter increment visible to the loads
+//!   after it, and the counters would add up to at least `k`.
+//!
+//! So an accepted read has the counts and the sum of exactly the first `c`
+//! observations. The owner pays one load and one store of the count, on a
+//! cache line it already holds, and no locked instruction and no fence.
+//!
+//! A reader whose pass fails (the owner wrote meanwhile) could fail forever
+//! under a busy owner. So it then raises `readers`; the owner checks it
 //! before each observation and, while it is raised, records into the
-//! histogram's shared shard instead ([`record`](Shard::try_record) returns
-//! `false`). The reader's retries therefore end after at most the one
-//! observation in flight when the owner saw the hint. Nothing is lost: the
-//! observation is counted in the shared shard, exactly, by its own protocol.
+//! histogram's shared shard instead ([`try_record`](Shard::try_record)
+//! returns `false`). The reader's retries therefore end after at most the
+//! one observation in flight when the owner saw the hint. Nothing is lost:
+//! that observation is counted in the shared shard, exactly, by its own
+//! protocol.
 //!
 //! # The sum
 //!
-//! Integer nanoseconds in two words, `hi · 2⁶⁴ + lo`, with the carry
-//! propagated by the owner inside the bracket: a reader never sees half a
-//! carry, so the sum never reads low and never goes down.
+//! Integer nanoseconds in two words, `hi · 2⁶⁴ + lo`. On a carry the owner
+//! stores `hi` (Release) before `lo`, so the argument above covers `hi` too:
+//! a `hi` from a later observation makes that observation's counter visible.
 
 use crate::buckets::BUCKETS;
-use crate::sync::{fence, AtomicU64, Backoff, Ordering};
+use crate::sync::{AtomicU64, Backoff, Ordering};
 
 /// Counters of one owned shard. Wrapped in `CachePadded` by its histogram;
 /// 14 words, so on x86_64 the whole shard is one 128-byte padded block.
 pub(crate) struct Shard {
-    /// Odd while the owner writes; `2 ×` the observations recorded here.
-    seq: AtomicU64,
+    /// Observations recorded here; stored last by each observation.
+    count: AtomicU64,
     /// Readers that asked the owner to write elsewhere (see module docs).
     readers: AtomicU64,
     /// Non-cumulative: `buckets[i]` counts observations in bucket `i` only,
@@ -66,7 +77,7 @@ impl Counts {
 impl Shard {
     pub(crate) fn new() -> Self {
         Shard {
-            seq: AtomicU64::new(0),
+            count: AtomicU64::new(0),
             readers: AtomicU64::new(0),
             buckets: std::array::from_fn(|_| AtomicU64::new(0)),
             sum_lo: AtomicU64::new(0),
@@ -81,29 +92,30 @@ impl Shard {
     #[inline]
     pub(crate) fn try_record(&self, bucket: usize, nanos: u64) -> bool {
         // Relaxed: a hint for the reader's progress only; a stale zero is
-        // caught by `seq` (the reader retries), exactness never depends on it.
+        // caught by the count check (the reader retries); exactness never
+        // depends on it.
         if self.readers.load(Ordering::Relaxed) != 0 {
             return false;
         }
-        // Relaxed loads of our own words, here and below: the owner is the
-        // only writer and reads its last store (or, after a slot hand-over,
-        // the previous owner's, ordered by the claim's Acquire).
-        let seq = self.seq.load(Ordering::Relaxed);
-        self.seq.store(seq.wrapping_add(1), Ordering::Relaxed);
-        // Release fence: a reader that loads any counter store below also
-        // sees the odd `seq` above (pairs with the Acquire fence in `read`).
-        fence(Ordering::Release);
+        // Relaxed loads of our own words: the owner is the only writer and
+        // reads its last store (or, after a slot hand-over, the previous
+        // owner's, ordered by the claim's Acquire).
         let b = &self.buckets[bucket];
+        // Relaxed: published by the Release stores below.
         b.store(b.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
         let (lo, carry) = self.sum_lo.load(Ordering::Relaxed).overflowing_add(nanos);
-        self.sum_lo.store(lo, Ordering::Relaxed);
         if carry {
             let hi = self.sum_hi.load(Ordering::Relaxed);
-            self.sum_hi.store(hi.wrapping_add(1), Ordering::Relaxed);
+            // Release: pairs with the reader's Acquire load of `sum_hi`; a
+            // reader that sees this carry sees the counter increment above.
+            self.sum_hi.store(hi.wrapping_add(1), Ordering::Release);
         }
-        // Release: pairs with the Acquire load of `seq` in `read`; a reader
-        // that sees this even value sees every counter store above.
-        self.seq.store(seq.wrapping_add(2), Ordering::Release);
+        // Release: pairs with the reader's Acquire load of `sum_lo`, as above.
+        self.sum_lo.store(lo, Ordering::Release);
+        let count = self.count.load(Ordering::Relaxed);
+        // Release: pairs with the reader's Acquire load of `count`; a reader
+        // that sees this count sees every write of this observation.
+        self.count.store(count.wrapping_add(1), Ordering::Release);
         true
     }
 
@@ -129,32 +141,26 @@ impl Shard {
         acc.add(&c);
     }
 
-    /// One pass of the sequence lock: the counts if no write overlapped it.
+    /// One pass: the counts, if they are exactly those of the first `count`
+    /// observations (see the module docs).
     fn read(&self) -> Option<Counts> {
-        // Acquire: pairs with the owner's Release store of an even `seq`.
-        let before = self.seq.load(Ordering::Acquire);
-        if before & 1 != 0 {
-            return None;
-        }
+        // Acquire: pairs with the owner's Release store of `count`.
+        let count = self.count.load(Ordering::Acquire);
         let mut c = Counts::default();
-        if before == 0 {
+        if count == 0 {
             // Never written (a slot no thread has claimed for this series).
             return Some(c);
         }
-        // Relaxed loads: validated by the second `seq` load below.
+        // Acquire, both: pair with the owner's Release stores of the sum, so
+        // a sum from a later observation shows in the counters loaded next.
+        let lo = self.sum_lo.load(Ordering::Acquire);
+        let hi = self.sum_hi.load(Ordering::Acquire);
+        c.sum_nanos = (u128::from(hi) << 64) | u128::from(lo);
+        // Relaxed: ordered after the Acquire loads above; validated below.
         for (out, b) in c.buckets.iter_mut().zip(&self.buckets) {
             *out = b.load(Ordering::Relaxed);
         }
-        let lo = self.sum_lo.load(Ordering::Relaxed);
-        let hi = self.sum_hi.load(Ordering::Relaxed);
-        c.sum_nanos = (u128::from(hi) << 64) | u128::from(lo);
-        // Acquire fence: if a load above saw a store of a later observation,
-        // the load below sees that observation's odd `seq` (pairs with the
-        // Release fence in `try_record`).
-        fence(Ordering::Acquire);
-        // Relaxed: ordered after the counter loads by the fence above.
-        let after = self.seq.load(Ordering::Relaxed);
-        (before == after).then_some(c)
+        (c.count() == count).then_some(c)
     }
 }
 
@@ -197,9 +203,10 @@ mod tests {
     fn a_write_in_progress_fails_one_pass() {
         let s = Shard::new();
         assert!(s.try_record(1, 3));
-        s.seq.fetch_add(1, Ordering::Relaxed); // as if the owner were mid-write
+        // As if the owner were mid-write: a counter ahead of the count.
+        s.buckets[2].fetch_add(1, Ordering::Relaxed);
         assert_eq!(s.read(), None);
-        s.seq.fetch_add(1, Ordering::Relaxed);
-        assert_eq!(s.read().map(|c| c.count()), Some(1));
+        s.count.fetch_add(1, Ordering::Relaxed);
+        assert_eq!(s.read().map(|c| c.count()), Some(2));
     }
 }

@@ -74,9 +74,13 @@ fn observe_two_and_snapshot(a: Duration, b: Duration) {
         !before[1] || counted_b,
         "b returned before the snapshot but is missing"
     );
-    // A second read never has less.
+    // A second read is exact too, and never has less.
     let again = handle.snapshot();
     assert_self_consistent(&again);
+    let c = again.cumulative();
+    let per = |i: usize| c[i] - if i == 0 { 0 } else { c[i - 1] };
+    let want_again = u128::from(per(bucket_of(a))) * na + u128::from(per(bucket_of(b))) * nb;
+    assert_eq!(again.sum_nanos(), want_again, "second read not exact");
     assert!(again.count() >= snap.count() && again.sum_nanos() >= sum);
 
     for t in threads {
@@ -90,7 +94,7 @@ fn observe_two_and_snapshot(a: Duration, b: Duration) {
 
 #[test]
 fn observers_and_a_snapshot() {
-    model("observers_and_a_snapshot", 6, || {
+    model("observers_and_a_snapshot", 5, || {
         observe_two_and_snapshot(Duration::from_secs(2), Duration::from_secs(40))
     });
 }
@@ -133,16 +137,22 @@ fn slot_hand_over() {
     });
 }
 
-/// The 128-bit sum's carry under a concurrent reader, on the owned path: one
-/// thread adds (2^63 - 1) ns twice, carrying out of the low word, while the
-/// main thread snapshots twice: each read is exact (never half a carry) and
-/// the second never has less.
+/// The 128-bit sum's carry under a concurrent reader, on the owned path. A
+/// first thread adds (2^63 - 1) ns and exits; a second takes its slot over
+/// and adds (2^63 - 1) ns twice, the second add carrying out of the low word
+/// (3 × (2^63 - 1) > 2^64), while the main thread snapshots twice: each read
+/// is exact (never half a carry), the second never has less.
 #[test]
 fn sum_carry_owned_with_a_concurrent_reader() {
-    model("sum_carry_owned_with_a_concurrent_reader", 6, || {
+    model("sum_carry_owned_with_a_concurrent_reader", 5, || {
         let registry = Arc::new(Registry::with_max_series(16));
         let handle = registry.handle("k", "s");
         let max = u128::from(MAX_OBSERVATION_NANOS);
+        let first = {
+            let h = handle.clone();
+            loom::thread::spawn(move || h.observe_nanos(MAX_OBSERVATION_NANOS as i64))
+        };
+        first.join().unwrap();
         let returned = Arc::new(AtomicUsize::new(0));
         let t = {
             let (h, returned) = (handle.clone(), Arc::clone(&returned));
@@ -158,25 +168,34 @@ fn sum_carry_owned_with_a_concurrent_reader() {
         let snap = handle.snapshot();
         assert_exact(&snap, 0, max);
         let count = u128::from(snap.count());
-        assert!(done <= count, "returned {done}, counted {count}");
+        assert!(1 + done <= count, "returned {done}, counted {count}");
         let again = handle.snapshot();
+        assert_exact(&again, 0, max);
         assert!(again.sum_nanos() >= snap.sum_nanos(), "the sum went down");
         t.join().unwrap();
-        assert_eq!(handle.snapshot().sum_nanos(), 2 * max);
+        let end = handle.snapshot();
+        assert_exact(&end, 0, max);
+        assert_eq!(end.count(), 3);
     });
 }
 
 /// The same on the shared shard, the 2⁶⁴ case: the main thread takes slot 0
-/// first, so two threads add (2^63 - 1) ns each to the shared shard with
-/// `fetch_add`, carrying out of the low word, while the main thread
+/// first, so every other thread writes the shared shard with `fetch_add`s. A
+/// first one adds (2^63 - 1) ns and exits; then two threads add (2^63 - 1) ns
+/// each, one of them carrying out of the low word, while the main thread
 /// snapshots twice: each read exact, the second never less.
 #[test]
 fn sum_carry_shared_with_a_concurrent_reader() {
-    model("sum_carry_shared_with_a_concurrent_reader", 5, || {
+    model("sum_carry_shared_with_a_concurrent_reader", 4, || {
         let registry = Arc::new(Registry::with_max_series(16));
         let handle = registry.handle("k", "s");
         handle.observe_nanos(1); // the main thread owns slot 0 from here on
         let max = u128::from(MAX_OBSERVATION_NANOS);
+        let first = {
+            let h = handle.clone();
+            loom::thread::spawn(move || h.observe_nanos(MAX_OBSERVATION_NANOS as i64))
+        };
+        first.join().unwrap();
         let returned = Arc::new(AtomicUsize::new(0));
         let threads: Vec<_> = (0..2)
             .map(|_| {
@@ -192,13 +211,16 @@ fn sum_carry_shared_with_a_concurrent_reader() {
         let snap = handle.snapshot();
         assert_exact(&snap, 1, max);
         let counted = u128::from(snap.count()) - 1;
-        assert!(done <= counted, "returned {done}, counted {counted}");
+        assert!(1 + done <= counted, "returned {done}, counted {counted}");
         let again = handle.snapshot();
+        assert_exact(&again, 1, max);
         assert!(again.sum_nanos() >= snap.sum_nanos(), "the sum went down");
         for t in threads {
             t.join().unwrap();
         }
-        assert_eq!(handle.snapshot().sum_nanos(), 1 + 2 * max);
+        let end = handle.snapshot();
+        assert_exact(&end, 1, max);
+        assert_eq!(end.count(), 4);
     });
 }
 
@@ -208,7 +230,7 @@ fn sum_carry_shared_with_a_concurrent_reader() {
 /// never has less, and after the join both observations are counted once.
 #[test]
 fn owner_sent_to_the_shared_shard_during_a_read() {
-    model("owner_sent_to_the_shared_shard_during_a_read", 4, || {
+    model("owner_sent_to_the_shared_shard_during_a_read", 5, || {
         let registry = Arc::new(Registry::with_max_series(16));
         let handle = registry.handle("k", "s");
         let t = {
@@ -239,7 +261,7 @@ fn owner_sent_to_the_shared_shard_during_a_read() {
 /// flip it. Readers serialize on its lock; each read is exact.
 #[test]
 fn two_readers_of_the_shared_shard() {
-    model("two_readers_of_the_shared_shard", 3, || {
+    model("two_readers_of_the_shared_shard", 4, || {
         let registry = Arc::new(Registry::with_max_series(16));
         let handle = registry.handle("k", "s");
         handle.observe_nanos(1); // the main thread owns slot 0 from here on

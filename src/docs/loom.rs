@@ -7,36 +7,54 @@
 //! so the code checked is the code shipped.
 //!
 //! Under loom the process has one shard slot, so every model sees both write
-//! paths: a thread that owns the slot (plain stores) and threads that share
-//! the extra shard (`fetch_add`). The models, each named after the property it
-//! proves, with the preemption bound each runs at:
+//! paths: a thread that owns the slot (plain stores in a sequence lock) and
+//! threads that share the extra shard (`fetch_add` into its hot half). The
+//! models, each named after the property it proves, with the preemption bound
+//! each runs at:
 //!
-//! 1. `observers_and_a_snapshot` (bound 6): two threads observe into one
-//!    series while a third snapshots; every snapshot is self-consistent
-//!    (monotone cumulative buckets, `+Inf == _count`), `_sum` equals exactly the
-//!    durations of a *subset of the counted* observations, never an uncounted
-//!    one, every observation that returned before the snapshot began is in it
-//!    ([`consistency`](super::consistency)), and the final snapshot counts
-//!    each observation once.
+//! 1. `observers_and_a_snapshot` (bound 5): two threads observe into one
+//!    series while a third snapshots twice; every snapshot is exactly
+//!    consistent (monotone cumulative buckets, `+Inf == _count`, `_sum` the
+//!    durations of exactly the counted observations), every observation that
+//!    returned before the snapshot began is in it, the second snapshot has
+//!    no less than the first ([`consistency`](super::consistency)), and the
+//!    final snapshot counts each observation once.
 //! 2. `slot_hand_over` (bound 6): a slot owner observes and exits; a later
 //!    thread takes the slot over and observes while a snapshot runs; the new
 //!    owner continues from the old owner's counts.
-//! 3. `sum_carry_owned_with_a_concurrent_reader` (bound 6) and
-//!    `sum_carry_shared_with_a_concurrent_reader` (bound 5): observations of
-//!    2⁶³−1 ns flip the top bit of a shard's low sum word, on each write path,
-//!    while a snapshot reads it; the reader's carry fix-up gives an exact sum,
-//!    between the observations that had returned and those counted.
-//! 4. `concurrent_inserts_of_one_pair` (bound 3): two threads add the same new
+//! 3. `sum_carry_owned_with_a_concurrent_reader` (bound 5) and
+//!    `sum_carry_shared_with_a_concurrent_reader` (bound 4, the 2⁶⁴ case):
+//!    observations of 2⁶³−1 ns carry out of a shard's low sum word, on each
+//!    write path, while a snapshot reads twice: each read is exact (never
+//!    half a carry), the second never less than the first.
+//! 4. `owner_sent_to_the_shared_shard_during_a_read` (bound 5): a reader that
+//!    finds the owner mid-write sends it to the shared shard; every read
+//!    exact, nothing counted twice or lost.
+//! 5. `two_readers_of_the_shared_shard` (bound 4): two readers race to flip
+//!    the shared shard while a thread writes it; each read exact.
+//! 6. `concurrent_inserts_of_one_pair` (bound 3): two threads add the same new
 //!    pair; exactly one series exists and holds both observations.
-//! 5. `insert_observe_and_render` (bound 3): one thread adds a pair while
+//! 7. `insert_observe_and_render` (bound 3): one thread adds a pair while
 //!    another observes an existing pair and a third renders: nothing lost, the
 //!    index is never seen half-built.
-//! 6. `overflow_under_concurrent_inserts` (bound 3): at the series limit,
+//! 8. `overflow_under_concurrent_inserts` (bound 3): at the series limit,
 //!    concurrent new pairs all land in the one overflow series.
 //!
-//! Each model was checked to fail when its invariant is broken on purpose
-//! (a Relaxed sum write on either path, no carry fix-up, no re-check under the
-//! writers' lock).
+//! Each model was checked to fail when its invariant is broken on purpose:
+//!
+//! * an owned-shard read accepted without the count check: models 1, 3
+//!   (owned) and 4 fail;
+//! * the owner's sum stored Relaxed instead of Release (`sum_lo`, or `sum_hi`
+//!   on a carry): model 3 (owned) fails;
+//! * a shared-shard read that does not wait for the cold half to complete:
+//!   models 3 (shared) and 5 fail;
+//! * a cold half whose bucket counts are not moved into the hot one: model 3
+//!   (shared) fails;
+//! * the index models fail without the re-check under the writers' lock.
+//!
+//! Both carry models make three observations of 2⁶³−1 ns, since two sum to
+//! just under 2⁶⁴ and would never carry (an earlier version of them had two,
+//! and missed the Relaxed `sum_hi` plant for that reason).
 //!
 //! Every model that snapshots while others write yields first
 //! (`loom::thread::yield_now`). Without it, loom never preempted the
@@ -44,7 +62,8 @@
 //! owner-path models only ever saw the initial state, and a planted Relaxed
 //! store on that path went unnoticed. With the yield they explore the
 //! interleavings, and they caught an earlier, wrong claim of these docs (that
-//! `_sum` lags by at most one observation per thread).
+//! `_sum` lagged by at most one observation per thread, before reads were
+//! made exact).
 //!
 //! ## What they assume
 //!
@@ -72,4 +91,6 @@
 //! without finishing even at preemption bound 2, so model 4 lets the main
 //! thread hold the slot (both inserters share) and hand-over is proven on its
 //! own in model 2. Loom does not model `SeqCst` fences exhaustively; this
-//! crate uses none.
+//! crate uses none (its fences are one Release and one Acquire, which loom
+//! models). Under loom every wait yields (`Backoff` in the shim), so a
+//! waiting reader lets the thread it waits for run.

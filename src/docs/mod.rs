@@ -3,8 +3,9 @@
 //! * [`lookup`]: how a labelled observation finds its series, and why the
 //!   per-thread memo in front of the index never gives a wrong answer.
 //! * [`sharding`]: why the counters are sharded, and what a series costs in memory.
-//! * [`consistency`]: what a scrape taken during observations can and cannot see,
-//!   and exactly how far `_sum` may lag the counts.
+//! * [`consistency`]: why a scrape taken during observations is exactly
+//!   consistent (`_sum` covers exactly the counted observations) and never
+//!   goes down, and what a scrape may wait for.
 //! * [`cardinality`]: the series limit and the overflow series.
 //! * [`loom`]: what the model-checked tests prove, and what they assume.
 
