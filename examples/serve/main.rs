@@ -6,7 +6,7 @@
 //! ```
 //!
 //! The gate comes from `RM_METRICS_TOKEN` / `RM_METRICS_TRUSTED_CIDR`; with
-//! neither set, the demo trusts 127.0.0.1/32 (and says so). Stops on Ctrl-C
+//! neither set, the demo trusts loopback, 127.0.0.1/32 and ::1/128 (and says so). Stops on Ctrl-C
 //! or SIGTERM.
 
 mod fleet;
@@ -25,7 +25,8 @@ const USAGE: &str = "usage: serve [--listen ADDR] [--hosts N]
   --partitions N split the exposition into N scrape targets,
                  /metrics?partition=0..N-1 (default 1: /metrics only)
 environment: RM_METRICS_TOKEN (bearer token, >= 16 bytes), RM_METRICS_TRUSTED_CIDR
-(comma-separated CIDRs); with neither, only 127.0.0.1/32 may scrape";
+(comma-separated CIDRs), RM_METRICS_TOKEN_FILE (a file holding the token);
+with none, only loopback (127.0.0.1/32, ::1/128) may scrape";
 
 struct Args {
     listen: SocketAddr,
@@ -83,8 +84,10 @@ fn main() -> ExitCode {
     let gate = match Gate::from_env() {
         Ok(Some(gate)) => gate,
         Ok(None) => {
-            println!("serve: neither {TOKEN_ENV} nor {TRUSTED_CIDR_ENV} is set; trusting 127.0.0.1/32 only");
-            Gate::new(None, Some("127.0.0.1/32")).unwrap().unwrap()
+            println!("serve: neither {TOKEN_ENV} nor {TRUSTED_CIDR_ENV} is set; trusting loopback only (127.0.0.1/32, ::1/128)");
+            Gate::new(None, Some("127.0.0.1/32, ::1/128"))
+                .unwrap()
+                .unwrap()
         }
         Err(e) => {
             eprintln!("serve: refusing to start: {e}");

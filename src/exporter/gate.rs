@@ -9,6 +9,10 @@ use subtle::ConstantTimeEq;
 
 /// Environment variable holding the bearer token.
 pub const TOKEN_ENV: &str = "RM_METRICS_TOKEN";
+/// Environment variable naming a file that holds the bearer token (for
+/// secrets mounted as files); surrounding whitespace, such as the final
+/// newline, is ignored. Setting it together with [`TOKEN_ENV`] is an error.
+pub const TOKEN_FILE_ENV: &str = "RM_METRICS_TOKEN_FILE";
 /// Environment variable holding the trusted networks (comma-separated CIDRs).
 pub const TRUSTED_CIDR_ENV: &str = "RM_METRICS_TRUSTED_CIDR";
 /// Shortest accepted token, in bytes.
@@ -52,6 +56,7 @@ pub enum Decision {
 
 /// A gate configuration that must not start an endpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum GateError {
     /// The token is empty.
     EmptyToken,
@@ -67,6 +72,24 @@ pub enum GateError {
         /// The entry as given.
         entry: String,
         /// The parser's reason.
+        reason: String,
+    },
+    /// An entry has bits set past its prefix length (`192.168.1.7/24`):
+    /// it names a network only by accident, so it is refused rather than
+    /// widened; write the network (`192.168.1.0/24`) or the host (`/32`).
+    HostBits {
+        /// The entry as given.
+        entry: String,
+        /// The network it would have been widened to.
+        network: String,
+    },
+    /// Both [`TOKEN_ENV`] and [`TOKEN_FILE_ENV`] are set.
+    TokenAndTokenFile,
+    /// The token file cannot be read (or is not UTF-8).
+    TokenFile {
+        /// The path as given.
+        path: String,
+        /// Why.
         reason: String,
     },
     /// An environment variable is not valid Unicode.
@@ -92,6 +115,16 @@ impl fmt::Display for GateError {
                 f,
                 "{TRUSTED_CIDR_ENV}: {entry:?} is not a CIDR like 10.0.0.0/8 or fd00::/8 ({reason})"
             ),
+            GateError::HostBits { entry, network } => write!(
+                f,
+                "{TRUSTED_CIDR_ENV}: {entry:?} has host bits set; write the network {network} or a single host as /32 (/128)"
+            ),
+            GateError::TokenAndTokenFile => {
+                write!(f, "set {TOKEN_ENV} or {TOKEN_FILE_ENV}, not both")
+            }
+            GateError::TokenFile { path, reason } => {
+                write!(f, "{TOKEN_FILE_ENV}: cannot read the token from {path:?}: {reason}")
+            }
             GateError::NotUnicode(var) => write!(f, "{var} is not valid Unicode"),
         }
     }
@@ -118,15 +151,25 @@ impl Gate {
         Ok(Some(Gate { token, networks }))
     }
 
-    /// The gate configured by [`TOKEN_ENV`] and [`TRUSTED_CIDR_ENV`]; `Ok(None)`
-    /// when neither is set. A set-but-empty variable is an error, not "unset".
+    /// The gate configured by [`TOKEN_ENV`] (or [`TOKEN_FILE_ENV`]) and
+    /// [`TRUSTED_CIDR_ENV`]; `Ok(None)` when none is set. A set-but-empty
+    /// variable is an error, not "unset".
     pub fn from_env() -> Result<Option<Gate>, GateError> {
         let var = |name: &'static str| match std::env::var(name) {
             Ok(v) => Ok(Some(v)),
             Err(std::env::VarError::NotPresent) => Ok(None),
             Err(std::env::VarError::NotUnicode(_)) => Err(GateError::NotUnicode(name)),
         };
-        let (token, cidrs) = (var(TOKEN_ENV)?, var(TRUSTED_CIDR_ENV)?);
+        let (token, file, cidrs) = (
+            var(TOKEN_ENV)?,
+            var(TOKEN_FILE_ENV)?,
+            var(TRUSTED_CIDR_ENV)?,
+        );
+        let token = match (token, file) {
+            (Some(_), Some(_)) => return Err(GateError::TokenAndTokenFile),
+            (token, None) => token,
+            (None, Some(path)) => Some(read_token_file(&path)?),
+        };
         Gate::new(token.as_deref(), cidrs.as_deref())
     }
 
@@ -189,6 +232,16 @@ fn parse_token(token: &str) -> Result<Box<[u8]>, GateError> {
     Ok(token.as_bytes().into())
 }
 
+fn read_token_file(path: &str) -> Result<String, GateError> {
+    let text = std::fs::read_to_string(path).map_err(|e| GateError::TokenFile {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })?;
+    // Only visible ASCII is a valid token, so surrounding whitespace (the
+    // file's final newline) cannot be part of it.
+    Ok(text.trim().to_owned())
+}
+
 fn parse_cidrs(list: &str) -> Result<Vec<IpNet>, GateError> {
     list.split(',')
         .map(str::trim)
@@ -196,12 +249,17 @@ fn parse_cidrs(list: &str) -> Result<Vec<IpNet>, GateError> {
             if entry.is_empty() {
                 return Err(GateError::EmptyCidr);
             }
-            IpNet::from_str(entry)
-                .map(|net| net.trunc())
-                .map_err(|e| GateError::BadCidr {
+            let net = IpNet::from_str(entry).map_err(|e| GateError::BadCidr {
+                entry: entry.to_owned(),
+                reason: e.to_string(),
+            })?;
+            if net.trunc() != net {
+                return Err(GateError::HostBits {
                     entry: entry.to_owned(),
-                    reason: e.to_string(),
-                })
+                    network: net.trunc().to_string(),
+                });
+            }
+            Ok(net)
         })
         .collect()
 }
@@ -246,6 +304,19 @@ mod tests {
             Gate::new(None, Some("10.0.0.0/8,")).unwrap_err(),
             GateError::EmptyCidr
         );
+        let err = Gate::new(None, Some("10.0.0.0/8, 192.168.1.7/24")).unwrap_err();
+        assert_eq!(
+            err,
+            GateError::HostBits {
+                entry: "192.168.1.7/24".into(),
+                network: "192.168.1.0/24".into()
+            }
+        );
+        assert!(err.to_string().contains("192.168.1.0/24"), "{err}");
+        assert!(matches!(
+            Gate::new(None, Some("fd00::1/8")).unwrap_err(),
+            GateError::HostBits { .. }
+        ));
         for bad in [
             "10.0.0.0/33",
             "10.0.0.1",

@@ -1,6 +1,7 @@
 //! The gated `/metrics` HTTP endpoint (feature `exporter`).
 //!
-//! * [`Gate`]: who may scrape — a bearer token ([`TOKEN_ENV`]), trusted
+//! * [`Gate`]: who may scrape — a bearer token ([`TOKEN_ENV`], or a file
+//!   named by [`TOKEN_FILE_ENV`]), trusted
 //!   networks ([`TRUSTED_CIDR_ENV`]), or both, ANDed. With neither, the route
 //!   is not mounted. Framework-agnostic: use [`Gate::check`] in your own
 //!   server if you have one.
@@ -21,5 +22,7 @@ mod negotiate;
 mod scrape;
 mod server;
 
-pub use gate::{Decision, Gate, GateError, MIN_TOKEN_LEN, TOKEN_ENV, TRUSTED_CIDR_ENV};
+pub use gate::{
+    Decision, Gate, GateError, MIN_TOKEN_LEN, TOKEN_ENV, TOKEN_FILE_ENV, TRUSTED_CIDR_ENV,
+};
 pub use server::{Exporter, Running, SnapshotSource, CONTENT_TYPE};
