@@ -37,6 +37,7 @@
 //! loom models prove.
 
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(rust_2018_idioms, unreachable_pub)]
 
 mod buckets;
@@ -53,6 +54,7 @@ mod snapshot;
 mod sync;
 
 #[cfg(feature = "exporter")]
+#[cfg_attr(docsrs, doc(cfg(feature = "exporter")))]
 pub mod exporter;
 
 /// The README's examples, compiled and run as doctests.
@@ -60,6 +62,7 @@ pub mod exporter;
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 #[cfg(feature = "spec")]
+#[cfg_attr(docsrs, doc(cfg(feature = "spec")))]
 pub mod spec;
 
 pub use buckets::{BUCKET_BOUNDS_SECONDS, MAX_OBSERVATION_NANOS};
