@@ -73,13 +73,22 @@ def dashboard_exprs():
     with open(os.path.join(ROOT, "deploy/grafana/rm-metrics-dashboard.json")) as f:
         dash = json.load(f)
     assert dash["schemaVersion"] == 39, dash["schemaVersion"]
-    assert len(dash["panels"]) == 6, len(dash["panels"])
+    assert len(dash["panels"]) == 10, len(dash["panels"])
+    # Import asks for the data source: one Prometheus input, which the
+    # datasource variable defaults to; every panel uses the variable.
+    inputs = dash["__inputs"]
+    assert [(i["name"], i["type"], i["pluginId"]) for i in inputs] == \
+        [("DS_PROMETHEUS", "datasource", "prometheus")], inputs
     variables = dash["templating"]["list"]
     assert [v["type"] for v in variables] == ["datasource"], variables
+    assert variables[0]["current"]["value"] == "${DS_PROMETHEUS}", variables[0]
     for p in dash["panels"]:
+        assert p["datasource"]["uid"] == "${datasource}", p["title"]
         for t in p["targets"]:
             assert t["datasource"]["uid"] == "${datasource}", p["title"]
-            yield p["title"], t["expr"].replace("$__rate_interval", "1m").replace("$__interval", "15s")
+            # The demo has run for seconds, not the dashboard's 7 days.
+            yield p["title"], t["expr"].replace("$__range", "1m").replace(
+                "$__rate_interval", "1m").replace("$__interval", "15s")
 
 
 def main():
