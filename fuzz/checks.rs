@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use arbitrary::{Arbitrary, Unstructured};
-use rm_metrics::{AlertCounts, BuildInfo, HostRow, Registry, Renderer, Snapshot, OVERFLOW_LABEL};
+use rm_metrics::{
+    AlertCounts, BuildInfo, HostRow, Partition, Registry, Renderer, Snapshot, OVERFLOW_LABEL,
+};
 
 use crate::common::exposition::{self, Sample};
 
@@ -428,4 +430,153 @@ pub fn spec_json(data: &[u8]) {
         .value;
     assert_eq!(total, spec.hosts.len() as f64);
     exposition::histograms(&samples).unwrap_or_else(|e| panic!("{e}"));
+}
+
+// ---------------------------------------------------------------------------
+// (d) one reused renderer through many scrapes of an edited fleet: the
+// cross-scrape caches (kept id order, kept label arena) must never change a
+// byte. Every scrape of a reused renderer, whole and per partition, equals a
+// fresh renderer's. Labels come from a small pool with escapes and
+// near-duplicates, so edits hit the cache checks.
+
+const HOST_POOL: [&str; 8] = ["h1", "h2", "h\"3", "h\n4", "alpha", "alphA", "", "γ-ü"];
+
+#[derive(Arbitrary, Debug)]
+enum Text {
+    Pool(u8),
+    Free(String),
+}
+
+impl Text {
+    fn get(&self) -> String {
+        match self {
+            Text::Pool(i) => HOST_POOL[usize::from(*i) % HOST_POOL.len()].to_owned(),
+            Text::Free(s) => s.clone(),
+        }
+    }
+}
+
+#[derive(Arbitrary, Debug)]
+enum Edit {
+    Add {
+        id: Text,
+        name: Text,
+        status: Text,
+    },
+    Remove(u8),
+    Swap(u8, u8),
+    SetId(u8, Text),
+    SetName(u8, Text),
+    SetStatus(u8, Text),
+    Toggle(u8),
+    /// Observe into a pair, so the histogram part changes too.
+    Job(u8, u8, i64),
+    /// Scrape now (with `parts` partitions, 1 to 4).
+    Scrape {
+        parts: u8,
+    },
+}
+
+#[derive(Clone)]
+struct Host {
+    id: String,
+    name: String,
+    status: String,
+    online: bool,
+}
+
+pub fn render_reuse(data: &[u8]) {
+    let Ok(edits) = Vec::<Edit>::arbitrary_take_rest(Unstructured::new(data)) else {
+        return;
+    };
+    let registry = Registry::new();
+    let mut fleet: Vec<Host> = Vec::new();
+    let mut whole = Renderer::new();
+    let mut parts: Vec<Renderer> = (0..4).map(|_| Renderer::new()).collect();
+    let at = |fleet: &Vec<Host>, i: u8| (!fleet.is_empty()).then(|| usize::from(i) % fleet.len());
+    for edit in edits.iter().take(256) {
+        match edit {
+            Edit::Add { id, name, status } => {
+                let id = id.get();
+                // Host ids are unique in a snapshot (the contract).
+                if !fleet.iter().any(|h| h.id == id) {
+                    fleet.push(Host {
+                        id,
+                        name: name.get(),
+                        status: status.get(),
+                        online: true,
+                    });
+                }
+            }
+            Edit::Remove(i) => {
+                if let Some(i) = at(&fleet, *i) {
+                    fleet.remove(i);
+                }
+            }
+            Edit::Swap(a, b) => {
+                if let (Some(a), Some(b)) = (at(&fleet, *a), at(&fleet, *b)) {
+                    fleet.swap(a, b);
+                }
+            }
+            Edit::SetId(i, id) => {
+                let id = id.get();
+                if let Some(i) = at(&fleet, *i) {
+                    if !fleet.iter().any(|h| h.id == id) {
+                        fleet[i].id = id;
+                    }
+                }
+            }
+            Edit::SetName(i, t) => {
+                if let Some(i) = at(&fleet, *i) {
+                    fleet[i].name = t.get();
+                }
+            }
+            Edit::SetStatus(i, t) => {
+                if let Some(i) = at(&fleet, *i) {
+                    fleet[i].status = t.get();
+                }
+            }
+            Edit::Toggle(i) => {
+                if let Some(i) = at(&fleet, *i) {
+                    fleet[i].online = !fleet[i].online;
+                }
+            }
+            Edit::Job(k, st, ns) => {
+                let k = HOST_POOL[usize::from(*k) % HOST_POOL.len()];
+                let st = HOST_POOL[usize::from(*st) % HOST_POOL.len()];
+                registry.observe_nanos(k, st, *ns);
+            }
+            Edit::Scrape { parts: n } => {
+                let rows: Vec<HostRow<'_>> = fleet
+                    .iter()
+                    .map(|h| HostRow {
+                        id: &h.id,
+                        name: &h.name,
+                        online: h.online,
+                        repo_status: &h.status,
+                        snapshot_count: h.id.len() as u64,
+                        ..HostRow::default()
+                    })
+                    .collect();
+                let snapshot = Snapshot {
+                    hosts: &rows,
+                    ..Snapshot::default()
+                };
+                assert_eq!(
+                    whole.render(&registry, &snapshot),
+                    Renderer::new().render(&registry, &snapshot),
+                    "a reused renderer differs from a fresh one"
+                );
+                let count = 1 + u32::from(*n) % 4;
+                for (i, r) in parts.iter_mut().enumerate().take(count as usize) {
+                    let part = Partition::new(i as u32, count).expect("i < count");
+                    assert_eq!(
+                        r.render_partition(&registry, &snapshot, part),
+                        Renderer::new().render_partition(&registry, &snapshot, part),
+                        "a reused renderer of part {i} of {count} differs from a fresh one"
+                    );
+                }
+            }
+        }
+    }
 }

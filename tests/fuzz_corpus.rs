@@ -42,3 +42,8 @@ fn ops_vs_model_corpus() {
 fn spec_json_corpus() {
     replay("spec_json", checks::spec_json);
 }
+
+#[test]
+fn render_reuse_corpus() {
+    replay("render_reuse", checks::render_reuse);
+}
