@@ -6,6 +6,8 @@
 //! Peers take distinct loopback source addresses (127.0.0.2, 127.0.0.3, …),
 //! which Linux routes to `lo` without configuration.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,27 +15,12 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rm_metrics::exporter::{Exporter, Gate, Running, SnapshotSource};
-use rm_metrics::{HostRow, Registry, Snapshot};
+use rm_metrics::{Registry, Snapshot};
 
 const TOKEN: &str = "hostile-test-token-0123";
 
 fn hosts_source(n: usize) -> impl SnapshotSource {
-    let ids: Vec<String> = (0..n).map(|i| format!("host-{i:05}")).collect();
-    move |render: &mut dyn FnMut(&Snapshot<'_>)| {
-        let rows: Vec<HostRow<'_>> = ids
-            .iter()
-            .map(|id| HostRow {
-                id,
-                name: id,
-                online: true,
-                ..HostRow::default()
-            })
-            .collect();
-        render(&Snapshot {
-            hosts: &rows,
-            ..Snapshot::default()
-        })
-    }
+    common::fleet::source(common::fleet::ids(n))
 }
 
 fn ip(last: u8) -> IpAddr {

@@ -132,25 +132,10 @@ fn the_exporter_serves_partitions() {
 
     let registry = Arc::new(Registry::new());
     registry.observe("backup", "succeeded", Duration::from_secs(9));
-    let ids: Vec<String> = (0..300).map(|i| format!("host-{i:03}")).collect();
     let server = Exporter::new("127.0.0.1:0".parse().unwrap())
         .gate(Gate::new(None, Some("127.0.0.1/32")).unwrap())
         .partitions(3)
-        .spawn(registry, move |render: &mut dyn FnMut(&Snapshot<'_>)| {
-            let rows: Vec<HostRow<'_>> = ids
-                .iter()
-                .map(|id| HostRow {
-                    id,
-                    name: id,
-                    online: true,
-                    ..HostRow::default()
-                })
-                .collect();
-            render(&Snapshot {
-                hosts: &rows,
-                ..Snapshot::default()
-            })
-        })
+        .spawn(registry, common::fleet::source(common::fleet::ids(300)))
         .unwrap();
     let get = |target: &str| -> (u16, Vec<u8>) {
         let mut s = std::net::TcpStream::connect(server.local_addr()).unwrap();
