@@ -224,10 +224,12 @@ fn sum_carry_shared_with_a_concurrent_reader() {
     });
 }
 
-/// An owner observes twice while the main thread snapshots: a snapshot that
-/// finds the owner mid-write raises the reader hint, and the owner's next
-/// observation goes to the shared shard. Every read is exact, the second
-/// never has less, and after the join both observations are counted once.
+/// An owner observes three times while the main thread snapshots twice. A
+/// snapshot that finds the owner mid-write (a count of at least 1: a shard
+/// whose count is 0 reads as empty at once) raises the reader hint, and the
+/// owner's next observation goes to the shared shard: three observations
+/// are needed for that to happen. Every read is exact, the second never has
+/// less, and after the join all three are counted once.
 #[test]
 fn owner_sent_to_the_shared_shard_during_a_read() {
     model("owner_sent_to_the_shared_shard_during_a_read", 5, || {
@@ -238,6 +240,7 @@ fn owner_sent_to_the_shared_shard_during_a_read() {
             loom::thread::spawn(move || {
                 h.observe(Duration::from_secs(2));
                 h.observe(Duration::from_secs(40));
+                h.observe(Duration::from_secs(2));
             })
         };
         loom::thread::yield_now();
@@ -252,7 +255,7 @@ fn owner_sent_to_the_shared_shard_during_a_read() {
         assert!(second.count() >= first.count());
         t.join().unwrap();
         let done = handle.snapshot();
-        assert_eq!((done.count(), done.sum_nanos()), (2, 42_000_000_000));
+        assert_eq!((done.count(), done.sum_nanos()), (3, 44_000_000_000));
     });
 }
 

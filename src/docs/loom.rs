@@ -29,7 +29,10 @@
 //!    half a carry), the second never less than the first.
 //! 4. `owner_sent_to_the_shared_shard_during_a_read` (bound 5): a reader that
 //!    finds the owner mid-write sends it to the shared shard; every read
-//!    exact, nothing counted twice or lost.
+//!    exact, nothing counted twice or lost. The owner makes three
+//!    observations: a shard whose count is 0 reads as empty at once, so only
+//!    a read during the second can fail, and only a third can be sent to the
+//!    shared shard (with two, the model never reached that path).
 //! 5. `two_readers_of_the_shared_shard` (bound 4): two readers race to flip
 //!    the shared shard while a thread writes it; each read exact.
 //! 6. `concurrent_inserts_of_one_pair` (bound 3): two threads add the same new
@@ -50,6 +53,8 @@
 //!   models 3 (shared) and 5 fail;
 //! * a cold half whose bucket counts are not moved into the hot one: model 3
 //!   (shared) fails;
+//! * an observation sent to the shared shard by the reader hint and then
+//!   dropped: model 4 fails;
 //! * the index models fail without the re-check under the writers' lock.
 //!
 //! Both carry models make three observations of 2⁶³−1 ns, since two sum to
