@@ -4,7 +4,11 @@
 //! * `observe/*`: one observation per iteration, labels cycling over
 //!   4 kinds × 2 statuses, durations cycling over every bucket. `floor` is
 //!   the physical floor measured in the same run: the same bucket search and
-//!   one relaxed `fetch_add` on an uncontended `AtomicU64`.
+//!   one relaxed `fetch_add` on an uncontended `AtomicU64`; `floor_owned`
+//!   the single-writer floor: the same search, then one relaxed load and
+//!   store of a counter only this thread writes. `*_owned8`: the 8 pairs
+//!   read from 1024 job records that own their label `String`s (as a
+//!   service's records do); `*_wide256`: 256 distinct pairs cycling.
 //! * `contended/*/T`: T threads (1 or 2) each make 10,000 observations into
 //!   the *same* series per iteration; throughput in observations.
 //! * `render/*/N`: N hosts (six per-host gauge families plus repo status)
@@ -87,6 +91,17 @@ fn observe(c: &mut Criterion) {
         })
     });
 
+    let owned: [AtomicU64; 10] = Default::default();
+    g.bench_function("floor_owned", |b| {
+        b.iter(|| {
+            let (_, _, d) = observation(i);
+            i = i.wrapping_add(1);
+            let c = &owned[bucket_of(black_box(d))];
+            // Relaxed: one writer; the single-writer floor is a load and a store.
+            c.store(c.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        })
+    });
+
     let registry = Registry::new();
     g.bench_function("rm_metrics_labelled", |b| {
         b.iter(|| {
@@ -103,6 +118,65 @@ fn observe(c: &mut Criterion) {
             let (_, _, d) = observation(i);
             handles[i % 8].observe(black_box(d));
             i = i.wrapping_add(1);
+        })
+    });
+
+    // Job records that own their labels, as a service's records do: the
+    // same 8 pairs, 1024 separate allocations of them.
+    let jobs: Vec<(String, String, Duration)> = (0..1024)
+        .map(|j| {
+            let (k, s, d) = observation(j);
+            (k.to_owned(), s.to_owned(), d)
+        })
+        .collect();
+    g.bench_function("rm_metrics_owned8", |b| {
+        b.iter(|| {
+            let (k, s, d) = &jobs[i % 1024];
+            i = i.wrapping_add(1);
+            registry.observe(black_box(k), black_box(s), black_box(*d));
+        })
+    });
+    // 256 distinct (kind, status) pairs, 16 × 16, owned strings.
+    let wide: Vec<(String, String)> = (0..256)
+        .map(|j| (format!("kind-{}", j % 16), format!("status-{}", j / 16)))
+        .collect();
+    let wide_registry = Registry::new();
+    g.bench_function("rm_metrics_wide256", |b| {
+        b.iter(|| {
+            let (k, s) = &wide[i % 256];
+            let d = DURATIONS[i % DURATIONS.len()];
+            i = i.wrapping_add(1);
+            wide_registry.observe(black_box(k), black_box(s), black_box(d));
+        })
+    });
+
+    let wide_vec = peers::prometheus_histograms();
+    g.bench_function("prometheus_wide256", |b| {
+        b.iter(|| {
+            let (k, s) = &wide[i % 256];
+            let d = DURATIONS[i % DURATIONS.len()];
+            i = i.wrapping_add(1);
+            wide_vec.with_label_values(&[black_box(k.as_str()), black_box(s.as_str())])
+                .observe(black_box(d).as_secs_f64());
+        })
+    });
+    let wide_family = peers::client_histograms();
+    // The label set type takes `&'static str`: leak the 256 strings once.
+    let wide_static: Vec<(&'static str, &'static str)> = wide
+        .iter()
+        .map(|(k, s)| (&*k.clone().leak(), &*s.clone().leak()))
+        .collect();
+    g.bench_function("prometheus_client_wide256", |b| {
+        b.iter(|| {
+            let (kind, status) = wide_static[i % 256];
+            let d = DURATIONS[i % DURATIONS.len()];
+            i = i.wrapping_add(1);
+            wide_family
+                .get_or_create(&peers::JobLabels {
+                    kind: black_box(kind),
+                    status: black_box(status),
+                })
+                .observe(black_box(d).as_secs_f64());
         })
     });
 

@@ -34,7 +34,9 @@ def main():
         out.append(f"| {name} | {value:.2f} | {cmp} {limit} | {'met' if met else '**missed**'} |")
 
     floor = median_ns("observe", "floor")
-    ids = ["floor", "rm_metrics_labelled", "rm_metrics_handle", "prometheus_labelled", "prometheus_handle",
+    ids = ["floor", "floor_owned", "rm_metrics_labelled", "rm_metrics_handle", "rm_metrics_owned8",
+           "rm_metrics_wide256", "prometheus_wide256", "prometheus_client_wide256",
+           "prometheus_labelled", "prometheus_handle",
            "prometheus_client_labelled", "prometheus_client_handle", "metrics_labelled", "reference_design"]
     out += ["### observe (one observation per iteration)", "", "| id | median | × floor |", "| --- | ---: | ---: |"]
     obs = {i: median_ns("observe", i) for i in ids}
