@@ -156,7 +156,8 @@ fn observe(c: &mut Criterion) {
             let (k, s) = &wide[i % 256];
             let d = DURATIONS[i % DURATIONS.len()];
             i = i.wrapping_add(1);
-            wide_vec.with_label_values(&[black_box(k.as_str()), black_box(s.as_str())])
+            wide_vec
+                .with_label_values(&[black_box(k.as_str()), black_box(s.as_str())])
                 .observe(black_box(d).as_secs_f64());
         })
     });
