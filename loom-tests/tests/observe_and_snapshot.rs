@@ -1,8 +1,8 @@
 //! Model 1 and its variants: observers and concurrent snapshots.
 //!
 //! Under loom the process has one owned shard slot plus the shared shard, so
-//! of two observer threads one may own slot 0 (plain loads and stores inside
-//! a sequence lock) while the other shares (`fetch_add` into the hot half),
+//! of two observer threads one may own slot 0 (plain loads and stores, read
+//! by a count check) while the other shares (`fetch_add` into the hot half),
 //! or the second may take the slot over after the first exits, or an owner
 //! may be sent to the shared shard while a snapshot reads its own; loom
 //! explores all of these.

@@ -25,16 +25,18 @@
 //! shard is read exactly by its own protocol, and an observation is in
 //! exactly one shard, so the totals are exact too.
 //!
-//! * **An owned shard** has one writer, its slot's thread. The writer
-//!   brackets each observation with two stores of a sequence word (odd while
-//!   writing); a reader retries a pass that overlapped a write. A busy
-//!   writer could starve that reader, so a reader whose first pass fails
-//!   raises a hint in the shard, and the owner, which checks the hint before
-//!   each observation, writes to the shared shard instead until the reader
-//!   is done: the reader waits at most for the one observation in flight.
-//!   The owner's extra cost is one load and two plain stores on a line it
-//!   already holds (on x86_64 the fences compile to nothing), measured in
-//!   `BENCHMARKS.md`.
+//! * **An owned shard** has one writer, its slot's thread. The writer stores
+//!   each observation's bucket counter, then the sum (Release), then the
+//!   shard's observation count (Release). A reader loads the count
+//!   (Acquire), the sum (Acquire), then the counters, and accepts the pass
+//!   only if the counters add up to exactly that count (why that is exact:
+//!   `shard.rs`); otherwise it retries. A busy writer could starve that
+//!   reader, so a reader whose first pass fails raises a hint in the shard,
+//!   and the owner, which checks the hint before each observation, writes to
+//!   the shared shard instead until the reader is done: the reader waits at
+//!   most for the one observation in flight. The owner's extra cost is one
+//!   load and one store of the count and one load of the hint, on a line it
+//!   already holds, and no fence: about 1 ns, measured in `BENCHMARKS.md`.
 //! * **The shared shard** (threads without a slot, and owners sent there)
 //!   has two halves. A writer's first `fetch_add` counts it as started and
 //!   says which half is hot; it writes there and counts itself completed. A
@@ -56,7 +58,7 @@
 //! ## What a scrape may wait for
 //!
 //! A reader waits only for observations already under way in the shard it
-//! reads: an owner between its two sequence stores, or shared writers
+//! reads: an owner between its first counter store and its count store, or shared writers
 //! between their two counting `fetch_add`s. If such a thread is descheduled
 //! there, the reader spins, then yields, until it runs again. Observers never
 //! wait for readers.
@@ -67,8 +69,8 @@
 //! observe (so owned and shared shards, `Duration::MAX` included): `_sum` is
 //! exactly what the counts imply, and nothing ever decreases. The loom models
 //! ([`loom`](super::loom)) check the same in every interleaving of small
-//! programs, and fail when the sequence check, the owner's Release fence or
-//! the shared shard's cool-down wait is removed.
+//! programs, and fail when the count check, the owner's Release stores of
+//! the sum or the shared shard's cool-down wait is removed.
 //!
 //! ## After observers stop
 //!

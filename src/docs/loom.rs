@@ -7,7 +7,7 @@
 //! so the code checked is the code shipped.
 //!
 //! Under loom the process has one shard slot, so every model sees both write
-//! paths: a thread that owns the slot (plain stores in a sequence lock) and
+//! paths: a thread that owns the slot (plain stores, read by a count check) and
 //! threads that share the extra shard (`fetch_add` into its hot half). The
 //! models, each named after the property it proves, with the preemption bound
 //! each runs at:
@@ -96,6 +96,5 @@
 //! without finishing even at preemption bound 2, so model 4 lets the main
 //! thread hold the slot (both inserters share) and hand-over is proven on its
 //! own in model 2. Loom does not model `SeqCst` fences exhaustively; this
-//! crate uses none (its fences are one Release and one Acquire, which loom
-//! models). Under loom every wait yields (`Backoff` in the shim), so a
+//! crate uses no fence at all (Release stores and Acquire loads only). Under loom every wait yields (`Backoff` in the shim), so a
 //! waiting reader lets the thread it waits for run.

@@ -17,7 +17,7 @@
 //!   compare-exchange per slot tried, once per thread lifetime) and releases
 //!   it when it exits. While it holds slot `i` it is the only thread writing
 //!   shard `i` of *any* histogram, so it updates that shard with plain atomic
-//!   loads and stores inside a sequence lock: no locked instruction, no
+//!   loads and stores, read exactly by a count check: no locked instruction, no
 //!   contention, no retry;
 //! * **one shared shard**, for threads that found every slot taken (and for
 //!   an owner while a scrape is reading its shard). It is updated with
@@ -37,7 +37,7 @@
 //!
 //! | part | bytes |
 //! | --- | --- |
-//! | one owned shard: sequence word, reader hint, 10 bucket counters, 2 sum words = 112 bytes, padded to [`CachePadded`]'s 128 (x86_64, aarch64) | 128 × slots |
+//! | one owned shard: observation count, reader hint, 10 bucket counters, 2 sum words = 112 bytes, padded to [`CachePadded`]'s 128 (x86_64, aarch64) | 128 × slots |
 //! | the shared shard: two halves of 13 words, the start counter, the readers' lock and their last read = 352 bytes, padded to 384 | 384 |
 //! | the series header in its `Arc` (counts, two boxed labels, two shard pointers) | 72 |
 //! | the label bytes | `kind.len() + status.len()` |
