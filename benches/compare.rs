@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rm_metrics::{
-    AlertCounts, BuildInfo, HostRow, Registry, Renderer, Snapshot, BUCKET_BOUNDS_SECONDS,
+    AlertCounts, BuildInfo, HostRow, JobRegistry, Renderer, Snapshot, BUCKET_BOUNDS_SECONDS,
 };
 use rm_metrics_benches::{fleet, histogram_rows, observation, reference, Host, DURATIONS};
 
@@ -102,7 +102,7 @@ fn observe(c: &mut Criterion) {
         })
     });
 
-    let registry = Registry::new();
+    let registry = JobRegistry::new();
     g.bench_function("rm_metrics_labelled", |b| {
         b.iter(|| {
             let (k, s, d) = observation(i);
@@ -140,7 +140,7 @@ fn observe(c: &mut Criterion) {
     let wide: Vec<(String, String)> = (0..256)
         .map(|j| (format!("kind-{}", j % 16), format!("status-{}", j / 16)))
         .collect();
-    let wide_registry = Registry::new();
+    let wide_registry = JobRegistry::new();
     g.bench_function("rm_metrics_wide256", |b| {
         b.iter(|| {
             let (k, s) = &wide[i % 256];
@@ -371,7 +371,7 @@ fn contended(c: &mut Criterion) {
             b.iter_custom(|iters| workers.run(iters))
         });
         drop(workers);
-        let registry = Arc::new(Registry::new());
+        let registry = Arc::new(JobRegistry::new());
         let handle = registry.handle("backup", "succeeded");
         let workers = Workers::new(threads, move |j| {
             handle.observe(black_box(DURATIONS[j % DURATIONS.len()]))
@@ -396,8 +396,8 @@ fn contended(c: &mut Criterion) {
 // ---------------------------------------------------------------------------
 // render
 
-fn populated_registry() -> Registry {
-    let registry = Registry::new();
+fn populated_registry() -> JobRegistry {
+    let registry = JobRegistry::new();
     for (n, (k, s)) in histogram_rows().enumerate() {
         for j in 0..=n {
             registry.observe(k, s, DURATIONS[j % DURATIONS.len()]);

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use arbitrary::{Arbitrary, Unstructured};
 use rm_metrics::{
-    AlertCounts, BuildInfo, HostRow, Partition, Registry, Renderer, Snapshot, OVERFLOW_LABEL,
+    AlertCounts, BuildInfo, HostRow, JobRegistry, Partition, Renderer, Snapshot, OVERFLOW_LABEL,
 };
 
 use crate::common::exposition::{self, Sample};
@@ -57,7 +57,7 @@ pub fn render_parse(data: &[u8]) {
     let Ok(input) = RenderIn::arbitrary_take_rest(Unstructured::new(data)) else {
         return;
     };
-    let registry = Registry::new();
+    let registry = JobRegistry::new();
     for (k, s, ns) in &input.jobs {
         registry.observe_nanos(k, s, *ns);
     }
@@ -307,7 +307,7 @@ impl Model {
     }
 }
 
-fn registry_state(r: &Registry) -> BTreeMap<(String, String), ModelHist> {
+fn registry_state(r: &JobRegistry) -> BTreeMap<(String, String), ModelHist> {
     let mut out = BTreeMap::new();
     r.for_each_series(|k, s, snap| {
         out.insert(
@@ -326,7 +326,7 @@ pub fn ops_vs_model(data: &[u8]) {
         return;
     };
     let max_series = usize::from(input.max_series % 8);
-    let registry = Registry::with_max_series(max_series);
+    let registry = JobRegistry::with_max_series(max_series);
     let mut model = Model {
         max_series,
         regular: 0,
@@ -489,7 +489,7 @@ pub fn render_reuse(data: &[u8]) {
     let Ok(edits) = Vec::<Edit>::arbitrary_take_rest(Unstructured::new(data)) else {
         return;
     };
-    let registry = Registry::new();
+    let registry = JobRegistry::new();
     let mut fleet: Vec<Host> = Vec::new();
     let mut whole = Renderer::new();
     let mut parts: Vec<Renderer> = (0..4).map(|_| Renderer::new()).collect();

@@ -3,7 +3,7 @@
 //! `rm-metrics` is the metrics core a latency-sensitive service links in to
 //! count its jobs and expose them to Prometheus:
 //!
-//! * a [`Registry`] of job-duration histograms, one per `(kind, status)`, on
+//! * a [`JobRegistry`] of job-duration histograms, one per `(kind, status)`, on
 //!   the fixed ladder [`BUCKET_BOUNDS_SECONDS`] (+Inf implicit). Observing is
 //!   lock-free and, after a thread's first observation, allocation-free: a
 //!   per-thread memo (or the shared label index) finds the series, then
@@ -19,9 +19,9 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use rm_metrics::{HostRow, Registry, Renderer, Snapshot};
+//! use rm_metrics::{HostRow, JobRegistry, Renderer, Snapshot};
 //!
-//! let registry = Registry::new();
+//! let registry = JobRegistry::new();
 //! // From any thread, on every finished job:
 //! registry.observe("backup", "succeeded", Duration::from_secs(90));
 //!
@@ -41,7 +41,10 @@
 #![warn(rust_2018_idioms, unreachable_pub)]
 
 mod buckets;
+mod core;
 pub mod docs;
+mod encode;
+mod family;
 mod histogram;
 mod index;
 mod memo;
@@ -66,8 +69,13 @@ pub struct ReadmeDoctests;
 pub mod spec;
 
 pub use buckets::{BUCKET_BOUNDS_SECONDS, MAX_OBSERVATION_NANOS};
+pub use encode::text::TextEncoder;
+pub use family::{
+    Counter, Emit, Family, Gauge, Handle, Histogram, HistogramValue, Metric, Opts, RegisterError,
+    Registry, DEFAULT_BUCKETS, DEFAULT_MAX_SERIES,
+};
 pub use histogram::HistogramSnapshot;
 pub use index::OVERFLOW_LABEL;
-pub use registry::{JobHandle, Registry, DEFAULT_MAX_SERIES};
+pub use registry::{JobHandle, JobRegistry};
 pub use render::{Partition, Renderer};
 pub use snapshot::{AlertCounts, BuildInfo, HostRow, Snapshot};

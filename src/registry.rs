@@ -1,4 +1,4 @@
-//! The public face of the histograms: [`Registry`] and [`JobHandle`].
+//! The public face of the histograms: [`JobRegistry`] and [`JobHandle`].
 
 use std::fmt;
 use std::time::Duration;
@@ -7,10 +7,7 @@ use crate::buckets::{nanos_of_duration, nanos_of_signed};
 use crate::histogram::HistogramSnapshot;
 use crate::index::{LabelIndex, Series};
 use crate::sync::Arc;
-
-/// Default for [`Registry::with_max_series`]: far above the kinds × statuses
-/// of a real job system, far below what would hurt a scrape.
-pub const DEFAULT_MAX_SERIES: usize = 1024;
+use crate::DEFAULT_MAX_SERIES;
 
 /// Job-duration histograms, one per `(kind, status)` pair.
 ///
@@ -22,9 +19,9 @@ pub const DEFAULT_MAX_SERIES: usize = 1024;
 ///
 /// ```
 /// use std::time::Duration;
-/// use rm_metrics::Registry;
+/// use rm_metrics::JobRegistry;
 ///
-/// let registry = Registry::new();
+/// let registry = JobRegistry::new();
 /// registry.observe("backup", "succeeded", Duration::from_secs(42));
 ///
 /// // On a hot path, resolve the pair once and keep the handle.
@@ -33,11 +30,11 @@ pub const DEFAULT_MAX_SERIES: usize = 1024;
 /// assert_eq!(checks.snapshot().count(), 1);
 /// assert_eq!(checks.snapshot().cumulative()[..3], [0, 1, 1]); // le 1, 5, 30
 /// ```
-pub struct Registry {
+pub struct JobRegistry {
     index: LabelIndex,
 }
 
-impl Registry {
+impl JobRegistry {
     /// An empty registry with the default series limit
     /// ([`DEFAULT_MAX_SERIES`]) and one shard per available core.
     pub fn new() -> Self {
@@ -52,9 +49,9 @@ impl Registry {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use rm_metrics::{Registry, OVERFLOW_LABEL};
+    /// use rm_metrics::{JobRegistry, OVERFLOW_LABEL};
     ///
-    /// let registry = Registry::with_max_series(1);
+    /// let registry = JobRegistry::with_max_series(1);
     /// registry.observe("backup", "ok", Duration::ZERO);
     /// registry.observe("prune", "ok", Duration::ZERO); // over the limit
     /// let overflow = registry.handle("check", "ok");   // over the limit too
@@ -62,7 +59,7 @@ impl Registry {
     /// assert_eq!(overflow.snapshot().count(), 1);
     /// ```
     pub fn with_max_series(max_series: usize) -> Self {
-        Registry {
+        JobRegistry {
             index: LabelIndex::new(max_series),
         }
     }
@@ -106,15 +103,15 @@ impl Registry {
     }
 }
 
-impl Default for Registry {
+impl Default for JobRegistry {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl fmt::Debug for Registry {
+impl fmt::Debug for JobRegistry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Registry")
+        f.debug_struct("JobRegistry")
             .field("series", &self.series_count())
             .finish_non_exhaustive()
     }

@@ -6,12 +6,12 @@
 //! duplicated host ids are errors, each reported in one line.
 //!
 //! ```
-//! use rm_metrics::{spec::Spec, Registry, Renderer};
+//! use rm_metrics::{spec::Spec, JobRegistry, Renderer};
 //!
 //! let spec = Spec::from_json(br#"{"hosts": [], "alerts_by_severity": {"warning": 2},
 //!     "build_version": "1.0", "build_commit": "abc", "go_version": "go1.22",
 //!     "jobs": [{"kind": "backup", "status": "ok", "duration_ns": 2000000000}]}"#).unwrap();
-//! let registry = Registry::new();
+//! let registry = JobRegistry::new();
 //! spec.observe_jobs(&registry);
 //! let hosts = spec.host_rows();
 //! let text = Renderer::new().render(&registry, &spec.snapshot(&hosts)).to_vec();
@@ -26,7 +26,7 @@ use std::fmt;
 
 use serde::Deserialize;
 
-use crate::registry::Registry;
+use crate::registry::JobRegistry;
 use crate::render::Renderer;
 use crate::snapshot::{AlertCounts, BuildInfo, HostRow, Snapshot};
 
@@ -106,11 +106,11 @@ impl std::error::Error for SpecError {
     }
 }
 
-/// Parses `input` as a spec, observes its jobs into a fresh [`Registry`] in
+/// Parses `input` as a spec, observes its jobs into a fresh [`JobRegistry`] in
 /// order, and renders the exposition: what `examples/render` does.
 pub fn render_json(input: &[u8]) -> Result<Vec<u8>, SpecError> {
     let spec = Spec::from_json(input)?;
-    let registry = Registry::new();
+    let registry = JobRegistry::new();
     spec.observe_jobs(&registry);
     let hosts = spec.host_rows();
     Ok(Renderer::new()
@@ -132,7 +132,7 @@ impl Spec {
     }
 
     /// Feeds every job through `registry`, in order.
-    pub fn observe_jobs(&self, registry: &Registry) {
+    pub fn observe_jobs(&self, registry: &JobRegistry) {
         for job in &self.jobs {
             registry.observe_nanos(&job.kind, &job.status, job.duration_ns);
         }

@@ -39,7 +39,7 @@ pub(crate) use thread_local_const as thread_local;
 #[cfg(not(loom))]
 mod imp {
     pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-    pub(crate) use std::sync::{Arc, Mutex};
+    pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
 
     /// Spin-then-yield waiting for a reader whose writer is mid-update.
     pub(crate) use crossbeam_utils::Backoff;
@@ -119,7 +119,7 @@ mod imp {
 #[cfg(loom)]
 mod imp {
     pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-    pub(crate) use loom::sync::{Arc, Mutex};
+    pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
 
     /// Under loom every wait yields, so the model checker runs the thread
     /// being waited for (a spinning loop without a yield never ends there).
@@ -208,3 +208,9 @@ mod imp {
 }
 
 pub(crate) use imp::*;
+
+/// Shared ownership of immutable values no protocol of ours synchronizes
+/// through (a family's description, a registry's list of families): `std`'s
+/// `Arc` in every build, since loom's cannot hold a trait object. What the
+/// models must see, the series and indexes, use [`Arc`].
+pub(crate) use std::sync::Arc as StdArc;

@@ -11,7 +11,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use rm_metrics::{HistogramSnapshot, Registry, BUCKET_BOUNDS_SECONDS, MAX_OBSERVATION_NANOS};
+use rm_metrics::{HistogramSnapshot, JobRegistry, BUCKET_BOUNDS_SECONDS, MAX_OBSERVATION_NANOS};
 
 /// More than the slots of any machine this runs on (at most 64 slots).
 const THREADS: usize = 72;
@@ -51,7 +51,7 @@ fn observe_while_snapshotting(
     exact: bool,
     bucket: impl Fn(usize, usize) -> usize + Sync,
 ) -> u64 {
-    let registry = Registry::new();
+    let registry = JobRegistry::new();
     let handle = registry.handle("backup", "succeeded");
     let deadline = Instant::now() + Duration::from_secs(30);
     let stop = AtomicBool::new(false);

@@ -15,7 +15,7 @@ use http_body_util::{BodyExt, Empty};
 use hyper::Request;
 use hyper_util::rt::TokioIo;
 use rm_metrics::exporter::{Exporter, Gate, Running, CONTENT_TYPE};
-use rm_metrics::{HostRow, Registry, Snapshot};
+use rm_metrics::{HostRow, JobRegistry, Snapshot};
 
 use common::exposition;
 
@@ -71,7 +71,7 @@ fn get(addr: SocketAddr, headers: &[(&str, &str)]) -> Reply {
 }
 
 fn start(listen: &str, gate: Option<Gate>) -> Running {
-    let registry = Arc::new(Registry::new());
+    let registry = Arc::new(JobRegistry::new());
     registry.observe("backup", "succeeded", Duration::from_secs(3));
     Exporter::new(listen.parse().unwrap())
         .gate(gate)
@@ -302,7 +302,7 @@ fn load_8_scrapers_1000_hosts() {
         .map(|i| format!("host-{:04}", (i * 7) % HOSTS))
         .collect();
     let names: Vec<String> = (0..HOSTS).map(|i| format!("node{i}.example.org")).collect();
-    let registry = Arc::new(Registry::new());
+    let registry = Arc::new(JobRegistry::new());
     let stop = Arc::new(AtomicBool::new(false));
     let observers: Vec<_> = (0..2)
         .map(|t| {

@@ -15,7 +15,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rm_metrics::exporter::{Exporter, Gate, Running, SnapshotSource};
-use rm_metrics::{Registry, Snapshot};
+use rm_metrics::{JobRegistry, Snapshot};
 
 const TOKEN: &str = "hostile-test-token-0123";
 
@@ -88,7 +88,7 @@ fn keep_dribbling(conns: Vec<TcpStream>, stop: mpsc::Receiver<()>) -> std::threa
 }
 
 fn start(gate: Option<Gate>, configure: impl FnOnce(Exporter) -> Exporter) -> Running {
-    let registry = Arc::new(Registry::new());
+    let registry = Arc::new(JobRegistry::new());
     registry.observe("backup", "succeeded", Duration::from_secs(3));
     configure(Exporter::new("127.0.0.1:0".parse().unwrap()).gate(gate))
         .spawn(registry, hosts_source(50))
@@ -189,7 +189,7 @@ fn the_in_flight_cap_and_the_scrape_timeout_answer_503() {
         .gate(Gate::new(None, Some("127.0.0.0/8")).unwrap())
         .max_scrapes_in_flight(1)
         .scrape_timeout(Duration::from_millis(500))
-        .spawn(Arc::new(Registry::new()), source)
+        .spawn(Arc::new(JobRegistry::new()), source)
         .unwrap();
     let to = s.local_addr();
     // The first scrape hangs in the source and times out after 500 ms...
@@ -239,7 +239,7 @@ fn a_panicking_source_answers_500_and_the_server_goes_on() {
     let s = Exporter::new("127.0.0.1:0".parse().unwrap())
         .gate(Gate::new(None, Some("127.0.0.0/8")).unwrap())
         .spawn(
-            Arc::new(Registry::new()),
+            Arc::new(JobRegistry::new()),
             move |render: &mut dyn FnMut(&Snapshot<'_>)| {
                 // Relaxed: a counter on the one scrape thread.
                 if c.fetch_add(1, Ordering::Relaxed) == 0 {
@@ -255,7 +255,7 @@ fn a_panicking_source_answers_500_and_the_server_goes_on() {
 
 #[test]
 fn a_client_that_stops_reading_is_cut_off() {
-    let registry = Arc::new(Registry::new());
+    let registry = Arc::new(JobRegistry::new());
     let s = Exporter::new("127.0.0.1:0".parse().unwrap())
         .gate(Gate::new(None, Some("127.0.0.0/8")).unwrap())
         .max_connections_per_peer(1)

@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use rm_metrics::{Registry, OVERFLOW_LABEL};
+use rm_metrics::{JobRegistry, OVERFLOW_LABEL};
 
-fn counts(registry: &Registry) -> BTreeMap<(String, String), u64> {
+fn counts(registry: &JobRegistry) -> BTreeMap<(String, String), u64> {
     let mut out = BTreeMap::new();
     registry.for_each_series(|k, s, snap| {
         assert!(out
@@ -44,7 +44,7 @@ const VALUES: [&str; 16] = [
 
 #[test]
 fn one_buffer_rewritten_in_place_is_looked_up_by_its_value() {
-    let registry = Registry::new();
+    let registry = JobRegistry::new();
     // Same two addresses every time, different contents.
     let mut kind = String::with_capacity(64);
     let mut status = String::with_capacity(64);
@@ -71,7 +71,7 @@ fn a_changed_byte_at_the_same_address_is_another_series() {
             let mut w = v.as_bytes().to_vec();
             w[at] = if w[at] == b'#' { b'%' } else { b'#' };
             let w = String::from_utf8(w).unwrap();
-            let registry = Registry::new();
+            let registry = JobRegistry::new();
             for value in [v, w.as_str(), v, w.as_str()] {
                 buf.clear();
                 buf.push_str(value);
@@ -85,7 +85,7 @@ fn a_changed_byte_at_the_same_address_is_another_series() {
 
 #[test]
 fn equal_values_at_other_addresses_share_one_series() {
-    let registry = Registry::new();
+    let registry = JobRegistry::new();
     for v in VALUES {
         // The literal, a heap copy, and a slice out of a longer string.
         let (copy, ok): (String, String) = (v.into(), "ok".into());
@@ -103,7 +103,7 @@ fn equal_values_at_other_addresses_share_one_series() {
 
 #[test]
 fn more_pairs_than_the_memo_holds() {
-    let registry = Registry::new();
+    let registry = JobRegistry::new();
     let kinds: Vec<String> = (0..40).map(|i| format!("kind-{i}")).collect();
     let statuses: Vec<String> = (0..20).map(|i| format!("status-number-{i:03}")).collect();
     for round in 0..3 {
@@ -120,25 +120,25 @@ fn more_pairs_than_the_memo_holds() {
 
 #[test]
 fn alternating_registries_keep_their_own_counts() {
-    let (a, b) = (Registry::new(), Registry::new());
+    let (a, b) = (JobRegistry::new(), JobRegistry::new());
     for i in 0..1000 {
         let r = if i % 3 == 0 { &a } else { &b };
         r.observe(VALUES[i % 5], "done", Duration::from_secs(2));
     }
-    let total = |r: &Registry| counts(r).values().sum::<u64>();
+    let total = |r: &JobRegistry| counts(r).values().sum::<u64>();
     assert_eq!((total(&a), total(&b)), (334, 666));
 
     // A registry dropped and a new one made (perhaps at the same address):
     // the new one starts empty and counts only its own observations.
     drop(a);
-    let c = Registry::new();
+    let c = JobRegistry::new();
     c.observe(VALUES[0], "done", Duration::ZERO);
     assert_eq!(counts(&c), BTreeMap::from([(pair(VALUES[0], "done"), 1)]));
 }
 
 #[test]
 fn past_the_limit_short_and_long_values_all_reach_the_overflow_series() {
-    let registry = Registry::with_max_series(2);
+    let registry = JobRegistry::with_max_series(2);
     registry.observe("kept", "ok", Duration::ZERO);
     registry.observe("0123456789-long-kept-label", "ok", Duration::ZERO);
     for _ in 0..50 {
@@ -160,7 +160,7 @@ fn past_the_limit_short_and_long_values_all_reach_the_overflow_series() {
 
 #[test]
 fn threads_each_with_a_memo_count_exactly() {
-    let registry = Registry::new();
+    let registry = JobRegistry::new();
     std::thread::scope(|scope| {
         for t in 0..4usize {
             let registry = &registry;

@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use rm_metrics::{HostRow, Partition, Registry, Renderer, Snapshot};
+use rm_metrics::{HostRow, JobRegistry, Partition, Renderer, Snapshot};
 
 use common::exposition;
 
@@ -44,7 +44,7 @@ fn samples(text: &[u8]) -> Vec<String> {
 
 #[test]
 fn the_union_of_the_parts_is_the_full_scrape() {
-    let registry = Registry::new();
+    let registry = JobRegistry::new();
     registry.observe("backup", "succeeded", Duration::from_secs(7));
     registry.observe("check", "failed", Duration::from_millis(300));
     let mut rng = fastrand::Rng::with_seed(0x9a7);
@@ -130,7 +130,7 @@ fn the_exporter_serves_partitions() {
 
     use rm_metrics::exporter::{Exporter, Gate};
 
-    let registry = Arc::new(Registry::new());
+    let registry = Arc::new(JobRegistry::new());
     registry.observe("backup", "succeeded", Duration::from_secs(9));
     let server = Exporter::new("127.0.0.1:0".parse().unwrap())
         .gate(Gate::new(None, Some("127.0.0.1/32")).unwrap())

@@ -1,4 +1,4 @@
-//! Registry behaviour: exact totals under concurrent observes and inserts,
+//! JobRegistry behaviour: exact totals under concurrent observes and inserts,
 //! the overflow series, clamping, saturation, Unicode labels.
 
 use std::collections::BTreeMap;
@@ -6,10 +6,10 @@ use std::sync::Barrier;
 use std::time::Duration;
 
 use rm_metrics::{
-    HistogramSnapshot, Registry, Renderer, Snapshot, MAX_OBSERVATION_NANOS, OVERFLOW_LABEL,
+    HistogramSnapshot, JobRegistry, Renderer, Snapshot, MAX_OBSERVATION_NANOS, OVERFLOW_LABEL,
 };
 
-fn series(registry: &Registry) -> BTreeMap<(String, String), HistogramSnapshot> {
+fn series(registry: &JobRegistry) -> BTreeMap<(String, String), HistogramSnapshot> {
     let mut out = BTreeMap::new();
     registry.for_each_series(|k, s, snap| {
         assert!(
@@ -35,7 +35,7 @@ fn duration_ns(thread: u64, i: u64) -> i64 {
 fn concurrent_observes_and_inserts_count_exactly() {
     const THREADS: u64 = 4;
     const N: u64 = 40_000;
-    let registry = Registry::new();
+    let registry = JobRegistry::new();
     let barrier = Barrier::new(THREADS as usize);
     std::thread::scope(|s| {
         for t in 0..THREADS {
@@ -92,7 +92,7 @@ fn concurrent_observes_and_inserts_count_exactly() {
 
 #[test]
 fn overflow_series_takes_new_pairs_past_the_limit() {
-    let registry = Registry::with_max_series(3);
+    let registry = JobRegistry::with_max_series(3);
     for status in ["a", "b", "c"] {
         registry.observe("job", status, Duration::from_secs(1));
     }
@@ -130,7 +130,7 @@ fn overflow_series_takes_new_pairs_past_the_limit() {
 
 #[test]
 fn zero_limit_still_counts_everything() {
-    let registry = Registry::with_max_series(0);
+    let registry = JobRegistry::with_max_series(0);
     registry.observe("a", "b", Duration::from_secs(1));
     registry.observe("c", "d", Duration::from_secs(1));
     let got = series(&registry);
@@ -140,7 +140,7 @@ fn zero_limit_still_counts_everything() {
 
 #[test]
 fn clamping_and_saturation() {
-    let registry = Registry::new();
+    let registry = JobRegistry::new();
     let h = registry.handle("k", "s");
     h.observe_nanos(-1);
     h.observe_nanos(i64::MIN);
@@ -171,7 +171,7 @@ fn clamping_and_saturation() {
 
 #[test]
 fn any_unicode_label_renders_one_line_per_sample() {
-    let registry = Registry::new();
+    let registry = JobRegistry::new();
     let kinds: Vec<String> = (0..0x11_0000u32)
         .step_by(4099)
         .filter_map(char::from_u32)

@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rm_metrics::exporter::{Exporter, Gate};
-use rm_metrics::{HostRow, Registry, Snapshot};
+use rm_metrics::{HostRow, JobRegistry, Snapshot};
 
 const TOKEN: &str = "soak-token-0123456789";
 
@@ -73,7 +73,7 @@ fn soak() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(60);
-    let registry = Arc::new(Registry::with_max_series(200));
+    let registry = Arc::new(JobRegistry::with_max_series(200));
     let ids: Vec<String> = (0..1500).map(|i| format!("host-{i:04}")).collect();
     // The fleet of this scrape: which of the 1500 ids are present.
     let present = Arc::new(Mutex::new(vec![false; ids.len()]));

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
-use rm_metrics::{HostRow, Registry, Renderer, Snapshot};
+use rm_metrics::{HostRow, JobRegistry, Renderer, Snapshot};
 
 use common::exposition;
 
@@ -34,7 +34,7 @@ fn duration(t: u64, i: u64) -> Duration {
 
 #[test]
 fn observers_and_a_continuous_renderer() {
-    let registry = Registry::new();
+    let registry = JobRegistry::new();
     for k in ["backup", "check", "prune"] {
         registry.handle(k, "succeeded");
     }

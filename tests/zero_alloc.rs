@@ -7,7 +7,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::time::Duration;
 
-use rm_metrics::{AlertCounts, BuildInfo, HostRow, Registry, Renderer, Snapshot};
+use rm_metrics::{AlertCounts, BuildInfo, HostRow, JobRegistry, Renderer, Snapshot};
 
 struct Counting;
 
@@ -78,7 +78,7 @@ fn the_allocator_counts() {
 
 #[test]
 fn steady_state_render_allocates_nothing() {
-    let registry = Registry::new();
+    let registry = JobRegistry::new();
     for kind in ["backup", "check", "prune", "unlock"] {
         for status in ["succeeded", "failed", "canceled"] {
             registry.observe(kind, status, Duration::from_secs(7));
@@ -132,7 +132,7 @@ fn steady_state_render_allocates_nothing() {
 
 #[test]
 fn observing_existing_pairs_allocates_nothing() {
-    let registry = Registry::new();
+    let registry = JobRegistry::new();
     let handle = registry.handle("check", "failed");
     registry.observe("backup", "succeeded", Duration::ZERO); // creates the pair
     let n = allocations(|| {
@@ -154,7 +154,7 @@ fn observing_existing_pairs_allocates_nothing() {
 /// first allocates nothing.
 #[test]
 fn a_fresh_threads_first_observation_is_counted_then_allocation_free() {
-    let registry = Registry::new();
+    let registry = JobRegistry::new();
     let handle = registry.handle("backup", "succeeded");
     registry.observe("check", "failed", Duration::from_secs(1)); // the pair exists
     let (first, later, first_handle) = std::thread::scope(|s| {
@@ -193,7 +193,7 @@ fn a_fresh_threads_first_observation_is_counted_then_allocation_free() {
 /// thread that only ever uses a `JobHandle` allocates nothing at all.
 #[test]
 fn a_fresh_threads_first_handle_observation() {
-    let registry = Registry::new();
+    let registry = JobRegistry::new();
     let handle = registry.handle("backup", "succeeded");
     let first = std::thread::scope(|s| {
         s.spawn(|| allocations(|| handle.observe(Duration::from_secs(3))))

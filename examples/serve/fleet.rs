@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rm_metrics::{AlertCounts, BuildInfo, HostRow, Registry, Snapshot};
+use rm_metrics::{AlertCounts, BuildInfo, HostRow, JobRegistry, Snapshot};
 
 struct Host {
     id: String,
@@ -74,7 +74,7 @@ impl Fleet {
     }
 
     /// Simulates until `stop` is set: a job finishes every few milliseconds.
-    pub fn simulate(&self, registry: &Registry, stop: &AtomicBool, seed: u64) {
+    pub fn simulate(&self, registry: &JobRegistry, stop: &AtomicBool, seed: u64) {
         let mut rng = fastrand::Rng::with_seed(seed);
         // Relaxed: a stop flag; nothing else is published through it.
         while !stop.load(Ordering::Relaxed) {
@@ -168,7 +168,7 @@ impl Fleet {
 /// Starts `threads` simulating threads; they stop when `stop` is set.
 pub fn spawn(
     fleet: &Arc<Fleet>,
-    registry: &Arc<Registry>,
+    registry: &Arc<JobRegistry>,
     stop: &Arc<AtomicBool>,
     threads: usize,
 ) -> Vec<std::thread::JoinHandle<()>> {

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use loom_tests::{assert_self_consistent, model};
-use rm_metrics::{Registry, Renderer, Snapshot, OVERFLOW_LABEL};
+use rm_metrics::{JobRegistry, Renderer, Snapshot, OVERFLOW_LABEL};
 
-fn series(registry: &Registry) -> Vec<(String, String, u64)> {
+fn series(registry: &JobRegistry) -> Vec<(String, String, u64)> {
     let mut out = Vec::new();
     registry.for_each_series(|k, s, snap| {
         assert_self_consistent(snap);
@@ -27,7 +27,7 @@ fn series(registry: &Registry) -> Vec<(String, String, u64)> {
 #[test]
 fn concurrent_inserts_of_one_pair() {
     model("concurrent_inserts_of_one_pair", 3, || {
-        let registry = Arc::new(Registry::with_max_series(16));
+        let registry = Arc::new(JobRegistry::with_max_series(16));
         registry.observe("main", "holds-the-slot", Duration::from_secs(1));
         let threads: Vec<_> = (0..2)
             .map(|_| {
@@ -55,7 +55,7 @@ fn concurrent_inserts_of_one_pair() {
 #[test]
 fn insert_observe_and_render() {
     model("insert_observe_and_render", 3, || {
-        let registry = Arc::new(Registry::with_max_series(16));
+        let registry = Arc::new(JobRegistry::with_max_series(16));
         registry.observe("a", "x", Duration::from_secs(1));
         let inserter = {
             let r = Arc::clone(&registry);
@@ -100,7 +100,7 @@ fn insert_observe_and_render() {
 #[test]
 fn overflow_under_concurrent_inserts() {
     model("overflow_under_concurrent_inserts", 3, || {
-        let registry = Arc::new(Registry::with_max_series(1));
+        let registry = Arc::new(JobRegistry::with_max_series(1));
         registry.observe("a", "x", Duration::from_secs(1));
         let threads: Vec<_> = ["p", "q"]
             .into_iter()

@@ -26,12 +26,12 @@ use std::time::Duration;
 use loom::sync::atomic::{AtomicBool, AtomicUsize};
 
 use loom_tests::{assert_exact, assert_self_consistent, model};
-use rm_metrics::{Registry, MAX_OBSERVATION_NANOS};
+use rm_metrics::{JobRegistry, MAX_OBSERVATION_NANOS};
 
 /// `a` and `b` land in different buckets, so the counts say which of them a
 /// snapshot counted; their sums are distinct, so `_sum` says which it summed.
 fn observe_two_and_snapshot(a: Duration, b: Duration) {
-    let registry = Arc::new(Registry::with_max_series(16));
+    let registry = Arc::new(JobRegistry::with_max_series(16));
     let handle = registry.handle("backup", "succeeded");
     // `returned[i]`: observer i's `observe` call has returned.
     let returned = Arc::new([AtomicBool::new(false), AtomicBool::new(false)]);
@@ -106,7 +106,7 @@ fn observers_and_a_snapshot() {
 #[test]
 fn slot_hand_over() {
     model("slot_hand_over", 6, || {
-        let registry = Arc::new(Registry::with_max_series(16));
+        let registry = Arc::new(JobRegistry::with_max_series(16));
         let handle = registry.handle("k", "s");
         let first = {
             let h = handle.clone();
@@ -145,7 +145,7 @@ fn slot_hand_over() {
 #[test]
 fn sum_carry_owned_with_a_concurrent_reader() {
     model("sum_carry_owned_with_a_concurrent_reader", 5, || {
-        let registry = Arc::new(Registry::with_max_series(16));
+        let registry = Arc::new(JobRegistry::with_max_series(16));
         let handle = registry.handle("k", "s");
         let max = u128::from(MAX_OBSERVATION_NANOS);
         let first = {
@@ -187,7 +187,7 @@ fn sum_carry_owned_with_a_concurrent_reader() {
 #[test]
 fn sum_carry_shared_with_a_concurrent_reader() {
     model("sum_carry_shared_with_a_concurrent_reader", 4, || {
-        let registry = Arc::new(Registry::with_max_series(16));
+        let registry = Arc::new(JobRegistry::with_max_series(16));
         let handle = registry.handle("k", "s");
         handle.observe_nanos(1); // the main thread owns slot 0 from here on
         let max = u128::from(MAX_OBSERVATION_NANOS);
@@ -233,7 +233,7 @@ fn sum_carry_shared_with_a_concurrent_reader() {
 #[test]
 fn owner_sent_to_the_shared_shard_during_a_read() {
     model("owner_sent_to_the_shared_shard_during_a_read", 5, || {
-        let registry = Arc::new(Registry::with_max_series(16));
+        let registry = Arc::new(JobRegistry::with_max_series(16));
         let handle = registry.handle("k", "s");
         let t = {
             let h = handle.clone();
@@ -265,7 +265,7 @@ fn owner_sent_to_the_shared_shard_during_a_read() {
 #[test]
 fn two_readers_of_the_shared_shard() {
     model("two_readers_of_the_shared_shard", 4, || {
-        let registry = Arc::new(Registry::with_max_series(16));
+        let registry = Arc::new(JobRegistry::with_max_series(16));
         let handle = registry.handle("k", "s");
         handle.observe_nanos(1); // the main thread owns slot 0 from here on
         let writer = {

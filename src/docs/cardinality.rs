@@ -3,7 +3,7 @@
 //! Job kinds and statuses usually come from a small fixed set, but they may
 //! arrive from agents over the network. To keep a flood of distinct label
 //! values from growing memory and scrape size without bound, a registry holds
-//! at most [`max_series`](crate::Registry::with_max_series) distinct
+//! at most [`max_series`](crate::JobRegistry::with_max_series) distinct
 //! `(kind, status)` pairs ([`DEFAULT_MAX_SERIES`](crate::DEFAULT_MAX_SERIES)
 //! by default).
 //!

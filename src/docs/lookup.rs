@@ -1,6 +1,6 @@
 //! # How a labelled observation finds its series
 //!
-//! [`Registry::observe`] takes the labels as two `&str` on every call, so
+//! [`JobRegistry::observe`] takes the labels as two `&str` on every call, so
 //! finding the series is most of its cost. It goes through three levels,
 //! each only when the one before has no answer:
 //!
@@ -53,4 +53,4 @@
 //! * A thread that alternates between two registries on every observation
 //!   finds nothing in its memo and takes the index path each time.
 //!
-//! [`Registry::observe`]: crate::Registry::observe
+//! [`JobRegistry::observe`]: crate::JobRegistry::observe

@@ -6,7 +6,7 @@
 //!   is not mounted. Framework-agnostic: use [`Gate::check`] in your own
 //!   server if you have one.
 //! * [`Exporter`]: a small HTTP/1.1 server on hyper that runs on its own
-//!   thread and serves `GET`/`HEAD /metrics` from a [`Registry`](crate::Registry)
+//!   thread and serves `GET`/`HEAD /metrics` from a [`JobRegistry`](crate::JobRegistry)
 //!   and a [`SnapshotSource`], gzip-compressed when the scraper accepts it.
 //!   Built to hold under hostile load: untrusted peers are turned away at
 //!   accept, connections are capped per peer, unauthorized connections give

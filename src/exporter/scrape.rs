@@ -19,7 +19,7 @@ use bytes::Bytes;
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
 use crate::exporter::server::SnapshotSource;
-use crate::{Partition, Registry, Renderer};
+use crate::{JobRegistry, Partition, Renderer};
 
 /// What a scrape came to.
 pub(crate) enum Outcome {
@@ -55,7 +55,7 @@ pub(crate) struct Scraper {
 impl Scraper {
     /// Starts the worker thread `rm-metrics-scrape`.
     pub(crate) fn spawn(
-        registry: Arc<Registry>,
+        registry: Arc<JobRegistry>,
         mut source: Box<dyn SnapshotSource>,
         max_in_flight: usize,
         timeout: Duration,
@@ -119,7 +119,7 @@ impl Scraper {
 }
 
 fn run(
-    registry: &Registry,
+    registry: &JobRegistry,
     source: &mut dyn SnapshotSource,
     renderer: &mut Renderer,
     part: Partition,

@@ -27,7 +27,7 @@ use crate::exporter::admission::{Admission, TicketState};
 use crate::exporter::gate::{Decision, Gate};
 use crate::exporter::negotiate::accepts_gzip;
 use crate::exporter::scrape::{self, Outcome, Scraper};
-use crate::{Partition, Registry, Snapshot};
+use crate::{JobRegistry, Partition, Snapshot};
 
 /// `Content-Type` of the text exposition format 0.0.4.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -78,9 +78,9 @@ where
 /// ```no_run
 /// use std::sync::Arc;
 /// use rm_metrics::exporter::{Exporter, Gate};
-/// use rm_metrics::{Registry, Snapshot};
+/// use rm_metrics::{JobRegistry, Snapshot};
 ///
-/// let registry = Arc::new(Registry::new());
+/// let registry = Arc::new(JobRegistry::new());
 /// let gate = Gate::from_env().expect("bad metrics gate configuration");
 /// let running = Exporter::new("127.0.0.1:9184".parse().unwrap())
 ///     .gate(gate)
@@ -254,7 +254,7 @@ impl Exporter {
     /// Errors (address in use, …) are returned here.
     pub fn spawn(
         self,
-        registry: Arc<Registry>,
+        registry: Arc<JobRegistry>,
         source: impl SnapshotSource,
     ) -> io::Result<Running> {
         let listener = TcpListener::bind(self.listen)?;

@@ -13,12 +13,12 @@ use std::hash::Hasher;
 /// union is exactly the whole exposition.
 ///
 /// ```
-/// use rm_metrics::{HostRow, Partition, Registry, Renderer, Snapshot};
+/// use rm_metrics::{HostRow, Partition, JobRegistry, Renderer, Snapshot};
 ///
 /// let hosts = [HostRow { id: "h1", name: "a", ..HostRow::default() },
 ///              HostRow { id: "h2", name: "b", ..HostRow::default() }];
 /// let snapshot = Snapshot { hosts: &hosts, ..Snapshot::default() };
-/// let (registry, mut renderer) = (Registry::new(), Renderer::new());
+/// let (registry, mut renderer) = (JobRegistry::new(), Renderer::new());
 /// for i in 0..4 {
 ///     let part = Partition::new(i, 4).expect("index below count");
 ///     let text = String::from_utf8(

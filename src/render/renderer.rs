@@ -1,14 +1,14 @@
 //! The exposition writer: one reusable buffer, no allocation in steady state.
 
 use crate::buckets::LE_LABELS;
-use crate::registry::Registry;
+use crate::registry::JobRegistry;
 use crate::render::escape::write_label_value;
 use crate::render::float::write_go_g;
 use crate::render::Partition;
 use crate::snapshot::{HostRow, Snapshot};
 
 /// Renders the Prometheus text exposition (format 0.0.4) of a [`Snapshot`]
-/// and a [`Registry`]'s histograms into a buffer it keeps.
+/// and a [`JobRegistry`]'s histograms into a buffer it keeps.
 ///
 /// Keep one per scrape loop, like [`itoa::Buffer`]: after the first scrape of
 /// a given shape (host count, series count, label lengths), rendering again
@@ -16,9 +16,9 @@ use crate::snapshot::{HostRow, Snapshot};
 ///
 /// ```
 /// use std::time::Duration;
-/// use rm_metrics::{HostRow, Registry, Renderer, Snapshot};
+/// use rm_metrics::{HostRow, JobRegistry, Renderer, Snapshot};
 ///
-/// let registry = Registry::new();
+/// let registry = JobRegistry::new();
 /// registry.observe("backup", "succeeded", Duration::from_millis(1500));
 ///
 /// let hosts = [HostRow { id: "h1", name: "alpha", online: true, ..HostRow::default() }];
@@ -143,7 +143,7 @@ impl Renderer {
 
     /// Renders the complete exposition and returns it. The bytes stay valid
     /// until the next call.
-    pub fn render(&mut self, registry: &Registry, snapshot: &Snapshot<'_>) -> &[u8] {
+    pub fn render(&mut self, registry: &JobRegistry, snapshot: &Snapshot<'_>) -> &[u8] {
         self.render_partition(registry, snapshot, Partition::ALL)
     }
 
@@ -152,7 +152,7 @@ impl Renderer {
     /// renderer per partition, so each keeps its own caches across scrapes.
     pub fn render_partition(
         &mut self,
-        registry: &Registry,
+        registry: &JobRegistry,
         snapshot: &Snapshot<'_>,
         part: Partition,
     ) -> &[u8] {
@@ -301,7 +301,7 @@ fn server_gauges(out: &mut Vec<u8>, s: &Snapshot<'_>) {
 
 /// The job-duration histograms; `labels` is scratch space for one series'
 /// escaped labels, written once per series rather than once per line.
-fn histograms(out: &mut Vec<u8>, labels: &mut Vec<u8>, registry: &Registry) {
+fn histograms(out: &mut Vec<u8>, labels: &mut Vec<u8>, registry: &JobRegistry) {
     const NAME: &str = "rm_job_duration_seconds";
     header(
         out,
@@ -534,12 +534,12 @@ impl Int {
 #[cfg(test)]
 mod tests {
     use super::id_prefix;
-    use crate::{HostRow, Registry, Renderer, Snapshot};
+    use crate::{HostRow, JobRegistry, Renderer, Snapshot};
 
     /// What `reused` writes for these hosts, and what a fresh renderer does.
     fn reused_and_fresh(
         reused: &mut Renderer,
-        registry: &Registry,
+        registry: &JobRegistry,
         rows: &[HostRow<'_>],
     ) -> (Vec<u8>, Vec<u8>) {
         let snapshot = Snapshot {
@@ -563,7 +563,7 @@ mod tests {
         let statuses = ["", "ready", "init_failed", "a\"b", "a\\\"b", "unknown"];
         let mut rng = fastrand::Rng::with_seed(7);
         let mut hosts: Vec<(String, &str, &str)> = Vec::new();
-        let registry = Registry::new();
+        let registry = JobRegistry::new();
         let mut reused = Renderer::new();
         let id =
             |rng: &mut fastrand::Rng| format!("{}{}", rng.choice(pieces).unwrap(), rng.u8(..3));
@@ -616,7 +616,7 @@ mod tests {
                 &[("abc", "d", "")],
             ],
         ];
-        let registry = Registry::new();
+        let registry = JobRegistry::new();
         for sequence in sequences {
             let mut reused = Renderer::new();
             for (step, hosts) in sequence.iter().enumerate() {

@@ -1,0 +1,118 @@
+//! An owned histogram shard of any width: the words one thread writes with
+//! plain loads and stores, read exactly without making that thread wait.
+//!
+//! The protocol is that of the job histograms' shards (`crate::shard`),
+//! over a run of [`Line`]s and with an `f64` sum:
+//!
+//! * the owner writes the observation's bucket counter (Relaxed), then the
+//!   sum (Release), then the shard's observation count (Release);
+//! * a reader loads the count (Acquire), the sum (Acquire), then the bucket
+//!   counters, and accepts the read when the counters add up to exactly the
+//!   count. The Acquire load of count `c` makes the first `c` observations'
+//!   writes visible; counters adding up to exactly `c` are therefore exactly
+//!   theirs, and a sum from any later observation `k` would have made that
+//!   observation's counter visible too (its Release store precedes the sum),
+//!   so the counters would add up to more than `c`.
+//!
+//! A reader whose pass fails raises `readers`; while it is raised the owner
+//! records into the shared shard instead, so the reader waits for at most
+//! the observation in flight.
+
+use crate::core::lines::{word, Line};
+use crate::sync::{AtomicU64, Backoff, Ordering};
+
+const COUNT: usize = 0;
+const READERS: usize = 1;
+const SUM: usize = 2;
+/// Bucket `b` is word `FIRST_BUCKET + b`.
+pub(crate) const FIRST_BUCKET: usize = 3;
+
+/// A view of one owned shard: `FIRST_BUCKET + buckets` words.
+#[derive(Clone, Copy)]
+pub(crate) struct Owned<'a>(pub(crate) &'a [Line]);
+
+impl Owned<'_> {
+    #[inline]
+    fn at(&self, i: usize) -> &AtomicU64 {
+        word(self.0, i)
+    }
+
+    /// Records `value` in bucket `bucket`, for the thread that owns this
+    /// shard's slot (its only writer). `false`, recording nothing, while a
+    /// reader asks the owner to write elsewhere.
+    #[inline]
+    pub(crate) fn try_record(&self, bucket: usize, value: f64) -> bool {
+        // Relaxed: a progress hint only; a stale zero is caught by the
+        // reader's count check, which then retries.
+        if self.at(READERS).load(Ordering::Relaxed) != 0 {
+            return false;
+        }
+        // Relaxed loads of words only this thread writes (or, after a slot
+        // hand-over, the previous owner, ordered by the claim's Acquire).
+        let b = self.at(FIRST_BUCKET + bucket);
+        // Relaxed: published by the Release stores below.
+        b.store(b.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+        let sum = self.at(SUM);
+        let next = f64::from_bits(sum.load(Ordering::Relaxed)) + value;
+        // Release: pairs with the reader's Acquire load of the sum; a reader
+        // that sees this sum sees the counter increment above.
+        sum.store(next.to_bits(), Ordering::Release);
+        let count = self.at(COUNT);
+        // Release: pairs with the reader's Acquire load of the count; a
+        // reader that sees this count sees every write of this observation.
+        count.store(
+            count.load(Ordering::Relaxed).wrapping_add(1),
+            Ordering::Release,
+        );
+        true
+    }
+
+    /// Adds this shard's per-bucket counts and sum, read exactly, into
+    /// `acc` and `sum`, using `pass` (as long as `acc`) for each attempt.
+    /// Waits only for the owner's observation in flight.
+    pub(crate) fn read_into(&self, pass: &mut [u64], acc: &mut [u64], sum: &mut f64) {
+        let s = match self.read(pass) {
+            Some(s) => s,
+            None => {
+                // Relaxed: progress only (see `try_record`), as the
+                // decrement below.
+                self.at(READERS).fetch_add(1, Ordering::Relaxed);
+                let backoff = Backoff::new();
+                let s = loop {
+                    if let Some(s) = self.read(pass) {
+                        break s;
+                    }
+                    backoff.snooze();
+                };
+                self.at(READERS).fetch_sub(1, Ordering::Relaxed);
+                s
+            }
+        };
+        for (a, c) in acc.iter_mut().zip(pass.iter()) {
+            *a = a.wrapping_add(*c);
+        }
+        *sum += s;
+    }
+
+    /// One pass into `out`: the sum, if the counts are exactly those of the
+    /// first `count` observations.
+    fn read(&self, out: &mut [u64]) -> Option<f64> {
+        // Acquire: pairs with the owner's Release store of the count.
+        let count = self.at(COUNT).load(Ordering::Acquire);
+        if count == 0 {
+            // Never written: this slot's thread never observed here.
+            out.fill(0);
+            return Some(0.0);
+        }
+        // Acquire: pairs with the owner's Release store of the sum, so a sum
+        // from a later observation shows in the counters loaded next.
+        let sum = f64::from_bits(self.at(SUM).load(Ordering::Acquire));
+        let mut total = 0u64;
+        for (i, c) in out.iter_mut().enumerate() {
+            // Relaxed: ordered after the Acquire loads above; validated below.
+            *c = self.at(FIRST_BUCKET + i).load(Ordering::Relaxed);
+            total = total.wrapping_add(*c);
+        }
+        (total == count).then_some(sum)
+    }
+}

@@ -1,0 +1,5 @@
+//! Encoders: one module per wire format, each writing a
+//! [`Registry`](crate::Registry)'s families through the same visit of its
+//! series, into a buffer it keeps.
+
+pub(crate) mod text;

@@ -1,0 +1,214 @@
+//! A registered family and the handles on its series.
+
+use std::fmt;
+use std::ops::Deref;
+
+use crate::family::index::{Series, SeriesIndex};
+use crate::family::metric::{Kind, Metric, Values, Visitor};
+use crate::family::{Counter, Gauge, Histogram};
+use crate::sync::{Arc, StdArc};
+
+/// What a family is, for the encoders.
+pub(crate) struct Desc {
+    pub(crate) name: Box<str>,
+    pub(crate) help: Box<str>,
+    pub(crate) kind: Kind,
+    pub(crate) labels: Box<[Box<str>]>,
+    pub(crate) const_labels: Box<[(Box<str>, Box<str>)]>,
+    /// A histogram's bounds; empty for the other kinds.
+    pub(crate) bounds: Box<[f64]>,
+}
+
+/// What the registry keeps of each family: something a scrape visits.
+pub(crate) trait Collect: Send + Sync {
+    fn desc(&self) -> &Desc;
+    fn visit(&self, visitor: &mut dyn Visitor);
+}
+
+pub(crate) struct Inner<M> {
+    pub(crate) desc: Desc,
+    pub(crate) index: SeriesIndex<M>,
+}
+
+impl<M: Metric> Collect for Inner<M> {
+    fn desc(&self) -> &Desc {
+        &self.desc
+    }
+
+    fn visit(&self, visitor: &mut dyn Visitor) {
+        for series in self.index.load().sorted.iter() {
+            series.metric.visit(Values::Stored(&series.values), visitor);
+        }
+    }
+}
+
+/// A family of metrics of one kind (`M`: [`Counter`], [`Gauge`] or
+/// [`Histogram`]) with `N` labels: one series per distinct tuple of label
+/// values, created on first use.
+///
+/// Observing through the family looks the tuple up (lock-free, no
+/// allocation once the series exists); [`with`](Family::with) resolves it
+/// once into a [`Handle`] that skips the lookup. Cloning is one
+/// reference-count increment; clones share the series.
+///
+/// ```
+/// use rm_metrics::{Opts, Registry};
+///
+/// let registry = Registry::new();
+/// let requests = registry.counter(Opts::new("http_requests", "Requests."), ["method", "code"])?;
+/// requests.inc(["GET", "200"]);
+/// let not_found = requests.with(["GET", "404"]);
+/// not_found.inc();
+/// assert_eq!(requests.len(), 2);
+/// assert!(requests.remove(["GET", "404"]));
+/// assert_eq!(requests.len(), 1);
+/// # Ok::<(), rm_metrics::RegisterError>(())
+/// ```
+pub struct Family<M, const N: usize> {
+    inner: StdArc<Inner<M>>,
+}
+
+impl<M, const N: usize> Clone for Family<M, N> {
+    fn clone(&self) -> Self {
+        Family {
+            inner: StdArc::clone(&self.inner),
+        }
+    }
+}
+
+impl<M: Metric, const N: usize> Family<M, N> {
+    pub(crate) fn new(inner: StdArc<Inner<M>>) -> Self {
+        let family = Family { inner };
+        if N == 0 {
+            // A family without labels has its one series from the start.
+            family.with([""; N]);
+        }
+        family
+    }
+
+    #[inline]
+    fn make(&self) -> impl FnOnce() -> M + '_ {
+        || M::make(&self.inner.desc.bounds)
+    }
+
+    /// Runs `f` on the metric of `values` (added if new).
+    #[inline]
+    fn apply<R>(&self, values: [&str; N], f: impl FnOnce(&M) -> R) -> R {
+        self.inner.index.with(&values, self.make(), f)
+    }
+
+    /// A handle on the series of `values`, created if new (past the series
+    /// limit: the overflow series).
+    pub fn with(&self, values: [&str; N]) -> Handle<M> {
+        Handle(self.inner.index.resolve(&values, self.make()))
+    }
+
+    /// Removes the series of `values`: it disappears from the exposition,
+    /// and a later use of the same values starts a new series from zero.
+    /// `false` if there was no such series, and always for a family without
+    /// labels, whose one series cannot be removed.
+    pub fn remove(&self, values: [&str; N]) -> bool {
+        N != 0 && self.inner.index.remove(&values)
+    }
+
+    /// Removes every series (nothing, for a family without labels).
+    pub fn clear(&self) {
+        if N != 0 {
+            self.inner.index.clear();
+        }
+    }
+
+    /// Number of series, the overflow series included.
+    pub fn len(&self) -> usize {
+        self.inner.index.load().sorted.len()
+    }
+
+    /// Whether the family has no series.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The family's name.
+    pub fn name(&self) -> &str {
+        &self.inner.desc.name
+    }
+}
+
+impl<const N: usize> Family<Counter, N> {
+    /// Adds one to the counter of `values`.
+    #[inline]
+    pub fn inc(&self, values: [&str; N]) {
+        self.apply(values, Counter::inc);
+    }
+
+    /// Adds `n` to the counter of `values`.
+    #[inline]
+    pub fn inc_by(&self, values: [&str; N], n: u64) {
+        self.apply(values, |c| c.inc_by(n));
+    }
+}
+
+impl<const N: usize> Family<Gauge, N> {
+    /// Sets the gauge of `values`.
+    #[inline]
+    pub fn set(&self, values: [&str; N], v: f64) {
+        self.apply(values, |g| g.set(v));
+    }
+
+    /// Adds `v` (which may be negative) to the gauge of `values`.
+    #[inline]
+    pub fn add(&self, values: [&str; N], v: f64) {
+        self.apply(values, |g| g.add(v));
+    }
+}
+
+impl<const N: usize> Family<Histogram, N> {
+    /// Records one observation of `v` in the histogram of `values`.
+    #[inline]
+    pub fn observe(&self, values: [&str; N], v: f64) {
+        self.apply(values, |h| h.observe(v));
+    }
+}
+
+impl<M, const N: usize> fmt::Debug for Family<M, N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Family")
+            .field("name", &self.inner.desc.name)
+            .field("kind", &self.inner.desc.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One series of a family, resolved: it dereferences to its metric, and
+/// using it skips the label lookup. Cloning is one reference-count
+/// increment. A handle on a removed series still works, but what it records
+/// is no longer exported.
+pub struct Handle<M>(Arc<Series<M>>);
+
+impl<M> Clone for Handle<M> {
+    fn clone(&self) -> Self {
+        Handle(Arc::clone(&self.0))
+    }
+}
+
+impl<M> Handle<M> {
+    /// The series' label values, in the family's label order.
+    pub fn values(&self) -> impl Iterator<Item = &str> + '_ {
+        self.0.values.iter().map(|v| &**v)
+    }
+}
+
+impl<M> Deref for Handle<M> {
+    type Target = M;
+
+    #[inline]
+    fn deref(&self) -> &M {
+        &self.0.metric
+    }
+}
+
+impl<M> fmt::Debug for Handle<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Handle").field(&self.0.values).finish()
+    }
+}

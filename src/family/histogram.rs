@@ -1,0 +1,145 @@
+//! A histogram on a bucket ladder of the caller's choice.
+
+use crate::core::lines::{self, Line};
+use crate::core::owned::{Owned, FIRST_BUCKET};
+use crate::core::shared::Shared;
+use crate::slot;
+
+/// A histogram's counts: per-bucket counters and the sum of the observed
+/// values, sharded like a counter and read exactly.
+///
+/// Each owned shard is `3 + buckets` words on cache lines of its own (one
+/// 128-byte line up to 13 buckets); the shared shard two such halves and a
+/// lock. Every read (a scrape, [`get`](Histogram::get)) is exactly
+/// consistent, as for the job histograms: the `+Inf` bucket equals the
+/// count, the sum is the sum of exactly the counted observations, and
+/// nothing ever decreases between reads (see
+/// [`docs::consistency`](crate::docs::consistency)).
+///
+/// ```
+/// use rm_metrics::{Opts, Registry};
+///
+/// let registry = Registry::new();
+/// let latency = registry.histogram(
+///     Opts::new("latency_seconds", "Request latency."),
+///     ["route"],
+///     &[0.005, 0.05, 0.5, 5.0],
+/// )?;
+/// latency.observe(["/a"], 0.04);
+/// latency.observe(["/a"], 0.25);
+/// let read = latency.with(["/a"]).get();
+/// assert_eq!(read.cumulative(), [0, 1, 2, 2, 2]);
+/// assert_eq!((read.count(), read.sum()), (2, 0.29));
+/// # Ok::<(), rm_metrics::RegisterError>(())
+/// ```
+pub struct Histogram {
+    bounds: Box<[f64]>,
+    /// Lines per owned shard.
+    stride: usize,
+    /// `slot_count()` owned shards of `stride` lines.
+    owned: Box<[Line]>,
+    shared: Box<Shared>,
+}
+
+impl Histogram {
+    /// `bounds`: finite, strictly increasing (checked at registration).
+    pub(crate) fn new(bounds: &[f64]) -> Self {
+        let buckets = bounds.len() + 1;
+        let stride = lines::lines_for(FIRST_BUCKET + buckets);
+        Histogram {
+            bounds: bounds.into(),
+            stride,
+            owned: lines::zeroed(slot::slot_count(), stride),
+            shared: Box::new(Shared::new(buckets)),
+        }
+    }
+
+    /// The bucket of `v`: the first bound `>= v`, or `+Inf` (also for NaN).
+    #[inline]
+    fn bucket(&self, v: f64) -> usize {
+        let bounds = &*self.bounds;
+        if bounds.len() <= 16 {
+            // Branch-free count of the bounds below `v`; "not at or above"
+            // also counts every bound for NaN.
+            bounds.iter().map(|&b| usize::from(!b.ge(&v))).sum()
+        } else if v.is_nan() {
+            bounds.len()
+        } else {
+            bounds.partition_point(|&b| b < v)
+        }
+    }
+
+    /// Records one observation of `v`. A value exactly on a bound counts in
+    /// that bound's bucket; NaN counts in `+Inf` (and makes the sum NaN).
+    #[inline]
+    pub fn observe(&self, v: f64) {
+        let bucket = self.bucket(v);
+        let slot = slot::current();
+        let start = slot * self.stride;
+        if let Some(lines) = self.owned.get(start..start + self.stride) {
+            if Owned(lines).try_record(bucket, v) {
+                return;
+            }
+        }
+        self.shared.record(bucket, v);
+    }
+
+    /// The upper bounds of the buckets, `+Inf` not included.
+    pub fn bounds(&self) -> &[f64] {
+        &self.bounds
+    }
+
+    /// Adds the per-bucket (not cumulative) counts into `acc` (one more
+    /// than the bounds) and the sum into `sum`, using `pass` (as long as
+    /// `acc`) as scratch: no allocation.
+    pub(crate) fn read_into(&self, pass: &mut [u64], acc: &mut [u64], sum: &mut f64) {
+        for shard in self.owned.chunks(self.stride) {
+            Owned(shard).read_into(pass, acc, sum);
+        }
+        // Last: an owner sent to the shared shard while its own was read is
+        // then in this read already.
+        self.shared.read_into(acc, sum);
+    }
+
+    /// The current counts and sum, read exactly.
+    pub fn get(&self) -> HistogramValue {
+        let n = self.bounds.len() + 1;
+        let mut pass = vec![0; n];
+        let mut buckets = vec![0; n];
+        let mut sum = 0.0;
+        self.read_into(&mut pass, &mut buckets, &mut sum);
+        HistogramValue { buckets, sum }
+    }
+}
+
+/// A histogram's counts and sum at one moment, from [`Histogram::get`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct HistogramValue {
+    buckets: Vec<u64>,
+    sum: f64,
+}
+
+impl HistogramValue {
+    /// Cumulative counts, one per bound and a last one for `+Inf`, as the
+    /// exposition's `_bucket` lines show them.
+    pub fn cumulative(&self) -> Vec<u64> {
+        let mut acc = 0u64;
+        self.buckets
+            .iter()
+            .map(|c| {
+                acc = acc.wrapping_add(*c);
+                acc
+            })
+            .collect()
+    }
+
+    /// Number of observations.
+    pub fn count(&self) -> u64 {
+        self.buckets.iter().fold(0, |a, c| a.wrapping_add(*c))
+    }
+
+    /// Sum of the observed values.
+    pub fn sum(&self) -> f64 {
+        self.sum
+    }
+}

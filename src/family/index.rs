@@ -1,0 +1,232 @@
+//! A family's label-value tuples → series: an immutable index behind an
+//! atomic pointer, replaced whole on every add and removal.
+//!
+//! Observers load the current [`Index`] lock-free and look their tuple up
+//! by `&str`s with a precomputed hash, allocating nothing. An add or a
+//! removal copies the index under the writers' mutex, changes the copy and
+//! publishes it: readers see either the old or the new index, never a torn
+//! one, and two threads adding one tuple agree on one series because the
+//! re-check and the publish happen under one lock.
+//!
+//! A removed series stays alive while someone holds it (a handle, a scrape
+//! in progress); what is recorded into it after its removal is published by
+//! no index, as if recorded before the removal. An add after the removal
+//! makes a new series, from zero.
+
+use std::hash::{BuildHasher, Hash, Hasher};
+
+use hashbrown::hash_table::HashTable;
+use hashbrown::DefaultHashBuilder;
+
+use crate::index::OVERFLOW_LABEL;
+use crate::sync::{Arc, Loaded, Mutex, SwapCell};
+
+/// One series: its label values (in the family's label order) and metric.
+pub(crate) struct Series<M> {
+    pub(crate) values: Box<[Box<str>]>,
+    /// `false` for the overflow series, which the limit does not count.
+    counted: bool,
+    pub(crate) metric: M,
+}
+
+/// One immutable version of a family's index.
+pub(crate) struct Index<M> {
+    by_values: HashTable<Arc<Series<M>>>,
+    /// Every series, in byte order of the value tuples: the exposition's.
+    pub(crate) sorted: Vec<Arc<Series<M>>>,
+    /// Series the limit counts (all but the overflow series).
+    counted: usize,
+    /// The overflow series, once it exists.
+    overflow: Option<Arc<Series<M>>>,
+}
+
+impl<M> Clone for Index<M> {
+    fn clone(&self) -> Self {
+        Index {
+            by_values: self.by_values.clone(),
+            sorted: self.sorted.clone(),
+            counted: self.counted,
+            overflow: self.overflow.clone(),
+        }
+    }
+}
+
+impl<M> Index<M> {
+    fn empty() -> Self {
+        Index {
+            by_values: HashTable::new(),
+            sorted: Vec::new(),
+            counted: 0,
+            overflow: None,
+        }
+    }
+
+    #[inline]
+    fn find(&self, hash: u64, values: &[&str]) -> Option<&Arc<Series<M>>> {
+        self.by_values.find(hash, |s| {
+            s.values.iter().map(|v| &**v).eq(values.iter().copied())
+        })
+    }
+}
+
+pub(crate) struct SeriesIndex<M> {
+    current: SwapCell<Index<M>>,
+    /// Serializes adds and removals; observers never touch it.
+    writer: Mutex<()>,
+    hasher: DefaultHashBuilder,
+    max_series: usize,
+}
+
+impl<M> SeriesIndex<M> {
+    pub(crate) fn new(max_series: usize) -> Self {
+        SeriesIndex {
+            current: SwapCell::new(Index::empty()),
+            writer: Mutex::new(()),
+            hasher: DefaultHashBuilder::default(),
+            max_series,
+        }
+    }
+
+    #[inline]
+    fn hash<S: AsRef<str>>(&self, values: &[S]) -> u64 {
+        let mut h = self.hasher.build_hasher();
+        for v in values {
+            v.as_ref().hash(&mut h);
+        }
+        h.finish()
+    }
+
+    /// The current index, for a scrape.
+    pub(crate) fn load(&self) -> Loaded<Index<M>> {
+        self.current.load()
+    }
+
+    /// Runs `f` on the series of `values`, added if new (or the overflow
+    /// series, past the limit).
+    #[inline]
+    pub(crate) fn with<R>(
+        &self,
+        values: &[&str],
+        make: impl FnOnce() -> M,
+        f: impl FnOnce(&M) -> R,
+    ) -> R {
+        let hash = self.hash(values);
+        let index = self.current.load();
+        if let Some(series) = index.find(hash, values) {
+            return f(&series.metric);
+        }
+        if index.counted >= self.max_series {
+            if let Some(overflow) = &index.overflow {
+                return f(&overflow.metric);
+            }
+        }
+        drop(index);
+        f(&self.insert(hash, values, make).metric)
+    }
+
+    /// The series of `values`, added if new (or the overflow series).
+    pub(crate) fn resolve(&self, values: &[&str], make: impl FnOnce() -> M) -> Arc<Series<M>> {
+        let hash = self.hash(values);
+        let index = self.current.load();
+        if let Some(series) = index.find(hash, values) {
+            return Arc::clone(series);
+        }
+        if index.counted >= self.max_series {
+            if let Some(overflow) = &index.overflow {
+                return Arc::clone(overflow);
+            }
+        }
+        drop(index);
+        self.insert(hash, values, make)
+    }
+
+    fn lock(&self) -> crate::sync::MutexGuard<'_, ()> {
+        // The index is only ever replaced whole, so a panic while holding
+        // the lock cannot leave it half-written: poisoning is moot.
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn insert(&self, hash: u64, values: &[&str], make: impl FnOnce() -> M) -> Arc<Series<M>> {
+        let _writer = self.lock();
+        let current = self.current.load();
+        if let Some(series) = current.find(hash, values) {
+            // Another writer added it since our lookup.
+            return Arc::clone(series);
+        }
+        let full = current.counted >= self.max_series;
+        if full {
+            if let Some(overflow) = &current.overflow {
+                return Arc::clone(overflow);
+            }
+        }
+        let overflow_values: Vec<&str>;
+        let (values, hash) = if full {
+            overflow_values = vec![OVERFLOW_LABEL; values.len()];
+            let hash = self.hash(&overflow_values);
+            (&overflow_values[..], hash)
+        } else {
+            (values, hash)
+        };
+        let mut next = Index::clone(&current);
+        drop(current);
+        // Past the limit, a caller's own all-`__overflow__` series (added
+        // while there was room) doubles as the overflow series.
+        let series = match next.find(hash, values) {
+            Some(existing) => Arc::clone(existing),
+            None => {
+                let series = Arc::new(Series {
+                    values: values.iter().map(|v| Box::from(*v)).collect(),
+                    counted: !full,
+                    metric: make(),
+                });
+                next.by_values
+                    .insert_unique(hash, Arc::clone(&series), |s| self.hash(&s.values));
+                let at = next
+                    .sorted
+                    .partition_point(|s| s.values.iter().map(|v| &**v).lt(values.iter().copied()));
+                next.sorted.insert(at, Arc::clone(&series));
+                next.counted += usize::from(!full);
+                series
+            }
+        };
+        if full {
+            next.overflow = Some(Arc::clone(&series));
+        }
+        self.current.store(Arc::new(next));
+        series
+    }
+
+    /// Removes the series of `values`; `false` if there was none.
+    pub(crate) fn remove(&self, values: &[&str]) -> bool {
+        let hash = self.hash(values);
+        let _writer = self.lock();
+        let current = self.current.load();
+        let Some(series) = current.find(hash, values).cloned() else {
+            return false;
+        };
+        let mut next = Index::clone(&current);
+        drop(current);
+        if let Ok(entry) = next.by_values.find_entry(hash, |s| Arc::ptr_eq(s, &series)) {
+            entry.remove();
+        }
+        next.sorted.retain(|s| !Arc::ptr_eq(s, &series));
+        next.counted -= usize::from(series.counted);
+        if next
+            .overflow
+            .as_ref()
+            .is_some_and(|o| Arc::ptr_eq(o, &series))
+        {
+            next.overflow = None;
+        }
+        self.current.store(Arc::new(next));
+        true
+    }
+
+    /// Removes every series.
+    pub(crate) fn clear(&self) {
+        let _writer = self.lock();
+        self.current.store(Arc::new(Index::empty()));
+    }
+}

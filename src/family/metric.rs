@@ -1,0 +1,91 @@
+//! What the three metric kinds share: the sealed [`Metric`] trait that a
+//! [`Family`](crate::Family) is generic over, and how a scrape visits them.
+
+use crate::family::{Counter, Gauge, Histogram};
+
+// `Kind`, `Values` and `Visitor` appear in the sealed trait's signatures,
+// so they are `pub` in this private module; nothing outside the crate can
+// name them.
+
+/// The kind of a family, as the exposition's `# TYPE` line names it.
+#[allow(unreachable_pub)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+/// A family's label values, as stored (series) or as passed (collectors).
+#[allow(unreachable_pub)]
+#[derive(Clone, Copy)]
+pub enum Values<'a> {
+    Stored(&'a [Box<str>]),
+    Passed(&'a [&'a str]),
+}
+
+impl<'a> Values<'a> {
+    pub(crate) fn get(&self, i: usize) -> &'a str {
+        match *self {
+            Values::Stored(v) => &v[i],
+            Values::Passed(v) => v[i],
+        }
+    }
+}
+
+/// What an encoder does with each series of a scrape.
+#[allow(unreachable_pub)]
+pub trait Visitor {
+    fn counter(&mut self, values: Values<'_>, value: u64);
+    fn gauge(&mut self, values: Values<'_>, value: f64);
+    fn histogram(&mut self, values: Values<'_>, histogram: &Histogram);
+}
+
+/// A metric kind a [`Family`](crate::Family) holds: [`Counter`], [`Gauge`]
+/// or [`Histogram`]. Sealed: the encoders know exactly these three.
+pub trait Metric: sealed::Sealed + Send + Sync + 'static {}
+
+pub(crate) mod sealed {
+    use super::*;
+
+    /// What a family needs to make and visit its series.
+    pub trait Sealed: Sized {
+        const KIND: Kind;
+        /// `bounds`: a histogram family's ladder (empty for the others).
+        fn make(bounds: &[f64]) -> Self;
+        fn visit(&self, values: Values<'_>, visitor: &mut dyn Visitor);
+    }
+}
+
+impl Metric for Counter {}
+impl sealed::Sealed for Counter {
+    const KIND: Kind = Kind::Counter;
+    fn make(_: &[f64]) -> Self {
+        Counter::new()
+    }
+    fn visit(&self, values: Values<'_>, visitor: &mut dyn Visitor) {
+        visitor.counter(values, self.get());
+    }
+}
+
+impl Metric for Gauge {}
+impl sealed::Sealed for Gauge {
+    const KIND: Kind = Kind::Gauge;
+    fn make(_: &[f64]) -> Self {
+        Gauge::new()
+    }
+    fn visit(&self, values: Values<'_>, visitor: &mut dyn Visitor) {
+        visitor.gauge(values, self.get());
+    }
+}
+
+impl Metric for Histogram {}
+impl sealed::Sealed for Histogram {
+    const KIND: Kind = Kind::Histogram;
+    fn make(bounds: &[f64]) -> Self {
+        Histogram::new(bounds)
+    }
+    fn visit(&self, values: Values<'_>, visitor: &mut dyn Visitor) {
+        visitor.histogram(values, self);
+    }
+}

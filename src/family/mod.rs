@@ -1,0 +1,25 @@
+//! Metric families: counters, gauges and histograms with labels and
+//! buckets of the caller's choice, in a [`Registry`].
+
+mod collector;
+mod counter;
+#[allow(clippy::module_inception)]
+mod family;
+mod gauge;
+mod histogram;
+mod index;
+mod metric;
+mod opts;
+mod registry;
+
+pub use collector::Emit;
+pub use counter::Counter;
+pub use family::{Family, Handle};
+pub use gauge::Gauge;
+pub use histogram::{Histogram, HistogramValue};
+pub use metric::Metric;
+pub use opts::{Opts, RegisterError, DEFAULT_BUCKETS, DEFAULT_MAX_SERIES};
+pub use registry::Registry;
+
+pub(crate) use family::Desc;
+pub(crate) use metric::{Kind, Values, Visitor};
