@@ -43,6 +43,19 @@
 //! 8. `overflow_under_concurrent_inserts` (bound 3): at the series limit,
 //!    concurrent new pairs all land in the one overflow series.
 //!
+//! The families API (`loom-tests/tests/families.rs`):
+//!
+//! 9. `family_histogram_reads_exactly` (bound 4): two threads observe a
+//!    family histogram of any width (`core::owned`, `core::shared`) while
+//!    the main thread reads twice; each read exact, complete and monotone.
+//! 10. `remove_while_observing_and_scraping` (bound 4): a series is removed
+//!     while another thread increments it and a scrape runs; the scrape sees
+//!     it whole or not at all, and afterwards it is gone or a new series with
+//!     exactly the increment, never the removed count come back.
+//! 11. `register_collector_while_scraping` (bound 3): a scrape-time
+//!     collector family is registered during a scrape, which writes it whole
+//!     or not at all.
+//!
 //! Each model was checked to fail when its invariant is broken on purpose:
 //!
 //! * an owned-shard read accepted without the count check: models 1, 3
@@ -55,7 +68,10 @@
 //!   (shared) fails;
 //! * an observation sent to the shared shard by the reader hint and then
 //!   dropped: model 4 fails;
-//! * the index models fail without the re-check under the writers' lock.
+//! * the index models fail without the re-check under the writers' lock;
+//! * the family histogram's count check removed, or its shared shard's
+//!   cool-down wait removed: model 9 fails;
+//! * a removed series left findable by value: model 10 fails.
 //!
 //! Both carry models make three observations of 2⁶³−1 ns, since two sum to
 //! just under 2⁶⁴ and would never carry (an earlier version of them had two,

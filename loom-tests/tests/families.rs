@@ -1,0 +1,139 @@
+//! Models of the families API: histogram reads of any width, removal, and
+//! registration during a scrape. (Under loom a process has one owned shard
+//! slot, so of two observers one may own it while the other shares.)
+#![cfg(loom)]
+
+use std::sync::atomic::Ordering::{Acquire, Release};
+use std::sync::Arc;
+
+use loom::sync::atomic::AtomicBool;
+
+use loom_tests::model;
+use rm_metrics::{Opts, Registry, TextEncoder};
+
+/// Two observers of one family histogram, one value in the first bucket and
+/// one in `+Inf`, while the main thread reads twice. Invariant: each read is
+/// exactly consistent (the sum is that of exactly the counted values), has
+/// every observation that returned before it began, and the second read has
+/// no less than the first.
+#[test]
+fn family_histogram_reads_exactly() {
+    model("family_histogram_reads_exactly", 4, || {
+        let registry = Registry::new();
+        let family = registry
+            .histogram(Opts::new("h", "H."), [], &[1.0])
+            .unwrap();
+        let handle = family.with([]);
+        let returned = Arc::new([AtomicBool::new(false), AtomicBool::new(false)]);
+        let values = [0.5, 8.0];
+        let threads: Vec<_> = (0..2)
+            .map(|i| {
+                let (h, returned) = (handle.clone(), Arc::clone(&returned));
+                loom::thread::spawn(move || {
+                    h.observe(values[i]);
+                    returned[i].store(true, Release);
+                })
+            })
+            .collect();
+        loom::thread::yield_now();
+        let before = [returned[0].load(Acquire), returned[1].load(Acquire)];
+        let first = handle.get();
+        let c = first.cumulative();
+        let counted = [c[0] == 1, c[1] - c[0] == 1];
+        assert_eq!(c[1], first.count());
+        let want: f64 = (0..2).filter(|&i| counted[i]).map(|i| values[i]).sum();
+        assert_eq!(
+            first.sum(),
+            want,
+            "sum is not exactly the counted observations"
+        );
+        for i in 0..2 {
+            assert!(
+                !before[i] || counted[i],
+                "observation {i} returned but is missing"
+            );
+        }
+        let second = handle.get();
+        assert!(second.count() >= first.count() && second.sum() >= first.sum());
+        for t in threads {
+            t.join().unwrap();
+        }
+        let end = handle.get();
+        assert_eq!((end.cumulative(), end.sum()), (vec![1, 2], 8.5));
+    });
+}
+
+/// A series with 5 counts is removed while another thread increments it
+/// and the main thread scrapes. Invariant: a scrape shows the series whole
+/// or not at all; afterwards it is either gone (the increment went to the
+/// removed series) or a new series holding exactly that increment, never the
+/// old count plus one.
+#[test]
+fn remove_while_observing_and_scraping() {
+    model("remove_while_observing_and_scraping", 4, || {
+        let registry = Arc::new(Registry::new());
+        let family = registry.counter(Opts::new("c", "C."), ["k"]).unwrap();
+        family.inc_by(["a"], 5);
+        let inc = {
+            let family = family.clone();
+            loom::thread::spawn(move || family.inc(["a"]))
+        };
+        let remove = {
+            let family = family.clone();
+            loom::thread::spawn(move || assert!(family.remove(["a"]), "\"a\" always exists"))
+        };
+        let text = String::from_utf8(TextEncoder::new().encode(&registry).to_vec()).unwrap();
+        let samples: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+        assert!(
+            samples.is_empty()
+                || matches!(
+                    samples[..],
+                    ["c_total{k=\"a\"} 5"
+                        | "c_total{k=\"a\"} 6"
+                        | "c_total{k=\"a\"} 0"
+                        | "c_total{k=\"a\"} 1"]
+                ),
+            "{text}"
+        );
+        inc.join().unwrap();
+        remove.join().unwrap();
+        // Gone (0 on a fresh series) or the new series with exactly the
+        // increment: never the removed one's count.
+        let series = family.len();
+        let value = family.with(["a"]).get();
+        assert!(
+            (series, value) == (0, 0) || (series, value) == (1, 1),
+            "{series} series, value {value}"
+        );
+    });
+}
+
+/// A collector family is registered while the main thread scrapes.
+/// Invariant: the scrape has the first family whole, and the new one whole
+/// or not at all.
+#[test]
+fn register_collector_while_scraping() {
+    model("register_collector_while_scraping", 3, || {
+        let registry = Arc::new(Registry::new());
+        let first = registry.gauge(Opts::new("g", "G."), []).unwrap();
+        first.set([], 2.0);
+        let adder = {
+            let registry = Arc::clone(&registry);
+            loom::thread::spawn(move || {
+                registry
+                    .gauge_fn(Opts::new("q", "Q."), ["n"], |out| out.sample(["x"], 7.0))
+                    .unwrap();
+            })
+        };
+        let text = String::from_utf8(TextEncoder::new().encode(&registry).to_vec()).unwrap();
+        let first = "# HELP g G.\n# TYPE g gauge\ng 2\n";
+        let second = "# HELP q Q.\n# TYPE q gauge\nq{n=\"x\"} 7\n";
+        assert!(
+            text == first || text == format!("{first}{second}"),
+            "{text}"
+        );
+        adder.join().unwrap();
+        let text = String::from_utf8(TextEncoder::new().encode(&registry).to_vec()).unwrap();
+        assert_eq!(text, format!("{first}{second}"));
+    });
+}

@@ -1,0 +1,162 @@
+//! The families API under concurrency, outside loom: histogram reads are
+//! exactly consistent while more threads than shard slots observe, counters
+//! lose nothing, and removal races with observation without harm. Bounded
+//! in count and in time.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use rm_metrics::{HistogramValue, Opts, Registry, TextEncoder};
+
+/// More than the slots of any machine this runs on (at most 64 slots).
+const THREADS: usize = 72;
+const BOUNDS: [f64; 3] = [1.0, 2.0, 4.0];
+
+/// The one value observed in each bucket: small integers, so every sum is
+/// exact in `f64` whatever the order of additions, and the counts say what
+/// the sum must be.
+const VALUE_OF_BUCKET: [f64; 4] = [1.0, 2.0, 3.0, 100.0];
+
+fn implied_sum(v: &HistogramValue) -> f64 {
+    let c = v.cumulative();
+    (0..c.len())
+        .map(|i| (c[i] - if i == 0 { 0 } else { c[i - 1] }) as f64 * VALUE_OF_BUCKET[i])
+        .sum()
+}
+
+#[test]
+fn histogram_reads_are_exact_while_many_threads_observe() {
+    let registry = Registry::new();
+    let family = registry
+        .histogram(Opts::new("work_seconds", "Work."), ["kind"], &BOUNDS)
+        .unwrap();
+    let handle = family.with(["a"]);
+    let stop = AtomicBool::new(false);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let per_thread = 20_000;
+    let mut reads = 0u64;
+    std::thread::scope(|s| {
+        let observers: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let family = &family;
+                s.spawn(move || {
+                    for i in 0..per_thread {
+                        if Instant::now() > deadline {
+                            break;
+                        }
+                        // Half through the family (lookup), half via a handle.
+                        let v = VALUE_OF_BUCKET[(t + i) % 4];
+                        if i % 2 == 0 {
+                            family.observe(["a"], v);
+                        } else {
+                            family.with(["a"]).observe(v);
+                        }
+                    }
+                })
+            })
+            .collect();
+        let mut last = handle.get();
+        while !stop.load(Ordering::Relaxed) {
+            let now = handle.get();
+            let c = now.cumulative();
+            assert!(c.windows(2).all(|w| w[0] <= w[1]), "{c:?}");
+            assert_eq!(*c.last().unwrap(), now.count());
+            assert_eq!(
+                now.sum(),
+                implied_sum(&now),
+                "sum is not exactly the counted ones"
+            );
+            for (a, b) in last.cumulative().iter().zip(&c) {
+                assert!(a <= b, "a count went down");
+            }
+            assert!(now.sum() >= last.sum(), "the sum went down");
+            last = now;
+            reads += 1;
+            stop.store(observers.iter().all(|o| o.is_finished()), Ordering::Relaxed);
+        }
+    });
+    let end = handle.get();
+    assert!(Instant::now() < deadline, "took too long");
+    assert_eq!(end.count(), (THREADS * per_thread) as u64);
+    assert_eq!(end.sum(), implied_sum(&end));
+    assert!(reads > 10, "only {reads} reads");
+}
+
+#[test]
+fn counters_lose_nothing_and_never_go_down() {
+    let registry = Registry::new();
+    let family = registry
+        .counter(Opts::new("events", "Events."), ["kind"])
+        .unwrap();
+    let per_thread = 50_000u64;
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let observers: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let family = &family;
+                s.spawn(move || {
+                    let handle = family.with(["k"]);
+                    for i in 0..per_thread {
+                        if (t as u64 + i) % 2 == 0 {
+                            family.inc(["k"]);
+                        } else {
+                            handle.inc();
+                        }
+                    }
+                })
+            })
+            .collect();
+        let handle = family.with(["k"]);
+        let mut last = 0;
+        while !stop.load(Ordering::Relaxed) {
+            let now = handle.get();
+            assert!(now >= last, "{now} < {last}");
+            last = now;
+            stop.store(observers.iter().all(|o| o.is_finished()), Ordering::Relaxed);
+        }
+    });
+    assert_eq!(family.with(["k"]).get(), THREADS as u64 * per_thread);
+}
+
+#[test]
+fn removal_races_with_observers_and_scrapes() {
+    let registry = Registry::new();
+    let family = registry
+        .counter(Opts::new("routes", "Routes.").max_series(4), ["route"])
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let routes = ["a", "b", "c", "d", "e", "f"];
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let family = &family;
+            s.spawn(move || {
+                for i in 0..20_000 {
+                    if Instant::now() > deadline {
+                        break;
+                    }
+                    let route = routes[(t * 7 + i) % routes.len()];
+                    if i % 5 == 0 {
+                        family.remove([route]);
+                    } else {
+                        family.inc([route]);
+                    }
+                }
+            });
+        }
+        let mut encoder = TextEncoder::new();
+        for _ in 0..200 {
+            let text = std::str::from_utf8(encoder.encode(&registry)).unwrap();
+            // At most the limit plus the overflow series, in byte order.
+            let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+            assert!(lines.len() <= 5, "{text}");
+            let mut sorted = lines.clone();
+            sorted.sort();
+            assert_eq!(lines, sorted);
+        }
+    });
+    assert!(family.len() <= 5);
+    family.clear();
+    assert!(family.is_empty());
+    family.inc(["a"]);
+    assert_eq!(family.with(["a"]).get(), 1, "a new series starts from zero");
+}
