@@ -150,6 +150,49 @@ fn observe(c: &mut Criterion) {
         })
     });
 
+    // The same workloads through the general families API: a histogram
+    // family with two labels on the job ladder, observed in seconds.
+    let families = rm_metrics::Registry::new();
+    let family = families
+        .histogram(
+            rm_metrics::Opts::new("job_seconds", "Jobs."),
+            ["kind", "status"],
+            &BUCKET_BOUNDS_SECONDS,
+        )
+        .unwrap();
+    g.bench_function("family_labelled", |b| {
+        b.iter(|| {
+            let (k, s, d) = observation(i);
+            i = i.wrapping_add(1);
+            family.observe([black_box(k), black_box(s)], black_box(d).as_secs_f64());
+        })
+    });
+    let family_handles: Vec<_> = (0..8)
+        .map(|j| family.with([observation(j).0, observation(j).1]))
+        .collect();
+    g.bench_function("family_handle", |b| {
+        b.iter(|| {
+            let (_, _, d) = observation(i);
+            family_handles[i % 8].observe(black_box(d).as_secs_f64());
+            i = i.wrapping_add(1);
+        })
+    });
+    g.bench_function("family_owned8", |b| {
+        b.iter(|| {
+            let (k, s, d) = &jobs[i % 1024];
+            i = i.wrapping_add(1);
+            family.observe([black_box(k), black_box(s)], black_box(*d).as_secs_f64());
+        })
+    });
+    g.bench_function("family_wide256", |b| {
+        b.iter(|| {
+            let (k, s) = &wide[i % 256];
+            let d = DURATIONS[i % DURATIONS.len()];
+            i = i.wrapping_add(1);
+            family.observe([black_box(k), black_box(s)], black_box(d).as_secs_f64());
+        })
+    });
+
     let wide_vec = peers::prometheus_histograms();
     g.bench_function("prometheus_wide256", |b| {
         b.iter(|| {

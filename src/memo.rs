@@ -48,12 +48,12 @@ impl Key {
     }
 
     #[inline]
-    fn is_exact(&self) -> bool {
+    pub(crate) fn is_exact(&self) -> bool {
         self.len <= Self::EXACT
     }
 
     #[inline]
-    fn mix(&self) -> u64 {
+    pub(crate) fn mix(&self) -> u64 {
         self.head ^ self.tail.rotate_left(29) ^ (self.len as u64).rotate_left(52)
     }
 }

@@ -40,6 +40,7 @@ pub(crate) use thread_local_const as thread_local;
 mod imp {
     pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
+    pub(crate) use std::thread::LocalKey;
 
     /// Spin-then-yield waiting for a reader whose writer is mid-update.
     pub(crate) use crossbeam_utils::Backoff;
@@ -120,6 +121,7 @@ mod imp {
 mod imp {
     pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
+    pub(crate) use loom::thread::LocalKey;
 
     /// Under loom every wait yields, so the model checker runs the thread
     /// being waited for (a spinning loop without a yield never ends there).

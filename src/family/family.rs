@@ -87,13 +87,13 @@ impl<M: Metric, const N: usize> Family<M, N> {
     }
 
     #[inline]
-    fn make(&self) -> impl FnOnce() -> M + '_ {
+    fn make(&self) -> impl Fn() -> M + '_ {
         || M::make(&self.inner.desc.bounds)
     }
 
     /// Runs `f` on the metric of `values` (added if new).
     #[inline]
-    fn apply<R>(&self, values: [&str; N], f: impl FnOnce(&M) -> R) -> R {
+    fn apply<R>(&self, values: [&str; N], f: impl Fn(&M) -> R) -> R {
         self.inner.index.with(&values, self.make(), f)
     }
 

@@ -18,8 +18,10 @@ use std::hash::{BuildHasher, Hash, Hasher};
 use hashbrown::hash_table::HashTable;
 use hashbrown::DefaultHashBuilder;
 
+use crate::family::memo::{self, Probe};
+use crate::family::metric::Metric;
 use crate::index::OVERFLOW_LABEL;
-use crate::sync::{Arc, Loaded, Mutex, SwapCell};
+use crate::sync::{Arc, AtomicU64, Loaded, Mutex, Ordering, SwapCell};
 
 /// One series: its label values (in the family's label order) and metric.
 pub(crate) struct Series<M> {
@@ -75,6 +77,34 @@ pub(crate) struct SeriesIndex<M> {
     writer: Mutex<()>,
     hasher: DefaultHashBuilder,
     max_series: usize,
+    /// Bumped after every removal and clear: memo entries made before it
+    /// are stale (see `memo.rs`).
+    generation: AtomicU64,
+}
+
+impl<M: Metric> SeriesIndex<M> {
+    /// Runs `f` on the series of `values`, added if new (or the overflow
+    /// series, past the limit): from this thread's memo if it has it, else
+    /// from the index, remembering it.
+    #[inline]
+    pub(crate) fn with<R>(&self, values: &[&str], make: impl Fn() -> M, f: impl Fn(&M) -> R) -> R {
+        let family = self.current.id();
+        // Acquire: pairs with the Release bump in `removed`; the index
+        // loaded below is then at least the one the generation names.
+        let generation = self.generation.load(Ordering::Acquire);
+        let probe = Probe::of(values);
+        let hit = memo::borrow(M::memo(), |m| {
+            m.get(family, generation, &probe, values).map(&f)
+        });
+        if let Some(Some(r)) = hit {
+            return r;
+        }
+        let series = self.resolve(values, make);
+        memo::borrow(M::memo(), |m| {
+            m.remember(family, generation, &probe, values, &series)
+        });
+        f(&series.metric)
+    }
 }
 
 impl<M> SeriesIndex<M> {
@@ -84,6 +114,7 @@ impl<M> SeriesIndex<M> {
             writer: Mutex::new(()),
             hasher: DefaultHashBuilder::default(),
             max_series,
+            generation: AtomicU64::new(0),
         }
     }
 
@@ -101,29 +132,12 @@ impl<M> SeriesIndex<M> {
         self.current.load()
     }
 
-    /// Runs `f` on the series of `values`, added if new (or the overflow
-    /// series, past the limit).
-    #[inline]
-    pub(crate) fn with<R>(
-        &self,
-        values: &[&str],
-        make: impl FnOnce() -> M,
-        f: impl FnOnce(&M) -> R,
-    ) -> R {
-        let hash = self.hash(values);
-        let index = self.current.load();
-        if let Some(series) = index.find(hash, values) {
-            return f(&series.metric);
-        }
-        if index.counted >= self.max_series {
-            if let Some(overflow) = &index.overflow {
-                return f(&overflow.metric);
-            }
-        }
-        drop(index);
-        f(&self.insert(hash, values, make).metric)
+    /// Bumps the generation after a removal was published.
+    fn removed(&self) {
+        // Release: pairs with the Acquire load in `with`; a thread that sees
+        // the new generation loads the index stored before it.
+        self.generation.fetch_add(1, Ordering::Release);
     }
-
     /// The series of `values`, added if new (or the overflow series).
     pub(crate) fn resolve(&self, values: &[&str], make: impl FnOnce() -> M) -> Arc<Series<M>> {
         let hash = self.hash(values);
@@ -221,6 +235,7 @@ impl<M> SeriesIndex<M> {
             next.overflow = None;
         }
         self.current.store(Arc::new(next));
+        self.removed();
         true
     }
 
@@ -228,5 +243,6 @@ impl<M> SeriesIndex<M> {
     pub(crate) fn clear(&self) {
         let _writer = self.lock();
         self.current.store(Arc::new(Index::empty()));
+        self.removed();
     }
 }

@@ -1,7 +1,11 @@
 //! What the three metric kinds share: the sealed [`Metric`] trait that a
 //! [`Family`](crate::Family) is generic over, and how a scrape visits them.
 
+use std::cell::RefCell;
+
+use crate::family::memo::Memo;
 use crate::family::{Counter, Gauge, Histogram};
+use crate::sync::{thread_local, LocalKey};
 
 // `Kind`, `Values` and `Visitor` appear in the sealed trait's signatures,
 // so they are `pub` in this private module; nothing outside the crate can
@@ -54,7 +58,19 @@ pub(crate) mod sealed {
         /// `bounds`: a histogram family's ladder (empty for the others).
         fn make(bounds: &[f64]) -> Self;
         fn visit(&self, values: Values<'_>, visitor: &mut dyn Visitor);
+        /// This thread's memo for this kind.
+        fn memo() -> &'static LocalKey<RefCell<Memo<Self>>>;
     }
+}
+
+thread_local! {
+    static COUNTERS: RefCell<Memo<Counter>> = RefCell::new(Memo::new());
+}
+thread_local! {
+    static GAUGES: RefCell<Memo<Gauge>> = RefCell::new(Memo::new());
+}
+thread_local! {
+    static HISTOGRAMS: RefCell<Memo<Histogram>> = RefCell::new(Memo::new());
 }
 
 impl Metric for Counter {}
@@ -65,6 +81,9 @@ impl sealed::Sealed for Counter {
     }
     fn visit(&self, values: Values<'_>, visitor: &mut dyn Visitor) {
         visitor.counter(values, self.get());
+    }
+    fn memo() -> &'static LocalKey<RefCell<Memo<Self>>> {
+        &COUNTERS
     }
 }
 
@@ -77,6 +96,9 @@ impl sealed::Sealed for Gauge {
     fn visit(&self, values: Values<'_>, visitor: &mut dyn Visitor) {
         visitor.gauge(values, self.get());
     }
+    fn memo() -> &'static LocalKey<RefCell<Memo<Self>>> {
+        &GAUGES
+    }
 }
 
 impl Metric for Histogram {}
@@ -87,5 +109,8 @@ impl sealed::Sealed for Histogram {
     }
     fn visit(&self, values: Values<'_>, visitor: &mut dyn Visitor) {
         visitor.histogram(values, self);
+    }
+    fn memo() -> &'static LocalKey<RefCell<Memo<Self>>> {
+        &HISTOGRAMS
     }
 }

@@ -8,6 +8,7 @@ mod family;
 mod gauge;
 mod histogram;
 mod index;
+mod memo;
 mod metric;
 mod opts;
 mod registry;
