@@ -728,5 +728,13 @@ fn render(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, observe, contended, render);
+mod workloads;
+
+criterion_group!(
+    benches,
+    observe,
+    contended,
+    render,
+    workloads::measured_workloads
+);
 criterion_main!(benches);

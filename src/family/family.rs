@@ -194,7 +194,7 @@ impl<M> Clone for Handle<M> {
 impl<M> Handle<M> {
     /// The series' label values, in the family's label order.
     pub fn values(&self) -> impl Iterator<Item = &str> + '_ {
-        self.0.values.iter().map(|v| &**v)
+        self.0.values.iter()
     }
 }
 

@@ -20,12 +20,15 @@ use hashbrown::DefaultHashBuilder;
 
 use crate::family::memo::{self, Probe};
 use crate::family::metric::Metric;
+use crate::family::tuple::Tuple;
 use crate::index::OVERFLOW_LABEL;
 use crate::sync::{Arc, AtomicU64, Loaded, Mutex, Ordering, SwapCell};
 
 /// One series: its label values (in the family's label order) and metric.
 pub(crate) struct Series<M> {
-    pub(crate) values: Box<[Box<str>]>,
+    pub(crate) values: Tuple,
+    /// The index's hash of `values`.
+    hash: u64,
     /// `false` for the overflow series, which the limit does not count.
     counted: bool,
     pub(crate) metric: M,
@@ -65,9 +68,8 @@ impl<M> Index<M> {
 
     #[inline]
     fn find(&self, hash: u64, values: &[&str]) -> Option<&Arc<Series<M>>> {
-        self.by_values.find(hash, |s| {
-            s.values.iter().map(|v| &**v).eq(values.iter().copied())
-        })
+        self.by_values
+            .find(hash, |s| s.hash == hash && s.values.is(values))
     }
 }
 
@@ -99,10 +101,40 @@ impl<M: Metric> SeriesIndex<M> {
         if let Some(Some(r)) = hit {
             return r;
         }
-        let series = self.resolve(values, make);
-        memo::borrow(M::memo(), |m| {
-            m.remember(family, generation, &probe, values, &series)
-        });
+        self.with_slow(values, generation, &probe, make, f)
+    }
+
+    /// [`with`](Self::with) without a memo hit: the index, then the memo
+    /// learns the series (if it has room, see `memo.rs`).
+    #[inline(never)]
+    fn with_slow<R>(
+        &self,
+        values: &[&str],
+        generation: u64,
+        probe: &Probe,
+        make: impl Fn() -> M,
+        f: impl Fn(&M) -> R,
+    ) -> R {
+        let family = self.current.id();
+        let learn = |series: &Arc<Series<M>>| {
+            memo::borrow(M::memo(), |m| {
+                m.remember(family, generation, probe, values, series)
+            })
+        };
+        let hash = self.hash(values);
+        let index = self.current.load();
+        let found = match index.find(hash, values) {
+            Some(series) => Some(series),
+            None if index.counted >= self.max_series => index.overflow.as_ref(),
+            None => None,
+        };
+        if let Some(series) = found {
+            learn(series);
+            return f(&series.metric);
+        }
+        drop(index);
+        let series = self.insert(hash, values, make);
+        learn(&series);
         f(&series.metric)
     }
 }
@@ -119,10 +151,10 @@ impl<M> SeriesIndex<M> {
     }
 
     #[inline]
-    fn hash<S: AsRef<str>>(&self, values: &[S]) -> u64 {
+    fn hash(&self, values: &[&str]) -> u64 {
         let mut h = self.hasher.build_hasher();
         for v in values {
-            v.as_ref().hash(&mut h);
+            v.hash(&mut h);
         }
         h.finish()
     }
@@ -191,15 +223,16 @@ impl<M> SeriesIndex<M> {
             Some(existing) => Arc::clone(existing),
             None => {
                 let series = Arc::new(Series {
-                    values: values.iter().map(|v| Box::from(*v)).collect(),
+                    values: Tuple::new(values),
+                    hash,
                     counted: !full,
                     metric: make(),
                 });
                 next.by_values
-                    .insert_unique(hash, Arc::clone(&series), |s| self.hash(&s.values));
+                    .insert_unique(hash, Arc::clone(&series), |s| s.hash);
                 let at = next
                     .sorted
-                    .partition_point(|s| s.values.iter().map(|v| &**v).lt(values.iter().copied()));
+                    .partition_point(|s| s.values.cmp_with(values).is_lt());
                 next.sorted.insert(at, Arc::clone(&series));
                 next.counted += usize::from(!full);
                 series

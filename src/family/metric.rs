@@ -4,6 +4,7 @@
 use std::cell::RefCell;
 
 use crate::family::memo::Memo;
+use crate::family::tuple::Tuple;
 use crate::family::{Counter, Gauge, Histogram};
 use crate::sync::{thread_local, LocalKey};
 
@@ -24,14 +25,14 @@ pub enum Kind {
 #[allow(unreachable_pub)]
 #[derive(Clone, Copy)]
 pub enum Values<'a> {
-    Stored(&'a [Box<str>]),
+    Stored(&'a Tuple),
     Passed(&'a [&'a str]),
 }
 
 impl<'a> Values<'a> {
     pub(crate) fn get(&self, i: usize) -> &'a str {
         match *self {
-            Values::Stored(v) => &v[i],
+            Values::Stored(v) => v.get(i),
             Values::Passed(v) => v[i],
         }
     }

@@ -12,6 +12,7 @@ mod memo;
 mod metric;
 mod opts;
 mod registry;
+mod tuple;
 
 pub use collector::Emit;
 pub use counter::Counter;
