@@ -204,3 +204,53 @@ fn a_fresh_threads_first_handle_observation() {
     assert_eq!(first, 0, "{first} allocations");
     assert_eq!(handle.snapshot().count(), 1);
 }
+
+#[test]
+fn families_observe_and_encode_allocate_nothing_in_steady_state() {
+    use rm_metrics::{Opts, Registry, TextEncoder};
+    let registry = Registry::new();
+    let requests = registry
+        .counter(
+            Opts::new("requests", "Requests.").const_label("svc", "api"),
+            ["method", "code"],
+        )
+        .unwrap();
+    let depth = registry.gauge(Opts::new("depth", "Depth."), []).unwrap();
+    let latency = registry
+        .histogram(
+            Opts::new("latency_seconds", "Latency."),
+            ["route"],
+            &[0.01, 0.1, 1.0, 1e6],
+        )
+        .unwrap();
+    registry
+        .gauge_fn(Opts::new("queue", "Queue."), ["name"], |out| {
+            out.sample(["mail"], 3.5);
+        })
+        .unwrap();
+    let routes: Vec<String> = (0..20).map(|i| format!("/route/{i}")).collect();
+    let mut encoder = TextEncoder::new();
+    let mut round = || {
+        for (i, r) in routes.iter().enumerate() {
+            requests.inc(["GET", if i % 2 == 0 { "200" } else { "500" }]);
+            depth.add([], 1.5);
+            latency.observe([r], i as f64 * 0.013);
+        }
+        std::hint::black_box(encoder.encode(&registry).len());
+    };
+    // First rounds: series, memo tables and buffers are made.
+    round();
+    round();
+    assert_eq!(allocations(&mut round), 0);
+    // The output is what it should be.
+    let text = String::from_utf8(encoder.encode(&registry).to_vec()).unwrap();
+    assert!(
+        text.contains("requests_total{svc=\"api\",method=\"GET\",code=\"200\"} 30\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("latency_seconds_bucket{route=\"/route/19\",le=\"1e+06\"} 3\n"),
+        "{text}"
+    );
+    assert!(text.contains("queue{name=\"mail\"} 3.5\n"), "{text}");
+}

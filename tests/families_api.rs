@@ -1,0 +1,132 @@
+//! The families API: what registration accepts and refuses, and what the
+//! text encoder writes for constant labels, collectors and families without
+//! labels.
+
+use rm_metrics::{Opts, RegisterError, Registry, TextEncoder, OVERFLOW_LABEL};
+
+fn text(registry: &Registry) -> String {
+    String::from_utf8(TextEncoder::new().encode(registry).to_vec()).unwrap()
+}
+
+#[test]
+fn bad_registrations_are_errors_and_change_nothing() {
+    let r = Registry::new();
+    let o = |name| Opts::new(name, "h");
+    assert_eq!(
+        r.counter(o("9x"), []).unwrap_err(),
+        RegisterError::InvalidName("9x".into())
+    );
+    assert_eq!(
+        r.counter(o(""), []).unwrap_err(),
+        RegisterError::InvalidName("".into())
+    );
+    assert_eq!(
+        r.gauge(o("g"), ["a-b"]).unwrap_err(),
+        RegisterError::InvalidLabelName("a-b".into())
+    );
+    assert_eq!(
+        r.gauge(o("g"), ["__x"]).unwrap_err(),
+        RegisterError::ReservedLabelName("__x".into())
+    );
+    assert_eq!(
+        r.histogram(o("h"), ["le"], &[1.0]).unwrap_err(),
+        RegisterError::ReservedLabelName("le".into())
+    );
+    assert!(r.gauge(o("le_is_fine_on_a_gauge"), ["le"]).is_ok());
+    assert_eq!(
+        r.gauge(o("g"), ["a", "a"]).unwrap_err(),
+        RegisterError::DuplicateLabelName("a".into())
+    );
+    assert_eq!(
+        r.gauge(o("g").const_label("a", "1"), ["a"]).unwrap_err(),
+        RegisterError::DuplicateLabelName("a".into())
+    );
+    assert!(matches!(
+        r.histogram(o("h"), [], &[1.0, 1.0]).unwrap_err(),
+        RegisterError::InvalidBuckets(_)
+    ));
+    assert!(matches!(
+        r.histogram(o("h"), [], &[f64::NAN]).unwrap_err(),
+        RegisterError::InvalidBuckets(_)
+    ));
+    assert!(matches!(
+        r.histogram(o("h"), [], &[1.0, f64::INFINITY]).unwrap_err(),
+        RegisterError::InvalidBuckets(_)
+    ));
+    // Nothing of the above was registered.
+    assert_eq!(
+        text(&r),
+        "# HELP le_is_fine_on_a_gauge h\n# TYPE le_is_fine_on_a_gauge gauge\n"
+    );
+    // Names that would collide in the exposition.
+    r.histogram(o("lat"), [], &[1.0]).unwrap();
+    for taken in ["lat", "lat_bucket", "lat_sum", "lat_count"] {
+        assert_eq!(
+            r.gauge(o(taken), []).unwrap_err(),
+            RegisterError::DuplicateName(taken.into())
+        );
+    }
+    r.counter(o("jobs"), []).unwrap();
+    assert!(r.gauge(o("jobs_total"), []).is_err());
+    assert!(r.counter(o("jobs"), []).is_err());
+    // Every error reads as one line.
+    let e = r.gauge(o("a\nb"), []).unwrap_err().to_string();
+    assert!(!e.contains('\n'), "{e}");
+}
+
+#[test]
+fn constant_labels_collectors_and_families_without_labels() {
+    let r = Registry::new();
+    let up = r
+        .gauge(
+            Opts::new("up", "Is up.\\ Or not.\nReally.").const_label("svc", "a\"b"),
+            [],
+        )
+        .unwrap();
+    up.set([], 1.0);
+    assert!(!up.remove([]), "a family without labels keeps its series");
+    up.clear();
+    r.counter_fn(Opts::new("bytes", "Bytes."), ["dir"], |out| {
+        out.sample(["out"], 7);
+        out.sample(["in"], u64::MAX);
+    })
+    .unwrap();
+    let h = r
+        .histogram(Opts::new("empty", "No buckets."), [], &[])
+        .unwrap();
+    h.observe([], -2.5);
+    h.observe([], f64::NAN);
+    assert_eq!(
+        text(&r),
+        "# HELP up Is up.\\\\ Or not.\\nReally.\n\
+         # TYPE up gauge\n\
+         up{svc=\"a\\\"b\"} 1\n\
+         # HELP bytes_total Bytes.\n\
+         # TYPE bytes_total counter\n\
+         bytes_total{dir=\"out\"} 7\n\
+         bytes_total{dir=\"in\"} 18446744073709551615\n\
+         # HELP empty No buckets.\n\
+         # TYPE empty histogram\n\
+         empty_bucket{le=\"+Inf\"} 2\n\
+         empty_sum NaN\n\
+         empty_count 2\n"
+    );
+}
+
+#[test]
+fn handles_name_their_series_and_overflow_is_labelled() {
+    let r = Registry::new();
+    let f = r
+        .counter(Opts::new("c", "C.").max_series(1), ["a", "b"])
+        .unwrap();
+    let h = f.with(["x", "y"]);
+    assert_eq!(h.values().collect::<Vec<_>>(), ["x", "y"]);
+    let o = f.with(["p", "q"]);
+    assert_eq!(o.values().collect::<Vec<_>>(), [OVERFLOW_LABEL; 2]);
+    o.inc();
+    f.inc(["r", "s"]);
+    assert_eq!(o.get(), 2);
+    assert_eq!(f.len(), 2);
+    assert_eq!(f.name(), "c");
+    assert!(format!("{f:?} {h:?} {r:?}").contains("\"x\", \"y\""));
+}
