@@ -1,40 +1,40 @@
-//! Lock-free job-duration histograms and a Prometheus text exporter.
+//! Lock-free counters, gauges and histograms with exact reads, and a
+//! Prometheus text exporter that holds under hostile load.
 //!
-//! `rm-metrics` is the metrics core a latency-sensitive service links in to
-//! count its jobs and expose them to Prometheus:
+//! `rm-metrics` is the metrics core a latency-sensitive service links in:
 //!
-//! * a [`JobRegistry`] of job-duration histograms, one per `(kind, status)`, on
-//!   the fixed ladder [`BUCKET_BOUNDS_SECONDS`] (+Inf implicit). Observing is
-//!   lock-free and, after a thread's first observation, allocation-free: a
-//!   per-thread memo (or the shared label index) finds the series, then
-//!   plain atomic loads and stores on the cache-padded shard this thread
-//!   owns, with no locked instruction. A [`JobHandle`] skips the lookup.
-//!   Every scrape is exactly consistent ([`docs::consistency`]);
-//! * plain [`Snapshot`] values for the per-host and server gauges, borrowed
-//!   from wherever the caller keeps its data;
-//! * a [`Renderer`] that writes the text exposition (format 0.0.4) into a
-//!   buffer it reuses, so a steady-state scrape allocates nothing;
+//! * a [`Registry`] of the service's own [`Family`]s: [`Counter`]s,
+//!   [`Gauge`]s and [`Histogram`]s with any labels and buckets, constant
+//!   labels, a per-family series limit with an overflow series, removal,
+//!   and scrape-time collectors ([`Registry::gauge_fn`]). Registration
+//!   returns an error for bad input; observing cannot fail, takes no lock
+//!   and, once a series exists, allocates nothing;
+//! * a [`TextEncoder`] that writes the text exposition (format 0.0.4) into
+//!   buffers it reuses;
+//! * the restic-manager schema: a [`JobRegistry`] of job-duration
+//!   histograms, per-host and server gauges from a borrowed [`Snapshot`],
+//!   and its [`Renderer`];
 //! * with the `exporter` feature, a gated `/metrics` HTTP endpoint
 //!   (the `exporter` module).
 //!
 //! ```
-//! use std::time::Duration;
-//! use rm_metrics::{HostRow, JobRegistry, Renderer, Snapshot};
+//! use rm_metrics::{Opts, Registry, TextEncoder};
 //!
-//! let registry = JobRegistry::new();
+//! let registry = Registry::new();
+//! let jobs = registry.histogram(Opts::new("job_seconds", "Job time."), ["kind"], &[1.0, 60.0])?;
 //! // From any thread, on every finished job:
-//! registry.observe("backup", "succeeded", Duration::from_secs(90));
+//! jobs.observe(["backup"], 42.0);
 //!
 //! // At scrape time:
-//! let hosts = [HostRow { id: "h1", name: "alpha", online: true, ..HostRow::default() }];
-//! let mut renderer = Renderer::new();
-//! let body = renderer.render(&registry, &Snapshot { hosts: &hosts, ..Snapshot::default() });
-//! assert!(body.starts_with(b"# HELP rm_hosts_total"));
+//! let mut encoder = TextEncoder::new();
+//! let body = encoder.encode(&registry);
+//! assert!(body.starts_with(b"# HELP job_seconds Job time."));
+//! # Ok::<(), rm_metrics::RegisterError>(())
 //! ```
 //!
-//! The design notes in [`docs`] say why the histograms are sharded, how a
-//! scrape reads them exactly, what a series costs in memory, and what the
-//! loom models prove.
+//! The design notes in [`docs`] say how families find their series, why
+//! the counters are sharded, how a scrape reads them exactly, what a series
+//! costs in memory, and what the loom models prove.
 
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -6,10 +6,13 @@
 //! * [`consistency`]: why a scrape taken during observations is exactly
 //!   consistent (`_sum` covers exactly the counted observations) and never
 //!   goes down, and what a scrape may wait for.
+//! * [`families`]: how a service's own families store and find their
+//!   series, what their reads guarantee, and their memory per series.
 //! * [`cardinality`]: the series limit and the overflow series.
 //! * [`loom`]: what the model-checked tests prove, and what they assume.
 
 pub mod cardinality;
+pub mod families;
 pub mod consistency;
 pub mod lookup;
 pub mod loom;

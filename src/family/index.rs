@@ -279,3 +279,23 @@ impl<M> SeriesIndex<M> {
         self.removed();
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::core::shared::Shared;
+    use crate::family::{Counter, Gauge, Histogram};
+
+    /// Keeps the table of `docs::families` true.
+    #[test]
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    fn family_memory_is_as_documented() {
+        use std::mem::size_of;
+        // Arc's two counts + the series.
+        assert_eq!(16 + size_of::<Series<Counter>>(), 80);
+        assert_eq!(16 + size_of::<Series<Gauge>>(), 72);
+        assert_eq!(16 + size_of::<Series<Histogram>>(), 112);
+        assert_eq!(size_of::<Shared>(), 72);
+        assert_eq!(size_of::<crate::core::lines::Line>(), 128);
+    }
+}
