@@ -12,8 +12,8 @@
 //! * [`loom`]: what the model-checked tests prove, and what they assume.
 
 pub mod cardinality;
-pub mod families;
 pub mod consistency;
+pub mod families;
 pub mod lookup;
 pub mod loom;
 pub mod sharding;
