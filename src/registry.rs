@@ -97,10 +97,6 @@ impl JobRegistry {
             f(&series.kind, &series.status, &series.histogram.snapshot());
         }
     }
-
-    pub(crate) fn index(&self) -> &LabelIndex {
-        &self.index
-    }
 }
 
 impl Default for JobRegistry {

@@ -309,14 +309,14 @@ fn histograms(out: &mut Vec<u8>, labels: &mut Vec<u8>, registry: &JobRegistry) {
         "End-to-end duration of completed jobs, by kind and terminal status.",
         "histogram",
     );
-    // Series come sorted by (kind, status) from the index: no sort here.
-    for series in registry.index().load().sorted.iter() {
-        let snap = series.histogram.snapshot();
+    // Series come sorted by (kind, status) from the registry's public
+    // visit: no sort here.
+    registry.for_each_series(|kind, status, snap| {
         labels.clear();
         labels.extend_from_slice(b"{kind=\"");
-        write_label_value(labels, &series.kind);
+        write_label_value(labels, kind);
         labels.extend_from_slice(b"\",status=\"");
-        write_label_value(labels, &series.status);
+        write_label_value(labels, status);
         labels.push(b'"');
         let line = |out: &mut Vec<u8>, suffix: &str| {
             out.extend_from_slice(NAME.as_bytes());
@@ -339,7 +339,7 @@ fn histograms(out: &mut Vec<u8>, labels: &mut Vec<u8>, registry: &JobRegistry) {
         out.extend_from_slice(b"} ");
         Int::U(snap.count()).write(out);
         out.push(b'\n');
-    }
+    });
 }
 
 fn header(out: &mut Vec<u8>, name: &str, help: &str, kind: &str) {
