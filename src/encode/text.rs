@@ -14,10 +14,9 @@ use crate::render::float::write_go_g;
 /// even without series; the series of a family in byte order of their
 /// label values (a collector's in the order it wrote them). A counter
 /// family `x` is written `x_total`. Label values escape `\`, `"` and line
-/// feed only. Counts are written as integers; gauge values and sums as
-/// integers when they are whole numbers below 2⁵³ in magnitude, otherwise as
-/// Go's `strconv.FormatFloat(v, 'g', -1, 64)` writes them (`+Inf`, `-Inf`,
-/// `NaN` included).
+/// feed only. Counts are written as integers; gauge values, sums and `le`
+/// bounds as Go's `strconv.FormatFloat(v, 'g', -1, 64)` writes them, as
+/// client_golang does (`3`, `0.25`, `1e+06`, `+Inf`, `-Inf`, `NaN`).
 ///
 /// ```
 /// use rm_metrics::{Opts, Registry, TextEncoder};
@@ -159,7 +158,7 @@ impl Visitor for Family<'_> {
     fn gauge(&mut self, values: Values<'_>, value: f64) {
         self.enc.labels(self.desc, values);
         self.enc.sample_start(&self.desc.name, b"");
-        write_f64(&mut self.enc.buf, value);
+        write_go_g(&mut self.enc.buf, value);
         self.enc.buf.push(b'\n');
     }
 
@@ -194,7 +193,7 @@ impl Visitor for Family<'_> {
             out.push(b'\n');
         }
         enc.sample_start(name, b"_sum");
-        write_f64(&mut enc.buf, sum);
+        write_go_g(&mut enc.buf, sum);
         enc.buf.push(b'\n');
         enc.sample_start(name, b"_count");
         write_u64(&mut enc.buf, cumulative);
@@ -215,14 +214,4 @@ fn write_help(out: &mut Vec<u8>, help: &str) {
 
 fn write_u64(out: &mut Vec<u8>, v: u64) {
     out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
-}
-
-/// Whole numbers below 2⁵³ in magnitude as integers, others as Go's `%g`.
-pub(crate) fn write_f64(out: &mut Vec<u8>, v: f64) {
-    const EXACT: f64 = (1u64 << 53) as f64;
-    if v.fract() == 0.0 && v.abs() < EXACT {
-        out.extend_from_slice(itoa::Buffer::new().format(v as i64).as_bytes());
-    } else {
-        write_go_g(out, v);
-    }
 }
