@@ -45,13 +45,8 @@ mod core;
 pub mod docs;
 mod encode;
 mod family;
-mod histogram;
-mod index;
-mod memo;
 mod registry;
 mod render;
-mod shard;
-mod shared_shard;
 mod slot;
 mod snapshot;
 mod sync;
@@ -68,14 +63,13 @@ pub struct ReadmeDoctests;
 #[cfg_attr(docsrs, doc(cfg(feature = "spec")))]
 pub mod spec;
 
-pub use buckets::{BUCKET_BOUNDS_SECONDS, MAX_OBSERVATION_NANOS};
+pub use buckets::BUCKET_BOUNDS_SECONDS;
 pub use encode::text::TextEncoder;
 pub use family::{
-    Counter, Emit, Family, Gauge, Handle, Histogram, HistogramValue, Metric, Opts, RegisterError,
-    Registry, DEFAULT_BUCKETS, DEFAULT_MAX_SERIES,
+    Counter, DurationHistogram, DurationHistogramValue, Emit, Family, Gauge, Handle, Histogram,
+    HistogramValue, Metric, Opts, RegisterError, Registry, SeriesRef, DEFAULT_BUCKETS,
+    DEFAULT_MAX_SERIES, MAX_OBSERVATION_NANOS, OVERFLOW_LABEL,
 };
-pub use histogram::HistogramSnapshot;
-pub use index::OVERFLOW_LABEL;
-pub use registry::{JobHandle, JobRegistry};
+pub use registry::{HistogramSnapshot, JobHandle, JobRegistry};
 pub use render::{Partition, Renderer};
 pub use snapshot::{AlertCounts, BuildInfo, HostRow, Snapshot};

@@ -1,21 +1,24 @@
-//! The public face of the histograms: [`JobRegistry`] and [`JobHandle`].
+//! The restic-manager job histograms, built on the families API:
+//! [`JobRegistry`] and [`JobHandle`].
 
 use std::fmt;
 use std::time::Duration;
 
-use crate::buckets::{nanos_of_duration, nanos_of_signed};
-use crate::histogram::HistogramSnapshot;
-use crate::index::{LabelIndex, Series};
-use crate::sync::Arc;
-use crate::DEFAULT_MAX_SERIES;
+use crate::buckets::{BUCKETS, BUCKET_BOUNDS_SECONDS};
+use crate::{DurationHistogram, Family, Handle, Opts, Registry, DEFAULT_MAX_SERIES};
 
-/// Job-duration histograms, one per `(kind, status)` pair.
+/// The family's name and help text, as the Go original exports them.
+pub(crate) const NAME: &str = "rm_job_duration_seconds";
+const HELP: &str = "End-to-end duration of completed jobs, by kind and terminal status.";
+
+/// Job-duration histograms, one per `(kind, status)` pair: a preset of the
+/// families API, a [`Registry`] holding one family of
+/// [`DurationHistogram`]s, `rm_job_duration_seconds{kind, status}`, on the
+/// ladder [`BUCKET_BOUNDS_SECONDS`].
 ///
-/// Observing is lock-free and allocation-free once a pair exists: a lookup
-/// in this thread's memo (or the shared label index, see
-/// [`docs::lookup`](crate::docs::lookup)), two plain atomic stores on the
-/// shard this thread owns (see [`docs::sharding`](crate::docs::sharding)).
-/// Share it by reference or in an `Arc`.
+/// Observing is lock-free and allocation-free once a pair exists (see
+/// [`docs::families`](crate::docs::families)). Share it by reference or in
+/// an `Arc`.
 ///
 /// ```
 /// use std::time::Duration;
@@ -31,12 +34,13 @@ use crate::DEFAULT_MAX_SERIES;
 /// assert_eq!(checks.snapshot().cumulative()[..3], [0, 1, 1]); // le 1, 5, 30
 /// ```
 pub struct JobRegistry {
-    index: LabelIndex,
+    registry: Registry,
+    jobs: Family<DurationHistogram, 2>,
 }
 
 impl JobRegistry {
     /// An empty registry with the default series limit
-    /// ([`DEFAULT_MAX_SERIES`]) and one shard per available core.
+    /// ([`DEFAULT_MAX_SERIES`]).
     pub fn new() -> Self {
         Self::with_max_series(DEFAULT_MAX_SERIES)
     }
@@ -59,8 +63,16 @@ impl JobRegistry {
     /// assert_eq!(overflow.snapshot().count(), 1);
     /// ```
     pub fn with_max_series(max_series: usize) -> Self {
-        JobRegistry {
-            index: LabelIndex::new(max_series),
+        let registry = Registry::new();
+        let jobs = registry.duration_histogram(
+            Opts::new(NAME, HELP).max_series(max_series),
+            ["kind", "status"],
+            &BUCKET_BOUNDS_SECONDS,
+        );
+        match jobs {
+            Ok(jobs) => JobRegistry { registry, jobs },
+            // The name, labels and ladder are constants a test checks.
+            Err(e) => unreachable!("the job family's constants are invalid: {e}"),
         }
     }
 
@@ -68,34 +80,48 @@ impl JobRegistry {
     /// Durations over `i64::MAX` ns (292 years) saturate.
     #[inline]
     pub fn observe(&self, kind: &str, status: &str, duration: Duration) {
-        self.index.record(kind, status, nanos_of_duration(duration));
+        self.jobs.observe([kind, status], duration);
     }
 
     /// Like [`observe`](Self::observe), for a signed nanosecond count such as
     /// Go's `time.Duration`; negative values (clock skew) count as zero.
     #[inline]
     pub fn observe_nanos(&self, kind: &str, status: &str, nanos: i64) {
-        self.index.record(kind, status, nanos_of_signed(nanos));
+        self.jobs.observe_nanos([kind, status], nanos);
     }
 
     /// A handle on the series of `(kind, status)`, created if new (or the
     /// overflow series, past the limit). Observing through it skips the
     /// label lookup.
     pub fn handle(&self, kind: &str, status: &str) -> JobHandle {
-        JobHandle(self.index.resolve(kind, status))
+        JobHandle(self.jobs.with([kind, status]))
     }
 
     /// Number of series, the overflow series included.
     pub fn series_count(&self) -> usize {
-        self.index.load().sorted.len()
+        self.jobs.len()
     }
 
     /// Calls `f` with each series' labels and current state, in exposition
     /// order (kind, then status).
     pub fn for_each_series(&self, mut f: impl FnMut(&str, &str, &HistogramSnapshot)) {
-        for series in self.index.load().sorted.iter() {
-            f(&series.kind, &series.status, &series.histogram.snapshot());
-        }
+        self.jobs.for_each(|series| {
+            let mut values = series.values();
+            let (kind, status) = (values.next().unwrap_or(""), values.next().unwrap_or(""));
+            f(kind, status, &HistogramSnapshot::of(&series));
+        });
+    }
+
+    /// The registry holding the job family: encode it with a
+    /// [`TextEncoder`](crate::TextEncoder), or look at the family's
+    /// definition there. (Other families do not belong in it.)
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The job family itself.
+    pub fn family(&self) -> &Family<DurationHistogram, 2> {
+        &self.jobs
     }
 }
 
@@ -116,34 +142,34 @@ impl fmt::Debug for JobRegistry {
 /// A resolved `(kind, status)` series: observing through it skips the label
 /// lookup. Cloning is one reference-count increment.
 #[derive(Clone)]
-pub struct JobHandle(Arc<Series>);
+pub struct JobHandle(Handle<DurationHistogram>);
 
 impl JobHandle {
     /// Records one job of this series. Durations over `i64::MAX` ns saturate.
     #[inline]
     pub fn observe(&self, duration: Duration) {
-        self.0.histogram.record(nanos_of_duration(duration));
+        self.0.observe(duration);
     }
 
     /// Records a signed nanosecond duration; negative values count as zero.
     #[inline]
     pub fn observe_nanos(&self, nanos: i64) {
-        self.0.histogram.record(nanos_of_signed(nanos));
+        self.0.observe_nanos(nanos);
     }
 
     /// The `kind` label of this series.
     pub fn kind(&self) -> &str {
-        &self.0.kind
+        self.0.values().next().unwrap_or("")
     }
 
     /// The `status` label of this series.
     pub fn status(&self) -> &str {
-        &self.0.status
+        self.0.values().nth(1).unwrap_or("")
     }
 
     /// The series' current counts and sum.
     pub fn snapshot(&self) -> HistogramSnapshot {
-        self.0.histogram.snapshot()
+        HistogramSnapshot::of(&self.0)
     }
 }
 
@@ -153,5 +179,77 @@ impl fmt::Debug for JobHandle {
             .field("kind", &self.kind())
             .field("status", &self.status())
             .finish()
+    }
+}
+
+/// The state of one job series at one moment, as a scrape sees it.
+///
+/// Exactly consistent, even when taken while other threads observe:
+/// cumulative counts never decrease along the ladder, the `+Inf` bucket equals
+/// [`count`](Self::count), [`sum_nanos`](Self::sum_nanos) is the sum of
+/// exactly the observations the counts include, every observation that
+/// returned before the read began is in it, and a later one of the same
+/// series never has less, in any count or in the sum. See
+/// [`docs::consistency`](crate::docs::consistency).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HistogramSnapshot {
+    /// Per-bucket (not cumulative) counts.
+    buckets: [u64; BUCKETS],
+    sum_nanos: u128,
+}
+
+impl HistogramSnapshot {
+    fn of(h: &DurationHistogram) -> Self {
+        let value = h.get();
+        let mut buckets = [0; BUCKETS];
+        let mut previous = 0;
+        for (out, c) in buckets.iter_mut().zip(value.cumulative()) {
+            *out = c - previous;
+            previous = c;
+        }
+        HistogramSnapshot {
+            buckets,
+            sum_nanos: value.sum_nanos(),
+        }
+    }
+
+    /// Cumulative bucket counts, one per bound of
+    /// [`BUCKET_BOUNDS_SECONDS`] and a last one for `+Inf`, as they appear
+    /// in the exposition's `_bucket` lines.
+    pub fn cumulative(&self) -> [u64; BUCKETS] {
+        let mut acc = 0u64;
+        self.buckets.map(|c| {
+            acc += c;
+            acc
+        })
+    }
+
+    /// Number of observations (`_count`).
+    pub fn count(&self) -> u64 {
+        self.buckets.iter().sum()
+    }
+
+    /// Exact sum of the observed durations, in nanoseconds.
+    pub fn sum_nanos(&self) -> u128 {
+        self.sum_nanos
+    }
+
+    /// The sum in seconds, as `_sum` renders it: the `f64` nearest the exact
+    /// value for sums below 2⁵³ ns (104 days); within one rounding above.
+    pub fn sum_seconds(&self) -> f64 {
+        self.sum_nanos as f64 / 1e9
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_job_family_registers() {
+        let r = JobRegistry::with_max_series(3);
+        assert_eq!(r.family().name(), NAME);
+        r.observe("a", "b", Duration::from_secs(1));
+        assert_eq!(r.handle("a", "b").snapshot().cumulative()[0], 1);
     }
 }

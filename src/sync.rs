@@ -1,7 +1,7 @@
 //! The one place this crate takes its synchronization types from.
 //!
 //! Normally these are `std`'s atomics, `Arc`, `Mutex`, thread-locals and
-//! [`arc_swap::ArcSwap`] / [`arc_swap::Cache`]. Built with
+//! [`arc_swap::ArcSwap`]. Built with
 //! `RUSTFLAGS="--cfg loom"` they are loom's, so the *same* histogram, slot and
 //! label-index code runs under the model checker (see `loom-tests/`). No other
 //! module names `std::sync`, `std::thread_local`, `arc_swap` or `loom`.
@@ -11,10 +11,7 @@
 //! arc-swap's internals (its debt lists) are not written against loom, so
 //! under `cfg(loom)` [`SwapCell`] is a loom `RwLock<Arc<T>>` with the same
 //! contract: `load` returns a snapshot of the current value that stays valid
-//! while held, `store` replaces it atomically; and [`CachedLoad`] simply loads
-//! every time (arc-swap's `Cache` re-checks the pointer with one Acquire load
-//! and reloads when it changed, so it returns what a plain `load` would).
-//! The models therefore prove *our* protocol (publish a fully built index,
+//! while held, `store` replaces it atomically. The models therefore prove *our* protocol (publish a fully built index,
 //! serialize writers, hand shards over between threads, never lose a count)
 //! on the assumption that arc-swap's `load`/`store` are linearizable, which
 //! arc-swap documents and tests itself. They prove nothing about arc-swap's
@@ -55,14 +52,6 @@ mod imp {
         inner: Arc<arc_swap::ArcSwap<T>>,
     }
 
-    /// A per-thread cache of one [`SwapCell`]'s value ([`arc_swap::Cache`]):
-    /// while the cell is unchanged, a load is one Acquire load and a pointer
-    /// compare, with no reference-count or debt-slot traffic.
-    pub(crate) struct CachedLoad<T> {
-        id: u64,
-        cache: arc_swap::Cache<Arc<arc_swap::ArcSwap<T>>, Arc<T>>,
-    }
-
     impl<T> SwapCell<T> {
         pub(crate) fn new(value: T) -> Self {
             static NEXT_ID: AtomicU64 = AtomicU64::new(0);
@@ -85,25 +74,6 @@ mod imp {
 
         pub(crate) fn store(&self, value: Arc<T>) {
             self.inner.store(value)
-        }
-
-        /// A cache for one thread's repeated loads of this cell.
-        pub(crate) fn cached(&self) -> CachedLoad<T> {
-            CachedLoad {
-                id: self.id,
-                cache: arc_swap::Cache::new(Arc::clone(&self.inner)),
-            }
-        }
-    }
-
-    impl<T> CachedLoad<T> {
-        pub(crate) fn id(&self) -> u64 {
-            self.id
-        }
-
-        #[inline]
-        pub(crate) fn load(&mut self) -> &T {
-            self.cache.load()
         }
     }
 
@@ -146,13 +116,6 @@ mod imp {
         inner: Arc<loom::sync::RwLock<Arc<T>>>,
     }
 
-    /// Loom stand-in for `arc_swap::Cache`: loads every time.
-    pub(crate) struct CachedLoad<T> {
-        id: u64,
-        inner: Arc<loom::sync::RwLock<Arc<T>>>,
-        current: Option<Arc<T>>,
-    }
-
     loom::lazy_static! {
         static ref NEXT_ID: AtomicU64 = AtomicU64::new(0);
         static ref FLAGS: Arc<Vec<AtomicBool>> =
@@ -178,25 +141,6 @@ mod imp {
 
         pub(crate) fn store(&self, value: Arc<T>) {
             *self.inner.write().unwrap() = value;
-        }
-
-        pub(crate) fn cached(&self) -> CachedLoad<T> {
-            CachedLoad {
-                id: self.id,
-                inner: Arc::clone(&self.inner),
-                current: None,
-            }
-        }
-    }
-
-    impl<T> CachedLoad<T> {
-        pub(crate) fn id(&self) -> u64 {
-            self.id
-        }
-
-        pub(crate) fn load(&mut self) -> &T {
-            let now = Arc::clone(&self.inner.read().unwrap());
-            self.current.insert(now)
         }
     }
 

@@ -149,9 +149,10 @@ fn observing_existing_pairs_allocates_nothing() {
 /// A fresh thread's first observation is counted, and what it allocates is
 /// what the README says: once per thread, arc-swap's per-thread debt node
 /// (192 bytes; arc-swap reuses one left by an exited thread when it can),
-/// on the first load of the label index. The memo and the slot are in
-/// thread-local storage and allocate nothing. Every observation after the
-/// first allocates nothing.
+/// on the first load of the family's index, and the thread's memo table for
+/// duration histograms (512 entries, 40 KiB). The slot is in thread-local
+/// storage and allocates nothing. Every observation after the first
+/// allocates nothing.
 #[test]
 fn a_fresh_threads_first_observation_is_counted_then_allocation_free() {
     let registry = JobRegistry::new();
@@ -176,7 +177,7 @@ fn a_fresh_threads_first_observation_is_counted_then_allocation_free() {
     });
     println!("first labelled observation on a fresh thread: {first} allocations; first handle observation after it: {first_handle}");
     assert!(
-        first <= 1,
+        first <= 2,
         "{first} allocations on a thread's first observation"
     );
     assert_eq!(first_handle, 0);

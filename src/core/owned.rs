@@ -1,11 +1,11 @@
 //! An owned histogram shard of any width: the words one thread writes with
 //! plain loads and stores, read exactly without making that thread wait.
 //!
-//! The protocol is that of the job histograms' shards (`crate::shard`),
-//! over a run of [`Line`]s and with an `f64` sum:
+//! Over a run of [`Line`]s, with a sum of either kind of `core::sum`:
 //!
 //! * the owner writes the observation's bucket counter (Relaxed), then the
-//!   sum (Release), then the shard's observation count (Release);
+//!   sum (its last store Release), then the shard's observation count
+//!   (Release);
 //! * a reader loads the count (Acquire), the sum (Acquire), then the bucket
 //!   counters, and accepts the read when the counters add up to exactly the
 //!   count. The Acquire load of count `c` makes the first `c` observations'
@@ -18,22 +18,34 @@
 //! records into the shared shard instead, so the reader waits for at most
 //! the observation in flight.
 
+use std::marker::PhantomData;
+
 use crate::core::lines::{word, Line};
+use crate::core::sum::Sum;
 use crate::sync::{AtomicU64, Backoff, Ordering};
 
 const COUNT: usize = 0;
 const READERS: usize = 1;
-const SUM: usize = 2;
+const SUM_LO: usize = 2;
+const SUM_HI: usize = 3;
 /// Bucket `b` is word `FIRST_BUCKET + b`.
-pub(crate) const FIRST_BUCKET: usize = 3;
+pub(crate) const FIRST_BUCKET: usize = 4;
 
-/// A view of one owned shard: `FIRST_BUCKET + buckets` words.
-#[derive(Clone, Copy)]
-pub(crate) struct Owned<'a>(pub(crate) &'a [Line]);
+/// A view of one owned shard: `FIRST_BUCKET + buckets` words, its sum an
+/// `S`.
+pub(crate) struct Owned<'a, S>(&'a [Line], PhantomData<S>);
 
-impl Owned<'_> {
+impl<'a, S: Sum> Owned<'a, S> {
+    pub(crate) fn new(lines: &'a [Line]) -> Self {
+        Owned(lines, PhantomData)
+    }
+
+    fn sum_words(&self) -> (&'a AtomicU64, &'a AtomicU64) {
+        (self.at(SUM_LO), self.at(SUM_HI))
+    }
+
     #[inline]
-    fn at(&self, i: usize) -> &AtomicU64 {
+    fn at(&self, i: usize) -> &'a AtomicU64 {
         word(self.0, i)
     }
 
@@ -41,7 +53,7 @@ impl Owned<'_> {
     /// shard's slot (its only writer). `false`, recording nothing, while a
     /// reader asks the owner to write elsewhere.
     #[inline]
-    pub(crate) fn try_record(&self, bucket: usize, value: f64) -> bool {
+    pub(crate) fn try_record(&self, bucket: usize, value: S) -> bool {
         // Relaxed: a progress hint only; a stale zero is caught by the
         // reader's count check, which then retries.
         if self.at(READERS).load(Ordering::Relaxed) != 0 {
@@ -52,11 +64,10 @@ impl Owned<'_> {
         let b = self.at(FIRST_BUCKET + bucket);
         // Relaxed: published by the Release stores below.
         b.store(b.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
-        let sum = self.at(SUM);
-        let next = f64::from_bits(sum.load(Ordering::Relaxed)) + value;
-        // Release: pairs with the reader's Acquire load of the sum; a reader
-        // that sees this sum sees the counter increment above.
-        sum.store(next.to_bits(), Ordering::Release);
+        // Its last store Release: a reader that sees this sum sees the
+        // counter increment above.
+        let (lo, hi) = self.sum_words();
+        S::owner_add(value, lo, hi);
         let count = self.at(COUNT);
         // Release: pairs with the reader's Acquire load of the count; a
         // reader that sees this count sees every write of this observation.
@@ -70,7 +81,7 @@ impl Owned<'_> {
     /// Adds this shard's per-bucket counts and sum, read exactly, into
     /// `acc` and `sum`, using `pass` (as long as `acc`) for each attempt.
     /// Waits only for the owner's observation in flight.
-    pub(crate) fn read_into(&self, pass: &mut [u64], acc: &mut [u64], sum: &mut f64) {
+    pub(crate) fn read_into(&self, pass: &mut [u64], acc: &mut [u64], sum: &mut S) {
         let s = match self.read(pass) {
             Some(s) => s,
             None => {
@@ -96,17 +107,18 @@ impl Owned<'_> {
 
     /// One pass into `out`: the sum, if the counts are exactly those of the
     /// first `count` observations.
-    fn read(&self, out: &mut [u64]) -> Option<f64> {
+    fn read(&self, out: &mut [u64]) -> Option<S> {
         // Acquire: pairs with the owner's Release store of the count.
         let count = self.at(COUNT).load(Ordering::Acquire);
         if count == 0 {
             // Never written: this slot's thread never observed here.
             out.fill(0);
-            return Some(0.0);
+            return Some(S::default());
         }
         // Acquire: pairs with the owner's Release store of the sum, so a sum
         // from a later observation shows in the counters loaded next.
-        let sum = f64::from_bits(self.at(SUM).load(Ordering::Acquire));
+        let (lo, hi) = self.sum_words();
+        let sum = S::load(lo, hi);
         let mut total = 0u64;
         for (i, c) in out.iter_mut().enumerate() {
             // Relaxed: ordered after the Acquire loads above; validated below.

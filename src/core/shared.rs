@@ -1,7 +1,7 @@
 //! The shared histogram shard of any width: words any number of threads
 //! write with atomic read-modify-writes, read exactly by flipping between a
-//! hot and a cold half (client_golang's scheme, as in the job histograms'
-//! `crate::shared_shard`, here with an `f64` sum).
+//! hot and a cold half (client_golang's scheme), with a sum of either kind
+//! of `core::sum`.
 //!
 //! Writers count themselves in `started` with one `fetch_add`, whose result
 //! also says which half is hot (bit 63), write that half, then count
@@ -14,33 +14,39 @@
 //! last read returns that read again without a flip.
 
 use crate::core::lines::{self, word, Line};
+use crate::core::sum::Sum;
 use crate::sync::{AtomicU64, Backoff, Mutex, Ordering};
 
 /// Bit 63 of `started`: the index of the hot half.
 const HOT: u64 = 1 << 63;
 
 const COMPLETED: usize = 0;
-const SUM: usize = 1;
-const FIRST_BUCKET: usize = 2;
+const SUM_LO: usize = 1;
+const SUM_HI: usize = 2;
+const FIRST_BUCKET: usize = 3;
 
-pub(crate) struct Shared {
+pub(crate) struct Shared<S> {
     /// Bit 63: the hot half. Bits 0–62: observations ever started here.
     started: AtomicU64,
     /// Two halves of `stride` lines: `completed`, the sum's bits, buckets.
     halves: Box<[Line]>,
     stride: usize,
     /// Held by a reader for the whole flip-wait-move; the last result.
-    last: Mutex<LastRead>,
+    last: Mutex<LastRead<S>>,
 }
 
-struct LastRead {
+struct LastRead<S> {
     /// `started` (without the hot bit) when `buckets` and `sum` were read.
     started: u64,
     buckets: Box<[u64]>,
-    sum: f64,
+    sum: S,
 }
 
-impl Shared {
+fn sum_words(half: &[Line]) -> (&AtomicU64, &AtomicU64) {
+    (word(half, SUM_LO), word(half, SUM_HI))
+}
+
+impl<S: Sum> Shared<S> {
     pub(crate) fn new(buckets: usize) -> Self {
         let stride = lines::lines_for(FIRST_BUCKET + buckets);
         Shared {
@@ -50,7 +56,7 @@ impl Shared {
             last: Mutex::new(LastRead {
                 started: 0,
                 buckets: vec![0; buckets].into_boxed_slice(),
-                sum: 0.0,
+                sum: S::default(),
             }),
         }
     }
@@ -60,10 +66,11 @@ impl Shared {
         &self.halves[i * self.stride..(i + 1) * self.stride]
     }
 
-    /// Records one observation: three `fetch_add`s and a compare-exchange
-    /// loop on the sum (the only retry, against other writers of this half).
+    /// Records one observation: `fetch_add`s, and for an `f64` sum a
+    /// compare-exchange loop (the only retry, against other writers of this
+    /// half).
     #[inline]
-    pub(crate) fn record(&self, bucket: usize, value: f64) {
+    pub(crate) fn record(&self, bucket: usize, value: S) {
         // Acquire: pairs with the reader's AcqRel flip, so a writer that
         // sees the flip writes a half whose zeroing (before the flip, under
         // the reader's lock) it also sees.
@@ -71,14 +78,15 @@ impl Shared {
         let half = self.half(n & HOT != 0);
         // Relaxed: published by the Release increment of `completed`.
         word(half, FIRST_BUCKET + bucket).fetch_add(1, Ordering::Relaxed);
-        add_f64(word(half, SUM), value);
+        let (lo, hi) = sum_words(half);
+        S::shared_add(value, lo, hi);
         // Release: pairs with the reader's Acquire load of `completed`; a
         // reader that counts this observation complete sees its writes.
         word(half, COMPLETED).fetch_add(1, Ordering::Release);
     }
 
     /// Adds this shard's counts and sum, read exactly, into `acc` and `sum`.
-    pub(crate) fn read_into(&self, acc: &mut [u64], sum: &mut f64) {
+    pub(crate) fn read_into(&self, acc: &mut [u64], sum: &mut S) {
         let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
         // Relaxed: only compared with our own last flip's count; an
         // observation that started after it is simply not in this read.
@@ -94,7 +102,7 @@ impl Shared {
 
     /// Flips the hot half, waits for the cold one to complete, reads it into
     /// `last` and moves it into the hot one. The caller holds the lock.
-    fn flip_and_read(&self, last: &mut LastRead) {
+    fn flip_and_read(&self, last: &mut LastRead<S>) {
         // AcqRel: Release publishes the cold half's zeroing (done at the
         // last flip) to writers that see this flip; Acquire orders it before
         // the reads below.
@@ -112,7 +120,8 @@ impl Shared {
         for (i, out) in last.buckets.iter_mut().enumerate() {
             *out = word(cold, FIRST_BUCKET + i).swap(0, Ordering::Relaxed);
         }
-        last.sum = f64::from_bits(word(cold, SUM).swap(0, Ordering::Relaxed));
+        let (lo, hi) = sum_words(cold);
+        last.sum = S::take(lo, hi);
         word(cold, COMPLETED).store(0, Ordering::Relaxed);
         // Writers may be adding to `hot` meanwhile; every write there is an
         // RMW, so nothing is lost. Relaxed: the next reader of `hot` (once
@@ -122,23 +131,10 @@ impl Shared {
                 word(hot, FIRST_BUCKET + i).fetch_add(c, Ordering::Relaxed);
             }
         }
-        add_f64(word(hot, SUM), last.sum);
+        let (lo, hi) = sum_words(hot);
+        S::shared_add(last.sum, lo, hi);
         // Release: as a writer's increment; the moved counts are then part
         // of what the next reader waits for.
         word(hot, COMPLETED).fetch_add(last.started, Ordering::Release);
-    }
-}
-
-/// Adds `v` to the `f64` whose bits `word` holds.
-#[inline]
-fn add_f64(word: &AtomicU64, v: f64) {
-    // Relaxed, both: published by the caller's Release on `completed`.
-    let mut old = word.load(Ordering::Relaxed);
-    loop {
-        let new = (f64::from_bits(old) + v).to_bits();
-        match word.compare_exchange_weak(old, new, Ordering::Relaxed, Ordering::Relaxed) {
-            Ok(_) => return,
-            Err(now) => old = now,
-        }
     }
 }

@@ -1,6 +1,6 @@
 //! The Prometheus text exposition format 0.0.4.
 
-use crate::family::{Desc, Histogram, Kind, Registry, Values, Visitor};
+use crate::family::{Desc, Kind, ReadHistogram, Registry, Values, Visitor};
 use crate::render::escape::write_label_value;
 use crate::render::float::write_go_g;
 
@@ -162,13 +162,12 @@ impl Visitor for Family<'_> {
         self.enc.buf.push(b'\n');
     }
 
-    fn histogram(&mut self, values: Values<'_>, histogram: &Histogram) {
+    fn histogram(&mut self, values: Values<'_>, histogram: &dyn ReadHistogram) {
         let enc = &mut *self.enc;
         let name = &*self.desc.name;
         enc.labels(self.desc, values);
         enc.counts.fill(0);
-        let mut sum = 0.0;
-        histogram.read_into(&mut enc.pass, &mut enc.counts, &mut sum);
+        let sum = histogram.read(&mut enc.pass, &mut enc.counts);
         let mut cumulative = 0u64;
         let mut le_start = 0;
         for (i, &c) in enc.counts.iter().enumerate() {

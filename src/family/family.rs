@@ -5,7 +5,7 @@ use std::ops::Deref;
 
 use crate::family::index::{Series, SeriesIndex};
 use crate::family::metric::{Kind, Metric, Values, Visitor};
-use crate::family::{Counter, Gauge, Histogram};
+use crate::family::{Counter, DurationHistogram, Gauge, Histogram};
 use crate::sync::{Arc, StdArc};
 
 /// What a family is, for the encoders.
@@ -118,6 +118,14 @@ impl<M: Metric, const N: usize> Family<M, N> {
         }
     }
 
+    /// Calls `f` with each series, in byte order of the label values (the
+    /// exposition's order), from one consistent view of the family.
+    pub fn for_each(&self, mut f: impl FnMut(SeriesRef<'_, M>)) {
+        for series in self.inner.index.load().sorted.iter() {
+            f(SeriesRef(series));
+        }
+    }
+
     /// Number of series, the overflow series included.
     pub fn len(&self) -> usize {
         self.inner.index.load().sorted.len()
@@ -170,12 +178,46 @@ impl<const N: usize> Family<Histogram, N> {
     }
 }
 
+impl<const N: usize> Family<DurationHistogram, N> {
+    /// Records one duration in the histogram of `values`.
+    #[inline]
+    pub fn observe(&self, values: [&str; N], d: std::time::Duration) {
+        self.apply(values, |h| h.observe(d));
+    }
+
+    /// Records a signed nanosecond count (negative: zero) in the histogram
+    /// of `values`.
+    #[inline]
+    pub fn observe_nanos(&self, values: [&str; N], nanos: i64) {
+        self.apply(values, |h| h.observe_nanos(nanos));
+    }
+}
+
 impl<M, const N: usize> fmt::Debug for Family<M, N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Family")
             .field("name", &self.inner.desc.name)
             .field("kind", &self.inner.desc.kind)
             .finish_non_exhaustive()
+    }
+}
+
+/// One series of a family during [`Family::for_each`]: its label values,
+/// and it dereferences to its metric.
+pub struct SeriesRef<'a, M>(&'a Series<M>);
+
+impl<'a, M> SeriesRef<'a, M> {
+    /// The series' label values, in the family's label order.
+    pub fn values(&self) -> impl Iterator<Item = &'a str> + 'a {
+        self.0.values.iter()
+    }
+}
+
+impl<M> Deref for SeriesRef<'_, M> {
+    type Target = M;
+
+    fn deref(&self) -> &M {
+        &self.0.metric
     }
 }
 

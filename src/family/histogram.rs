@@ -1,9 +1,6 @@
 //! A histogram on a bucket ladder of the caller's choice.
 
-use crate::core::lines::{self, Line};
-use crate::core::owned::{Owned, FIRST_BUCKET};
-use crate::core::shared::Shared;
-use crate::slot;
+use crate::core::shards::Shards;
 
 /// A histogram's counts: per-bucket counters and the sum of the observed
 /// values, sharded like a counter and read exactly.
@@ -34,23 +31,15 @@ use crate::slot;
 /// ```
 pub struct Histogram {
     bounds: Box<[f64]>,
-    /// Lines per owned shard.
-    stride: usize,
-    /// `slot_count()` owned shards of `stride` lines.
-    owned: Box<[Line]>,
-    shared: Box<Shared>,
+    shards: Shards<f64>,
 }
 
 impl Histogram {
     /// `bounds`: finite, strictly increasing (checked at registration).
     pub(crate) fn new(bounds: &[f64]) -> Self {
-        let buckets = bounds.len() + 1;
-        let stride = lines::lines_for(FIRST_BUCKET + buckets);
         Histogram {
             bounds: bounds.into(),
-            stride,
-            owned: lines::zeroed(slot::slot_count(), stride),
-            shared: Box::new(Shared::new(buckets)),
+            shards: Shards::new(bounds.len() + 1),
         }
     }
 
@@ -73,15 +62,7 @@ impl Histogram {
     /// that bound's bucket; NaN counts in `+Inf` (and makes the sum NaN).
     #[inline]
     pub fn observe(&self, v: f64) {
-        let bucket = self.bucket(v);
-        let slot = slot::current();
-        let start = slot * self.stride;
-        if let Some(lines) = self.owned.get(start..start + self.stride) {
-            if Owned(lines).try_record(bucket, v) {
-                return;
-            }
-        }
-        self.shared.record(bucket, v);
+        self.shards.record(self.bucket(v), v);
     }
 
     /// The upper bounds of the buckets, `+Inf` not included.
@@ -93,12 +74,7 @@ impl Histogram {
     /// than the bounds) and the sum into `sum`, using `pass` (as long as
     /// `acc`) as scratch: no allocation.
     pub(crate) fn read_into(&self, pass: &mut [u64], acc: &mut [u64], sum: &mut f64) {
-        for shard in self.owned.chunks(self.stride) {
-            Owned(shard).read_into(pass, acc, sum);
-        }
-        // Last: an owner sent to the shared shard while its own was read is
-        // then in this read already.
-        self.shared.read_into(acc, sum);
+        self.shards.read_into(pass, acc, sum);
     }
 
     /// The current counts and sum, read exactly.

@@ -21,8 +21,12 @@ use hashbrown::DefaultHashBuilder;
 use crate::family::memo::{self, Probe};
 use crate::family::metric::Metric;
 use crate::family::tuple::Tuple;
-use crate::index::OVERFLOW_LABEL;
 use crate::sync::{Arc, AtomicU64, Loaded, Mutex, Ordering, SwapCell};
+
+/// The label value of every label of the series that takes the
+/// observations of new label sets once a family holds its maximum number of
+/// series (see [`Opts::max_series`](crate::Opts::max_series)).
+pub const OVERFLOW_LABEL: &str = "__overflow__";
 
 /// One series: its label values (in the family's label order) and metric.
 pub(crate) struct Series<M> {
@@ -217,28 +221,24 @@ impl<M> SeriesIndex<M> {
         };
         let mut next = Index::clone(&current);
         drop(current);
-        // Past the limit, a caller's own all-`__overflow__` series (added
-        // while there was room) doubles as the overflow series.
-        let series = match next.find(hash, values) {
-            Some(existing) => Arc::clone(existing),
-            None => {
-                let series = Arc::new(Series {
-                    values: Tuple::new(values),
-                    hash,
-                    counted: !full,
-                    metric: make(),
-                });
-                next.by_values
-                    .insert_unique(hash, Arc::clone(&series), |s| s.hash);
-                let at = next
-                    .sorted
-                    .partition_point(|s| s.values.cmp_with(values).is_lt());
-                next.sorted.insert(at, Arc::clone(&series));
-                next.counted += usize::from(!full);
-                series
-            }
-        };
-        if full {
+        // The series whose every value is `__overflow__` is the overflow
+        // series, whoever made it: the limit never counts it, and
+        // `overflow` names it while it exists.
+        let overflow = values.iter().all(|v| *v == OVERFLOW_LABEL);
+        let series = Arc::new(Series {
+            values: Tuple::new(values),
+            hash,
+            counted: !overflow,
+            metric: make(),
+        });
+        next.by_values
+            .insert_unique(hash, Arc::clone(&series), |s| s.hash);
+        let at = next
+            .sorted
+            .partition_point(|s| s.values.cmp_with(values).is_lt());
+        next.sorted.insert(at, Arc::clone(&series));
+        next.counted += usize::from(!overflow);
+        if overflow {
             next.overflow = Some(Arc::clone(&series));
         }
         self.current.store(Arc::new(next));
@@ -295,7 +295,8 @@ mod tests {
         assert_eq!(16 + size_of::<Series<Counter>>(), 80);
         assert_eq!(16 + size_of::<Series<Gauge>>(), 72);
         assert_eq!(16 + size_of::<Series<Histogram>>(), 112);
-        assert_eq!(size_of::<Shared>(), 72);
+        assert_eq!(size_of::<Shared<f64>>(), 72);
+        assert_eq!(size_of::<Shared<u128>>(), 96);
         assert_eq!(size_of::<crate::core::lines::Line>(), 128);
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! An entry names its family (a process-unique id), the family's removal
 //! generation when it was made, the keys of the first two values (length
-//! and first and last 8 bytes, as `crate::memo::Key`) and a fingerprint of
+//! and first and last 8 bytes, as `family::key::Key`) and a fingerprint of
 //! all, and holds an `Arc` of the series. A hit needs all of: the same
 //! family, the same generation as now (so no series of the family was
 //! removed or cleared since: a removed series is never found again), the
@@ -21,7 +21,7 @@
 use std::cell::RefCell;
 
 use crate::family::index::Series;
-use crate::memo::Key;
+use crate::family::key::Key;
 use crate::sync::Arc;
 
 const SLOTS: usize = 512;
@@ -35,7 +35,7 @@ struct Entry<M> {
 
 /// What a lookup compares: the keys of the first two values (for up to two
 /// values of up to 16 bytes, equal keys mean equal values, see
-/// `crate::memo::Key`) and a fingerprint of all of them.
+/// `family::key::Key`) and a fingerprint of all of them.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Probe {
     keys: [Key; 2],

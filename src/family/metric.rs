@@ -5,7 +5,7 @@ use std::cell::RefCell;
 
 use crate::family::memo::Memo;
 use crate::family::tuple::Tuple;
-use crate::family::{Counter, Gauge, Histogram};
+use crate::family::{Counter, DurationHistogram, Gauge, Histogram};
 use crate::sync::{thread_local, LocalKey};
 
 // `Kind`, `Values` and `Visitor` appear in the sealed trait's signatures,
@@ -43,11 +43,28 @@ impl<'a> Values<'a> {
 pub trait Visitor {
     fn counter(&mut self, values: Values<'_>, value: u64);
     fn gauge(&mut self, values: Values<'_>, value: f64);
-    fn histogram(&mut self, values: Values<'_>, histogram: &Histogram);
+    fn histogram(&mut self, values: Values<'_>, histogram: &dyn ReadHistogram);
 }
 
-/// A metric kind a [`Family`](crate::Family) holds: [`Counter`], [`Gauge`]
-/// or [`Histogram`]. Sealed: the encoders know exactly these three.
+/// What an encoder reads of a histogram of either kind.
+#[allow(unreachable_pub)]
+pub trait ReadHistogram {
+    /// Adds the per-bucket counts into `acc` (using `pass`, as long, as
+    /// scratch) and returns the sum in the exposition's unit.
+    fn read(&self, pass: &mut [u64], acc: &mut [u64]) -> f64;
+}
+
+impl ReadHistogram for Histogram {
+    fn read(&self, pass: &mut [u64], acc: &mut [u64]) -> f64 {
+        let mut sum = 0.0;
+        self.read_into(pass, acc, &mut sum);
+        sum
+    }
+}
+
+/// A metric kind a [`Family`](crate::Family) holds: [`Counter`], [`Gauge`],
+/// [`Histogram`] or [`DurationHistogram`]. Sealed: the encoders know
+/// exactly these.
 pub trait Metric: sealed::Sealed + Send + Sync + 'static {}
 
 pub(crate) mod sealed {
@@ -69,6 +86,9 @@ thread_local! {
 }
 thread_local! {
     static GAUGES: RefCell<Memo<Gauge>> = RefCell::new(Memo::new());
+}
+thread_local! {
+    static DURATIONS: RefCell<Memo<DurationHistogram>> = RefCell::new(Memo::new());
 }
 thread_local! {
     static HISTOGRAMS: RefCell<Memo<Histogram>> = RefCell::new(Memo::new());
@@ -113,5 +133,19 @@ impl sealed::Sealed for Histogram {
     }
     fn memo() -> &'static LocalKey<RefCell<Memo<Self>>> {
         &HISTOGRAMS
+    }
+}
+
+impl Metric for DurationHistogram {}
+impl sealed::Sealed for DurationHistogram {
+    const KIND: Kind = Kind::Histogram;
+    fn make(bounds: &[f64]) -> Self {
+        DurationHistogram::new(bounds)
+    }
+    fn visit(&self, values: Values<'_>, visitor: &mut dyn Visitor) {
+        visitor.histogram(values, self);
+    }
+    fn memo() -> &'static LocalKey<RefCell<Memo<Self>>> {
+        &DURATIONS
     }
 }

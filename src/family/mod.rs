@@ -3,11 +3,13 @@
 
 mod collector;
 mod counter;
+mod duration;
 #[allow(clippy::module_inception)]
 mod family;
 mod gauge;
 mod histogram;
 mod index;
+mod key;
 mod memo;
 mod metric;
 mod opts;
@@ -16,12 +18,14 @@ mod tuple;
 
 pub use collector::Emit;
 pub use counter::Counter;
-pub use family::{Family, Handle};
+pub use duration::{DurationHistogram, DurationHistogramValue, MAX_OBSERVATION_NANOS};
+pub use family::{Family, Handle, SeriesRef};
 pub use gauge::Gauge;
 pub use histogram::{Histogram, HistogramValue};
+pub use index::OVERFLOW_LABEL;
 pub use metric::Metric;
 pub use opts::{Opts, RegisterError, DEFAULT_BUCKETS, DEFAULT_MAX_SERIES};
 pub use registry::Registry;
 
 pub(crate) use family::Desc;
-pub(crate) use metric::{Kind, Values, Visitor};
+pub(crate) use metric::{Kind, ReadHistogram, Values, Visitor};

@@ -8,7 +8,7 @@ use crate::family::family::{Collect, Desc, Family, Inner};
 use crate::family::index::SeriesIndex;
 use crate::family::metric::{Kind, Metric};
 use crate::family::opts::{sample_names, validate, Opts, RegisterError};
-use crate::family::{Counter, Gauge, Histogram};
+use crate::family::{Counter, DurationHistogram, Gauge, Histogram};
 use crate::sync::{Arc, Loaded, Mutex, StdArc, SwapCell};
 
 /// A set of metric families: counters, gauges and histograms with labels
@@ -77,6 +77,23 @@ impl Registry {
         labels: [&str; N],
         buckets: &[f64],
     ) -> Result<Family<Histogram, N>, RegisterError> {
+        self.family(opts, labels, buckets)
+    }
+
+    /// Registers a family of [`DurationHistogram`]s with the label names
+    /// `labels` and the upper bounds `buckets` in seconds (finite,
+    /// non-negative, strictly increasing; `+Inf` is implicit).
+    pub fn duration_histogram<const N: usize>(
+        &self,
+        opts: Opts<'_>,
+        labels: [&str; N],
+        buckets: &[f64],
+    ) -> Result<Family<DurationHistogram, N>, RegisterError> {
+        if let Some(b) = buckets.iter().find(|b| **b < 0.0) {
+            return Err(RegisterError::InvalidBuckets(format!(
+                "{b} is a negative duration"
+            )));
+        }
         self.family(opts, labels, buckets)
     }
 

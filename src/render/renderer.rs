@@ -1,11 +1,10 @@
 //! The exposition writer: one reusable buffer, no allocation in steady state.
 
-use crate::buckets::LE_LABELS;
 use crate::registry::JobRegistry;
 use crate::render::escape::write_label_value;
-use crate::render::float::write_go_g;
 use crate::render::Partition;
 use crate::snapshot::{HostRow, Snapshot};
+use crate::TextEncoder;
 
 /// Renders the Prometheus text exposition (format 0.0.4) of a [`Snapshot`]
 /// and a [`JobRegistry`]'s histograms into a buffer it keeps.
@@ -48,8 +47,8 @@ pub struct Renderer {
     raw_lens: Vec<[usize; 3]>,
     /// Every host's gauge values, in id order.
     values: Vec<HostValues>,
-    /// One histogram series' escaped labels.
-    series_labels: Vec<u8>,
+    /// The job family's encoder, kept for its buffers.
+    jobs: TextEncoder,
 }
 
 /// One host's values of the [`HOST_FAMILIES`], copied out of its row.
@@ -239,7 +238,8 @@ impl Renderer {
         }
 
         if part.has_server_families() {
-            histograms(out, &mut self.series_labels, registry);
+            // The job family, through the families API's own encoder.
+            out.extend_from_slice(self.jobs.encode(registry.registry()));
         }
         &self.buf
     }
@@ -297,49 +297,6 @@ fn server_gauges(out: &mut Vec<u8>, s: &Snapshot<'_>) {
     out.extend_from_slice(b"\",go_version=\"");
     write_label_value(out, s.build.go_version);
     out.extend_from_slice(b"\"} 1\n");
-}
-
-/// The job-duration histograms; `labels` is scratch space for one series'
-/// escaped labels, written once per series rather than once per line.
-fn histograms(out: &mut Vec<u8>, labels: &mut Vec<u8>, registry: &JobRegistry) {
-    const NAME: &str = "rm_job_duration_seconds";
-    header(
-        out,
-        NAME,
-        "End-to-end duration of completed jobs, by kind and terminal status.",
-        "histogram",
-    );
-    // Series come sorted by (kind, status) from the registry's public
-    // visit: no sort here.
-    registry.for_each_series(|kind, status, snap| {
-        labels.clear();
-        labels.extend_from_slice(b"{kind=\"");
-        write_label_value(labels, kind);
-        labels.extend_from_slice(b"\",status=\"");
-        write_label_value(labels, status);
-        labels.push(b'"');
-        let line = |out: &mut Vec<u8>, suffix: &str| {
-            out.extend_from_slice(NAME.as_bytes());
-            out.extend_from_slice(suffix.as_bytes());
-            out.extend_from_slice(labels);
-        };
-        for (le, count) in LE_LABELS.iter().zip(snap.cumulative()) {
-            line(out, "_bucket");
-            out.extend_from_slice(b",le=\"");
-            out.extend_from_slice(le.as_bytes());
-            out.extend_from_slice(b"\"} ");
-            Int::U(count).write(out);
-            out.push(b'\n');
-        }
-        line(out, "_sum");
-        out.extend_from_slice(b"} ");
-        write_go_g(out, snap.sum_seconds());
-        out.push(b'\n');
-        line(out, "_count");
-        out.extend_from_slice(b"} ");
-        Int::U(snap.count()).write(out);
-        out.push(b'\n');
-    });
 }
 
 fn header(out: &mut Vec<u8>, name: &str, help: &str, kind: &str) {

@@ -1,0 +1,52 @@
+//! A histogram's counters of any width: one owned shard per slot and the
+//! shared shard, with a sum of either kind of `core::sum`.
+
+use crate::core::lines::{self, Line};
+use crate::core::owned::{Owned, FIRST_BUCKET};
+use crate::core::shared::Shared;
+use crate::core::sum::Sum;
+use crate::slot;
+
+pub(crate) struct Shards<S> {
+    /// Lines per owned shard.
+    stride: usize,
+    /// `slot_count()` owned shards of `stride` lines.
+    owned: Box<[Line]>,
+    shared: Box<Shared<S>>,
+}
+
+impl<S: Sum> Shards<S> {
+    /// Counters for `buckets` buckets (`+Inf` included).
+    pub(crate) fn new(buckets: usize) -> Self {
+        let stride = lines::lines_for(FIRST_BUCKET + buckets);
+        Shards {
+            stride,
+            owned: lines::zeroed(slot::slot_count(), stride),
+            shared: Box::new(Shared::new(buckets)),
+        }
+    }
+
+    /// Records `value` in `bucket`: into this thread's own shard, or the
+    /// shared one (no slot, or a reader asked the owner to step aside).
+    #[inline]
+    pub(crate) fn record(&self, bucket: usize, value: S) {
+        let start = slot::current() * self.stride;
+        if let Some(lines) = self.owned.get(start..start + self.stride) {
+            if Owned::new(lines).try_record(bucket, value) {
+                return;
+            }
+        }
+        self.shared.record(bucket, value);
+    }
+
+    /// Adds the per-bucket counts into `acc` and the sum into `sum`, read
+    /// exactly, using `pass` (as long as `acc`) as scratch.
+    pub(crate) fn read_into(&self, pass: &mut [u64], acc: &mut [u64], sum: &mut S) {
+        for shard in self.owned.chunks(self.stride) {
+            Owned::new(shard).read_into(pass, acc, sum);
+        }
+        // Last: an owner sent to the shared shard while its own was read is
+        // then in this read already.
+        self.shared.read_into(acc, sum);
+    }
+}

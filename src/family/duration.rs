@@ -1,0 +1,203 @@
+//! A histogram of durations: bounds in seconds, counts and an exact sum in
+//! integer nanoseconds.
+
+use std::time::Duration;
+
+use crate::core::shards::Shards;
+use crate::family::metric::ReadHistogram;
+
+/// The longest duration one observation carries: `i64::MAX` nanoseconds
+/// (about 292 years), the range of Go's `time.Duration`. Longer durations
+/// saturate to it, which also keeps every observation below 2⁶³, so a
+/// shard carries its 128-bit sum without a compare-exchange loop.
+pub const MAX_OBSERVATION_NANOS: u64 = i64::MAX as u64;
+
+/// A histogram of [`Duration`]s, for timing work: sharded and read exactly
+/// like [`Histogram`](crate::Histogram), with bucket bounds given in seconds
+/// and compared in integer nanoseconds, and a sum kept as exact 128-bit
+/// integer nanoseconds (so `_sum` never drifts with float rounding and
+/// never wraps). The exposition writes the sum in seconds.
+///
+/// ```
+/// use std::time::Duration;
+/// use rm_metrics::{Opts, Registry};
+///
+/// let registry = Registry::new();
+/// let jobs = registry.duration_histogram(Opts::new("job_seconds", "Jobs."), ["kind"], &[1.0, 60.0])?;
+/// jobs.observe(["backup"], Duration::from_millis(1500));
+/// jobs.with(["backup"]).observe_nanos(-3); // negative: counts as 0
+/// let read = jobs.with(["backup"]).get();
+/// assert_eq!(read.cumulative(), [1, 2, 2]);
+/// assert_eq!(read.sum_nanos(), 1_500_000_000);
+/// # Ok::<(), rm_metrics::RegisterError>(())
+/// ```
+pub struct DurationHistogram {
+    /// The bounds in nanoseconds: an integer duration is at most bound `b`
+    /// seconds exactly when it is at most `⌊b · 10⁹⌋` nanoseconds.
+    bounds: Box<[u64]>,
+    shards: Shards<u128>,
+}
+
+impl DurationHistogram {
+    /// `bounds`: seconds, finite, non-negative, strictly increasing
+    /// (checked at registration).
+    pub(crate) fn new(bounds: &[f64]) -> Self {
+        DurationHistogram {
+            bounds: bounds.iter().map(|&b| nanos_of_bound(b)).collect(),
+            shards: Shards::new(bounds.len() + 1),
+        }
+    }
+
+    /// The bucket of `nanos`: the first bound at or above it, or `+Inf`.
+    #[inline]
+    fn bucket(&self, nanos: u64) -> usize {
+        if self.bounds.len() <= 16 {
+            // Counting the bounds below is compares and adds with no
+            // data-dependent branch, faster here than a binary search.
+            self.bounds.iter().map(|&b| usize::from(nanos > b)).sum()
+        } else {
+            self.bounds.partition_point(|&b| b < nanos)
+        }
+    }
+
+    /// Records one duration; over `i64::MAX` ns (292 years) it saturates.
+    /// A duration exactly on a bound counts in that bound's bucket.
+    #[inline]
+    pub fn observe(&self, d: Duration) {
+        self.record(nanos_of_duration(d));
+    }
+
+    /// Records a signed nanosecond count, as Go's `time.Duration`; negative
+    /// values (clock skew) count as zero.
+    #[inline]
+    pub fn observe_nanos(&self, nanos: i64) {
+        self.record(nanos.max(0) as u64);
+    }
+
+    #[inline]
+    fn record(&self, nanos: u64) {
+        self.shards.record(self.bucket(nanos), u128::from(nanos));
+    }
+
+    /// Adds the per-bucket counts into `acc` and the exact sum into `sum`.
+    pub(crate) fn read_into(&self, pass: &mut [u64], acc: &mut [u64], sum: &mut u128) {
+        self.shards.read_into(pass, acc, sum);
+    }
+
+    /// The current counts and exact sum.
+    pub fn get(&self) -> DurationHistogramValue {
+        let n = self.bounds.len() + 1;
+        let mut pass = vec![0; n];
+        let mut buckets = vec![0; n];
+        let mut sum_nanos = 0;
+        self.read_into(&mut pass, &mut buckets, &mut sum_nanos);
+        DurationHistogramValue { buckets, sum_nanos }
+    }
+}
+
+impl ReadHistogram for DurationHistogram {
+    fn read(&self, pass: &mut [u64], acc: &mut [u64]) -> f64 {
+        let mut nanos = 0u128;
+        self.read_into(pass, acc, &mut nanos);
+        seconds(nanos)
+    }
+}
+
+/// Exact nanoseconds as seconds: the `f64` nearest the exact value below
+/// 2⁵³ ns (104 days), within one rounding above.
+fn seconds(nanos: u128) -> f64 {
+    nanos as f64 / 1e9
+}
+
+/// `⌊b · 10⁹⌋` for a bound of `b` seconds, saturating at `u64::MAX`.
+fn nanos_of_bound(b: f64) -> u64 {
+    // `as` saturates, and NaN (refused at registration) would give 0.
+    (b * 1e9).floor() as u64
+}
+
+/// Nanoseconds of a `Duration`, saturating at [`MAX_OBSERVATION_NANOS`].
+#[inline]
+pub(crate) fn nanos_of_duration(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).map_or(MAX_OBSERVATION_NANOS, |n| n.min(MAX_OBSERVATION_NANOS))
+}
+
+/// A duration histogram's counts and exact sum at one moment, from
+/// [`DurationHistogram::get`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DurationHistogramValue {
+    buckets: Vec<u64>,
+    sum_nanos: u128,
+}
+
+impl DurationHistogramValue {
+    /// Cumulative counts, one per bound and a last one for `+Inf`.
+    pub fn cumulative(&self) -> Vec<u64> {
+        let mut acc = 0u64;
+        self.buckets
+            .iter()
+            .map(|c| {
+                acc = acc.wrapping_add(*c);
+                acc
+            })
+            .collect()
+    }
+
+    /// Number of observations.
+    pub fn count(&self) -> u64 {
+        self.buckets.iter().fold(0, |a, c| a.wrapping_add(*c))
+    }
+
+    /// The exact sum of the observed durations, in nanoseconds.
+    pub fn sum_nanos(&self) -> u128 {
+        self.sum_nanos
+    }
+
+    /// The sum in seconds, as the exposition writes it.
+    pub fn sum_seconds(&self) -> f64 {
+        seconds(self.sum_nanos)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exactly_on_a_bound_counts_in_that_bucket() {
+        let h = DurationHistogram::new(&[1.0, 5.0, 0.25]);
+        assert_eq!(h.bounds[..], [1_000_000_000, 5_000_000_000, 250_000_000]);
+        let h = DurationHistogram::new(&[0.005, 1.0, 86400.0]);
+        for (i, &b) in h.bounds.iter().enumerate() {
+            assert_eq!(h.bucket(b), i);
+            assert_eq!(h.bucket(b + 1), i + 1);
+        }
+        assert_eq!(h.bucket(0), 0);
+        assert_eq!(h.bucket(MAX_OBSERVATION_NANOS), 3);
+    }
+
+    #[test]
+    fn long_durations_saturate() {
+        assert_eq!(nanos_of_duration(Duration::MAX), MAX_OBSERVATION_NANOS);
+        assert_eq!(
+            nanos_of_duration(Duration::from_nanos(u64::MAX)),
+            MAX_OBSERVATION_NANOS
+        );
+        assert_eq!(
+            nanos_of_duration(Duration::from_millis(1500)),
+            1_500_000_000
+        );
+        assert_eq!(nanos_of_bound(1e300), u64::MAX);
+    }
+
+    #[test]
+    fn the_sum_carries_past_two_to_the_64() {
+        let h = DurationHistogram::new(&[1.0]);
+        for _ in 0..5 {
+            h.observe(Duration::MAX);
+        }
+        h.observe_nanos(7);
+        let v = h.get();
+        assert_eq!(v.sum_nanos(), 5 * u128::from(MAX_OBSERVATION_NANOS) + 7);
+        assert_eq!(v.cumulative(), [1, 6]);
+    }
+}

@@ -1,0 +1,85 @@
+//! A label value's key: its length and two words of its bytes, read
+//! without a pass over the value. For values of up to 16 bytes the words
+//! cover every byte, so equal keys mean equal values; the memo confirms
+//! longer ones in full.
+
+/// A label value's length and two words of its bytes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Key {
+    len: usize,
+    head: u64,
+    tail: u64,
+}
+
+impl Key {
+    /// Longest value whose key determines it.
+    const EXACT: usize = 16;
+
+    #[inline]
+    pub(crate) fn of(value: &str) -> Key {
+        let b = value.as_bytes();
+        let len = b.len();
+        let word = |at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap());
+        let half = |at: usize| u64::from(u32::from_le_bytes(b[at..at + 4].try_into().unwrap()));
+        // The two reads overlap or touch, so together they cover every byte
+        // of a value of up to 16 bytes.
+        let (head, tail) = match len {
+            8.. => (word(0), word(len - 8)),
+            4..=7 => (half(0), half(len - 4)),
+            1..=3 => (
+                u64::from(b[0]) | u64::from(b[len / 2]) << 8 | u64::from(b[len - 1]) << 16,
+                0,
+            ),
+            0 => (0, 0),
+        };
+        Key { len, head, tail }
+    }
+
+    #[inline]
+    pub(crate) fn is_exact(&self) -> bool {
+        self.len <= Self::EXACT
+    }
+
+    #[inline]
+    pub(crate) fn mix(&self) -> u64 {
+        self.head ^ self.tail.rotate_left(29) ^ (self.len as u64).rotate_left(52)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_keys_determine_their_value() {
+        // Every string over {a, b} of each length up to 12, and 4096 of each
+        // longer length up to 16: distinct values of one length never share
+        // a key.
+        for len in 0..=Key::EXACT {
+            let mut seen = std::collections::HashSet::new();
+            let count = 1u32 << len.min(12);
+            for n in 0..count {
+                let v: String = (0..len)
+                    .map(|i| if (n >> (i % 12)) & 1 == 1 { 'b' } else { 'a' })
+                    .collect();
+                let k = Key::of(&v);
+                assert!(seen.insert((k.len, k.head, k.tail)), "{v:?} shares a key");
+            }
+            assert_eq!(seen.len(), count as usize);
+        }
+    }
+
+    #[test]
+    fn keys_differ_at_every_byte_of_short_values() {
+        let base = "abcdefghijklmnop";
+        for len in 1..=16 {
+            let v = &base[..len];
+            for at in 0..len {
+                let mut w = v.as_bytes().to_vec();
+                w[at] = b'Z';
+                let w = String::from_utf8(w).unwrap();
+                assert!(Key::of(v) != Key::of(&w), "{v:?} vs {w:?}");
+            }
+        }
+    }
+}
