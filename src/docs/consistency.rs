@@ -30,7 +30,7 @@
 //!   shard's observation count (Release). A reader loads the count
 //!   (Acquire), the sum (Acquire), then the counters, and accepts the pass
 //!   only if the counters add up to exactly that count (why that is exact:
-//!   `shard.rs`); otherwise it retries. A busy writer could starve that
+//!   `core/owned.rs`); otherwise it retries. A busy writer could starve that
 //!   reader, so a reader whose first pass fails raises a hint in the shard,
 //!   and the owner, which checks the hint before each observation, writes to
 //!   the shared shard instead until the reader is done: the reader waits at

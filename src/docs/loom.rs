@@ -91,17 +91,19 @@
 //! arc-swap is not instrumented for loom. Under `cfg(loom)` the index pointer
 //! is a loom `RwLock<Arc<_>>` with the same load / store contract, so the
 //! models prove our protocol *given* that arc-swap's `load` and `store` are
-//! linearizable (which arc-swap documents and tests); the per-thread
-//! `arc_swap::Cache` in front of it is modelled as a plain load. Slots and
+//! linearizable (which arc-swap documents and tests). Slots and
 //! their release on thread exit are modelled with loom's thread-locals.
 //!
-//! The per-thread memo in front of the index ([`lookup`](super::lookup)) is
-//! kept empty under loom, so every modelled observation takes the index path.
-//! The memo is private to its thread and holds `Arc`s of series it found
-//! through an Acquire load of the published index, so it adds no
-//! cross-thread ordering for loom to check. Its correctness (always the
-//! series of the *value*) is tested by `tests/memo.rs`, its unit tests and
-//! the `ops_vs_model` fuzz target. Loom could not run it anyway: with memo
+//! The per-thread memo in front of each family's index
+//! ([`families`](super::families)) is kept empty under loom, so every
+//! modelled observation takes the index path. The memo is private to its
+//! thread and holds `Arc`s of series it found through an Acquire load of the
+//! published index, checked against the family's removal generation (an
+//! Acquire load paired with the Release bump after each removal), so the only
+//! cross-thread ordering it adds is that pair, which model 10's removal
+//! exercises through the index. Its correctness (always the series of the
+//! *value*, never a removed one) is tested by `tests/family_memo.rs`,
+//! `tests/memo.rs`, its unit tests and the `ops_vs_model` fuzz target. Loom could not run it anyway: with memo
 //! entries dropped in a spawned thread's thread-local destructor, loom 0.7.3's
 //! scheduler spins forever, even at preemption bound 1 (the same limit as
 //! below; loom's handling of thread-local destructors is a known open issue,

@@ -1,7 +1,5 @@
 //! Design notes: the guarantees of this crate, published with its API.
 //!
-//! * [`lookup`]: how a labelled observation finds its series, and why the
-//!   per-thread memo in front of the index never gives a wrong answer.
 //! * [`sharding`]: why the counters are sharded, and what a series costs in memory.
 //! * [`consistency`]: why a scrape taken during observations is exactly
 //!   consistent (`_sum` covers exactly the counted observations) and never
@@ -14,6 +12,5 @@
 pub mod cardinality;
 pub mod consistency;
 pub mod families;
-pub mod lookup;
 pub mod loom;
 pub mod sharding;

@@ -8,8 +8,8 @@
 //! `BENCHMARKS.md`). And even uncontended, every locked read-modify-write
 //! instruction costs about as much as the whole rest of an observation.
 //!
-//! So each series holds several **shards**, each a full set of counters (ten
-//! buckets, two words of sum) in its own [`CachePadded`] slot:
+//! So each series holds several **shards**, each a full set of counters
+//! (its buckets, two words of sum) on [`CachePadded`] lines of its own:
 //!
 //! * **owned shards**, one per *slot*. The process has
 //!   `2 × available cores` slots, rounded up to a power of two, at most 64. A
@@ -35,26 +35,27 @@
 //!
 //! ## Memory per series
 //!
+//! A job series is a series of a [`DurationHistogram`](crate::DurationHistogram)
+//! family (see [`families`](super::families) for every kind). On the job
+//! ladder (9 bounds):
+//!
 //! | part | bytes |
 //! | --- | --- |
-//! | one owned shard: observation count, reader hint, 10 bucket counters, 2 sum words = 112 bytes, padded to [`CachePadded`]'s 128 (x86_64, aarch64) | 128 × slots |
-//! | the shared shard: two halves of 13 words, the start counter, the readers' lock and their last read = 352 bytes, padded to 384 | 384 |
-//! | the series header in its `Arc` (counts, two boxed labels, two shard pointers) | 72 |
-//! | the label bytes | `kind.len() + status.len()` |
-//! | its entries in the label index (hash table slot + sorted list) | ≈ 17 |
+//! | one owned shard: observation count, reader hint, 2 sum words, 10 bucket counters = 112 bytes, in one [`CachePadded`] line of 128 (x86_64, aarch64) | 128 × slots |
+//! | the shared shard: two halves of 13 words (one line each), its header (start counter, the readers' lock) and the last read | 256 + 96 + 80 |
+//! | the series header in its `Arc` (shard pointers, bounds pointer, label buffer, hash) and the bounds in nanoseconds | 112 + 72 |
+//! | the label bytes and their two end offsets | `kind.len() + status.len() + 16` |
+//! | its entries in the family's index (hash table slot + sorted list) | ≈ 17 |
 //!
-//! On a 2-core machine (4 slots) that is **≈ 990 bytes** per series plus its
-//! label bytes; on 8 cores (16 slots) ≈ 2.5 KiB; at the 64-slot cap
-//! ≈ 8.7 KiB. With the default limit of [`DEFAULT_MAX_SERIES`] series the
-//! worst case on 8 cores is about 2.5 MiB. The
-//! `memory_per_series_is_as_documented` test checks the shard and header
-//! sizes. (Exact reads cost the shared shard's second half and the owned
-//! shards' two extra words: 720 bytes per series on 2 cores before.)
+//! On a 2-core machine (4 slots) that is **≈ 1,160 bytes** per series plus
+//! its label bytes; on 8 cores (16 slots) ≈ 2.7 KiB; at the 64-slot cap
+//! ≈ 8.8 KiB. With the default limit of [`DEFAULT_MAX_SERIES`] series the
+//! worst case on 8 cores is about 2.7 MiB. The
+//! `family_memory_is_as_documented` test checks the struct sizes.
 //!
-//! Each thread also keeps a cache of the label index of the registry it
-//! observed into last ([`arc_swap::Cache`]); it holds that index (not the
-//! registry) alive until the thread observes into another registry or exits,
-//! and a memo of about 4 KiB in front of it (see [`lookup`](super::lookup)).
+//! Each thread also keeps a memo of 40 KiB per metric kind it observes
+//! through labels, holding `Arc`s of up to 512 series (see
+//! [`families`](super::families)).
 //!
 //! [`CachePadded`]: crossbeam_utils::CachePadded
 //! [`DEFAULT_MAX_SERIES`]: crate::DEFAULT_MAX_SERIES

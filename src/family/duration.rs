@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::core::shards::Shards;
+use crate::family::histogram::{cumulative, total};
 use crate::family::metric::ReadHistogram;
 
 /// The longest duration one observation carries: `i64::MAX` nanoseconds
@@ -132,19 +133,12 @@ pub struct DurationHistogramValue {
 impl DurationHistogramValue {
     /// Cumulative counts, one per bound and a last one for `+Inf`.
     pub fn cumulative(&self) -> Vec<u64> {
-        let mut acc = 0u64;
-        self.buckets
-            .iter()
-            .map(|c| {
-                acc = acc.wrapping_add(*c);
-                acc
-            })
-            .collect()
+        cumulative(&self.buckets)
     }
 
     /// Number of observations.
     pub fn count(&self) -> u64 {
-        self.buckets.iter().fold(0, |a, c| a.wrapping_add(*c))
+        total(&self.buckets)
     }
 
     /// The exact sum of the observed durations, in nanoseconds.

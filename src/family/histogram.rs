@@ -99,23 +99,33 @@ impl HistogramValue {
     /// Cumulative counts, one per bound and a last one for `+Inf`, as the
     /// exposition's `_bucket` lines show them.
     pub fn cumulative(&self) -> Vec<u64> {
-        let mut acc = 0u64;
-        self.buckets
-            .iter()
-            .map(|c| {
-                acc = acc.wrapping_add(*c);
-                acc
-            })
-            .collect()
+        cumulative(&self.buckets)
     }
 
     /// Number of observations.
     pub fn count(&self) -> u64 {
-        self.buckets.iter().fold(0, |a, c| a.wrapping_add(*c))
+        total(&self.buckets)
     }
 
     /// Sum of the observed values.
     pub fn sum(&self) -> f64 {
         self.sum
     }
+}
+
+/// Running totals of per-bucket counts.
+pub(crate) fn cumulative(buckets: &[u64]) -> Vec<u64> {
+    let mut acc = 0u64;
+    buckets
+        .iter()
+        .map(|c| {
+            acc = acc.wrapping_add(*c);
+            acc
+        })
+        .collect()
+}
+
+/// The sum of per-bucket counts.
+pub(crate) fn total(buckets: &[u64]) -> u64 {
+    buckets.iter().fold(0, |a, c| a.wrapping_add(*c))
 }
