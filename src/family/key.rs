@@ -15,6 +15,13 @@ impl Key {
     /// Longest value whose key determines it.
     const EXACT: usize = 16;
 
+    /// The key of `""`.
+    pub(crate) const EMPTY: Key = Key {
+        len: 0,
+        head: 0,
+        tail: 0,
+    };
+
     #[inline]
     pub(crate) fn of(value: &str) -> Key {
         let b = value.as_bytes();

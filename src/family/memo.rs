@@ -45,23 +45,15 @@ pub(crate) struct Probe {
 impl Probe {
     #[inline]
     pub(crate) fn of(values: &[&str]) -> Probe {
-        let key = |i: usize| values.get(i).map_or(Key::of(""), |v| Key::of(v));
+        let key = |i: usize| values.get(i).map_or(Key::EMPTY, |v| Key::of(v));
         let keys = [key(0), key(1)];
-        let mut h = values.len() as u64;
-        for k in &keys {
-            h = (h ^ k.mix())
-                .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-                .rotate_left(23);
+        // Xors and rotations only: the one multiply is in `home`, so the
+        // slot waits on a short chain after the values' bytes load.
+        let mut h = keys[0].mix() ^ keys[1].mix().rotate_left(29) ^ values.len() as u64;
+        for (i, v) in values.iter().enumerate().skip(2) {
+            h ^= Key::of(v).mix().rotate_left((7 * i as u32) % 64);
         }
-        for v in values.iter().skip(2) {
-            h = (h ^ Key::of(v).mix())
-                .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-                .rotate_left(23);
-        }
-        Probe {
-            keys,
-            fingerprint: h,
-        }
+        Probe { keys, fingerprint: h }
     }
 
     /// Whether equal probes mean equal values (no need to compare them).
@@ -119,7 +111,8 @@ impl<M> Memo<M> {
         let at = home(family, probe.fingerprint);
         [at, at ^ 1].into_iter().find_map(|slot| {
             let e = entries[slot].as_ref()?;
-            (e.probe == *probe
+            (e.probe.fingerprint == probe.fingerprint
+                && e.probe == *probe
                 && e.family == family
                 && e.generation == generation
                 && (probe.is_exact(values) || same_values(&e.series, values)))
