@@ -127,6 +127,23 @@ struct HighHistograms {
     latency: measured::HistogramVec<HighSet, BUCKETS>,
 }
 
+/// The fixed label sets as an rm-metrics typed label set: kind × route.
+#[derive(Clone, Copy)]
+struct Typed(ErrorKind, usize);
+
+impl rm_metrics::FixedLabels<2> for Typed {
+    const CARDINALITY: usize = 3 * ROUTES.len();
+    fn index(self) -> usize {
+        self.0 as usize * ROUTES.len() + self.1
+    }
+    fn values(index: usize) -> [&'static str; 2] {
+        [
+            ErrorKind::ALL[index / ROUTES.len()].as_str(),
+            ROUTES[index % ROUTES.len()],
+        ]
+    }
+}
+
 /// One thread's label sets and the order it uses them in.
 struct Plan {
     /// (kind, route index, user name) per label set.
@@ -354,6 +371,49 @@ pub fn measured_workloads(c: &mut Criterion) {
                         },
                     );
                 }
+            }
+        }
+
+        // rm-metrics with typed labels: the 18 fixed label sets as a dense
+        // array (`Family::fixed`), no hashing.
+        if !high {
+            let registry = rm_metrics::Registry::new();
+            let opts = rm_metrics::Opts::new("errors", "Errors.");
+            let mut encoder = rm_metrics::TextEncoder::new();
+            let id = format!("{shape}/rm_metrics_typed");
+            let label = |t: usize, i: usize| {
+                let ((kind, r, _), v) = pick(t, i);
+                (Typed(*kind, *r), v)
+            };
+            if histogram {
+                let f = registry
+                    .histogram(opts, ["kind", "route"], &buckets)
+                    .unwrap()
+                    .fixed::<Typed>();
+                bench_two(
+                    &mut g,
+                    id,
+                    |t, i| {
+                        let (l, v) = label(t, i);
+                        f.get(l).observe(v);
+                    },
+                    || {
+                        black_box(encoder.encode(&registry));
+                    },
+                );
+            } else {
+                let f = registry
+                    .counter(opts, ["kind", "route"])
+                    .unwrap()
+                    .fixed::<Typed>();
+                bench_two(
+                    &mut g,
+                    id,
+                    |t, i| f.get(label(t, i).0).inc(),
+                    || {
+                        black_box(encoder.encode(&registry));
+                    },
+                );
             }
         }
 

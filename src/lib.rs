@@ -66,9 +66,9 @@ pub mod spec;
 pub use buckets::BUCKET_BOUNDS_SECONDS;
 pub use encode::text::TextEncoder;
 pub use family::{
-    Counter, DurationHistogram, DurationHistogramValue, Emit, Family, Gauge, Handle, Histogram,
-    HistogramValue, Metric, Opts, RegisterError, Registry, SeriesRef, DEFAULT_BUCKETS,
-    DEFAULT_MAX_SERIES, MAX_OBSERVATION_NANOS, OVERFLOW_LABEL,
+    Counter, DurationHistogram, DurationHistogramValue, Emit, Family, Fixed, FixedLabels, Gauge,
+    Handle, Histogram, HistogramValue, Metric, Opts, RegisterError, Registry, SeriesRef,
+    DEFAULT_BUCKETS, DEFAULT_MAX_SERIES, MAX_OBSERVATION_NANOS, OVERFLOW_LABEL,
 };
 pub use registry::{HistogramSnapshot, JobHandle, JobRegistry};
 pub use render::{Partition, Renderer};

@@ -160,3 +160,7 @@ pub(crate) use imp::*;
 /// `Arc` in every build, since loom's cannot hold a trait object. What the
 /// models must see, the series and indexes, use [`Arc`].
 pub(crate) use std::sync::Arc as StdArc;
+
+/// A value made once, on first need, for a cold path no model exercises
+/// (`Fixed`'s fallback series): `std`'s in every build.
+pub(crate) use std::sync::OnceLock;

@@ -130,3 +130,36 @@ fn handles_name_their_series_and_overflow_is_labelled() {
     assert_eq!(f.name(), "c");
     assert!(format!("{f:?} {h:?} {r:?}").contains("\"x\", \"y\""));
 }
+
+#[test]
+fn fixed_label_sets_are_dense_and_never_panic() {
+    use rm_metrics::FixedLabels;
+
+    #[derive(Clone, Copy)]
+    struct Kind(usize);
+    impl FixedLabels<1> for Kind {
+        const CARDINALITY: usize = 3;
+        fn index(self) -> usize {
+            self.0 // deliberately unchecked: 7 is out of range below
+        }
+        fn values(index: usize) -> [&'static str; 1] {
+            [["a", "b", "c"][index]]
+        }
+    }
+
+    let r = Registry::new();
+    let f = r
+        .counter(Opts::new("k", "K."), ["kind"])
+        .unwrap()
+        .fixed::<Kind>();
+    f.get(Kind(1)).inc_by(2);
+    f.get(Kind(7)).inc(); // a wrong index: the overflow series, no panic
+    assert_eq!(f.get(Kind(1)).get(), 2);
+    assert_eq!(f.family().with(["b"]).get(), 2, "the same series by value");
+    assert_eq!(
+        text(&r),
+        "# HELP k_total K.\n# TYPE k_total counter\n\
+         k_total{kind=\"__overflow__\"} 1\n\
+         k_total{kind=\"a\"} 0\nk_total{kind=\"b\"} 2\nk_total{kind=\"c\"} 0\n"
+    );
+}

@@ -53,7 +53,10 @@ impl Probe {
         for (i, v) in values.iter().enumerate().skip(2) {
             h ^= Key::of(v).mix().rotate_left((7 * i as u32) % 64);
         }
-        Probe { keys, fingerprint: h }
+        Probe {
+            keys,
+            fingerprint: h,
+        }
     }
 
     /// Whether equal probes mean equal values (no need to compare them).

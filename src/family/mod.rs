@@ -6,6 +6,7 @@ mod counter;
 mod duration;
 #[allow(clippy::module_inception)]
 mod family;
+mod fixed;
 mod gauge;
 mod histogram;
 mod index;
@@ -20,6 +21,7 @@ pub use collector::Emit;
 pub use counter::Counter;
 pub use duration::{DurationHistogram, DurationHistogramValue, MAX_OBSERVATION_NANOS};
 pub use family::{Family, Handle, SeriesRef};
+pub use fixed::{Fixed, FixedLabels};
 pub use gauge::Gauge;
 pub use histogram::{Histogram, HistogramValue};
 pub use index::OVERFLOW_LABEL;
