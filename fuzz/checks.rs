@@ -313,7 +313,7 @@ fn registry_state(r: &JobRegistry) -> BTreeMap<(String, String), ModelHist> {
         out.insert(
             (k.to_owned(), s.to_owned()),
             ModelHist {
-                cumulative: snap.cumulative(),
+                cumulative: snap.cumulative().try_into().expect("ten buckets"),
                 sum_nanos: snap.sum_nanos(),
             },
         );

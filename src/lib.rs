@@ -40,16 +40,12 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(rust_2018_idioms, unreachable_pub)]
 
-mod buckets;
+// The layers, each depending only on those above it.
 mod core;
 pub mod docs;
 mod encode;
 mod family;
-mod registry;
-mod render;
-mod slot;
-mod snapshot;
-mod sync;
+mod restic;
 
 #[cfg(feature = "exporter")]
 #[cfg_attr(docsrs, doc(cfg(feature = "exporter")))]
@@ -61,15 +57,15 @@ pub mod exporter;
 pub struct ReadmeDoctests;
 #[cfg(feature = "spec")]
 #[cfg_attr(docsrs, doc(cfg(feature = "spec")))]
-pub mod spec;
+pub use restic::spec;
 
-pub use buckets::BUCKET_BOUNDS_SECONDS;
 pub use encode::text::TextEncoder;
 pub use family::{
     Counter, DurationHistogram, DurationHistogramValue, Emit, Family, Fixed, FixedLabels, Gauge,
     Handle, Histogram, HistogramValue, Metric, Opts, RegisterError, Registry, SeriesRef,
     DEFAULT_BUCKETS, DEFAULT_MAX_SERIES, MAX_OBSERVATION_NANOS, OVERFLOW_LABEL,
 };
-pub use registry::{HistogramSnapshot, JobHandle, JobRegistry};
-pub use render::{Partition, Renderer};
-pub use snapshot::{AlertCounts, BuildInfo, HostRow, Snapshot};
+pub use restic::{
+    AlertCounts, BuildInfo, HostRow, JobHandle, JobRegistry, Partition, Renderer, Snapshot,
+    BUCKET_BOUNDS_SECONDS,
+};

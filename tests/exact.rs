@@ -11,7 +11,9 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use rm_metrics::{HistogramSnapshot, JobRegistry, BUCKET_BOUNDS_SECONDS, MAX_OBSERVATION_NANOS};
+use rm_metrics::{
+    DurationHistogramValue, JobRegistry, BUCKET_BOUNDS_SECONDS, MAX_OBSERVATION_NANOS,
+};
 
 /// More than the slots of any machine this runs on (at most 64 slots).
 const THREADS: usize = 72;
@@ -35,7 +37,7 @@ fn nanos_of_bucket(i: usize) -> u128 {
 }
 
 /// The sum the counts of `s` imply.
-fn implied_sum(s: &HistogramSnapshot) -> u128 {
+fn implied_sum(s: &DurationHistogramValue) -> u128 {
     let c = s.cumulative();
     (0..c.len())
         .map(|i| u128::from(c[i] - if i == 0 { 0 } else { c[i - 1] }) * nanos_of_bucket(i))
@@ -77,7 +79,7 @@ fn observe_while_snapshotting(
                 // Relaxed: see the observers' load.
                 stop.store(true, Ordering::Relaxed);
             }
-            let snap = handle.snapshot();
+            let snap = handle.get();
             let (count, sum) = (snap.count(), snap.sum_nanos());
             assert!(
                 count >= last_count && sum >= last_sum,
@@ -91,7 +93,7 @@ fn observe_while_snapshotting(
             reads += 1;
         }
     });
-    let end = handle.snapshot();
+    let end = handle.get();
     assert_eq!(end.sum_nanos(), implied_sum(&end));
     if Instant::now() <= deadline {
         assert_eq!(

@@ -6,14 +6,15 @@ use std::sync::Barrier;
 use std::time::Duration;
 
 use rm_metrics::{
-    HistogramSnapshot, JobRegistry, Renderer, Snapshot, MAX_OBSERVATION_NANOS, OVERFLOW_LABEL,
+    DurationHistogramValue, JobRegistry, Renderer, Snapshot, MAX_OBSERVATION_NANOS, OVERFLOW_LABEL,
 };
 
-fn series(registry: &JobRegistry) -> BTreeMap<(String, String), HistogramSnapshot> {
+fn series(registry: &JobRegistry) -> BTreeMap<(String, String), DurationHistogramValue> {
     let mut out = BTreeMap::new();
     registry.for_each_series(|k, s, snap| {
         assert!(
-            out.insert((k.to_owned(), s.to_owned()), *snap).is_none(),
+            out.insert((k.to_owned(), s.to_owned()), snap.clone())
+                .is_none(),
             "duplicate series {k}/{s}"
         );
     });
@@ -144,9 +145,9 @@ fn clamping_and_saturation() {
     let h = registry.handle("k", "s");
     h.observe_nanos(-1);
     h.observe_nanos(i64::MIN);
-    assert_eq!(h.snapshot().sum_nanos(), 0);
+    assert_eq!(h.get().sum_nanos(), 0);
     assert_eq!(
-        h.snapshot().cumulative()[0],
+        h.get().cumulative()[0],
         2,
         "negative durations land in le=1"
     );
@@ -154,7 +155,7 @@ fn clamping_and_saturation() {
     h.observe(Duration::MAX);
     h.observe(Duration::MAX);
     h.observe(Duration::from_secs(u64::MAX / 2));
-    let snap = h.snapshot();
+    let snap = h.get();
     assert_eq!(snap.count(), 5);
     assert_eq!(
         snap.sum_nanos(),

@@ -143,7 +143,7 @@ fn observing_existing_pairs_allocates_nothing() {
         }
     });
     assert_eq!(n, 0, "observing allocated {n} times");
-    assert_eq!(handle.snapshot().count(), 10_000);
+    assert_eq!(handle.get().count(), 10_000);
 }
 
 /// A fresh thread's first observation is counted, and what it allocates is
@@ -203,7 +203,7 @@ fn a_fresh_threads_first_handle_observation() {
     });
     println!("first handle observation on a fresh thread: {first} allocations");
     assert_eq!(first, 0, "{first} allocations");
-    assert_eq!(handle.snapshot().count(), 1);
+    assert_eq!(handle.get().count(), 1);
 }
 
 #[test]

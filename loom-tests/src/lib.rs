@@ -8,7 +8,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use rm_metrics::HistogramSnapshot;
+use rm_metrics::DurationHistogramValue;
 
 /// Runs `f` under loom with the given preemption bound and prints the number
 /// of executions explored and the time taken.
@@ -37,7 +37,7 @@ pub fn model(name: &str, preemption_bound: usize, f: impl Fn() + Sync + Send + '
 
 /// Checks a snapshot is self-consistent: cumulative counts never decrease
 /// and the +Inf bucket equals the count.
-pub fn assert_self_consistent(s: &HistogramSnapshot) {
+pub fn assert_self_consistent(s: &DurationHistogramValue) {
     let c = s.cumulative();
     assert!(
         c.windows(2).all(|w| w[0] <= w[1]),
@@ -50,7 +50,7 @@ pub fn assert_self_consistent(s: &HistogramSnapshot) {
 /// the model's threads started) plus observations of `each` ns in the `+Inf`
 /// or any other bucket is exactly consistent: self-consistent, and its sum
 /// is exactly `base + (count - base) * each`.
-pub fn assert_exact(s: &HistogramSnapshot, base: u64, each: u128) {
+pub fn assert_exact(s: &DurationHistogramValue, base: u64, each: u128) {
     assert_self_consistent(s);
     let others = u128::from(s.count() - base);
     assert_eq!(

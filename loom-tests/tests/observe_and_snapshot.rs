@@ -51,7 +51,7 @@ fn observe_two_and_snapshot(a: Duration, b: Duration) {
     // this thread's loads for the observers' plain stores.
     loom::thread::yield_now();
     let before = [returned[0].load(Acquire), returned[1].load(Acquire)];
-    let snap = handle.snapshot();
+    let snap = handle.get();
     assert_self_consistent(&snap);
     let (na, nb) = (a.as_nanos(), b.as_nanos());
     let bucket_of = |d: Duration| {
@@ -75,7 +75,7 @@ fn observe_two_and_snapshot(a: Duration, b: Duration) {
         "b returned before the snapshot but is missing"
     );
     // A second read is exact too, and never has less.
-    let again = handle.snapshot();
+    let again = handle.get();
     assert_self_consistent(&again);
     let c = again.cumulative();
     let per = |i: usize| c[i] - if i == 0 { 0 } else { c[i - 1] };
@@ -86,7 +86,7 @@ fn observe_two_and_snapshot(a: Duration, b: Duration) {
     for t in threads {
         t.join().unwrap();
     }
-    let done = handle.snapshot();
+    let done = handle.get();
     assert_self_consistent(&done);
     assert_eq!(done.count(), 2);
     assert_eq!(done.sum_nanos(), na + nb);
@@ -121,7 +121,7 @@ fn slot_hand_over() {
             loom::thread::spawn(move || h.observe(Duration::from_secs(40)))
         };
         loom::thread::yield_now();
-        let snap = handle.snapshot();
+        let snap = handle.get();
         assert_self_consistent(&snap);
         let want = [(2, 4_000_000_000), (3, 44_000_000_000)];
         let got = (snap.count(), snap.sum_nanos());
@@ -130,10 +130,7 @@ fn slot_hand_over() {
             "snapshot {got:?}"
         );
         second.join().unwrap();
-        assert_eq!(
-            (handle.snapshot().count(), handle.snapshot().sum_nanos()),
-            want[1]
-        );
+        assert_eq!((handle.get().count(), handle.get().sum_nanos()), want[1]);
     });
 }
 
@@ -165,15 +162,15 @@ fn sum_carry_owned_with_a_concurrent_reader() {
         };
         loom::thread::yield_now();
         let done = returned.load(Acquire) as u128;
-        let snap = handle.snapshot();
+        let snap = handle.get();
         assert_exact(&snap, 0, max);
         let count = u128::from(snap.count());
         assert!(1 + done <= count, "returned {done}, counted {count}");
-        let again = handle.snapshot();
+        let again = handle.get();
         assert_exact(&again, 0, max);
         assert!(again.sum_nanos() >= snap.sum_nanos(), "the sum went down");
         t.join().unwrap();
-        let end = handle.snapshot();
+        let end = handle.get();
         assert_exact(&end, 0, max);
         assert_eq!(end.count(), 3);
     });
@@ -208,17 +205,17 @@ fn sum_carry_shared_with_a_concurrent_reader() {
             .collect();
         loom::thread::yield_now();
         let done = returned.load(Acquire) as u128;
-        let snap = handle.snapshot();
+        let snap = handle.get();
         assert_exact(&snap, 1, max);
         let counted = u128::from(snap.count()) - 1;
         assert!(1 + done <= counted, "returned {done}, counted {counted}");
-        let again = handle.snapshot();
+        let again = handle.get();
         assert_exact(&again, 1, max);
         assert!(again.sum_nanos() >= snap.sum_nanos(), "the sum went down");
         for t in threads {
             t.join().unwrap();
         }
-        let end = handle.snapshot();
+        let end = handle.get();
         assert_exact(&end, 1, max);
         assert_eq!(end.count(), 4);
     });
@@ -244,8 +241,8 @@ fn owner_sent_to_the_shared_shard_during_a_read() {
             })
         };
         loom::thread::yield_now();
-        let first = handle.snapshot();
-        let second = handle.snapshot();
+        let first = handle.get();
+        let second = handle.get();
         for snap in [&first, &second] {
             assert_self_consistent(snap);
             let c = snap.cumulative();
@@ -254,7 +251,7 @@ fn owner_sent_to_the_shared_shard_during_a_read() {
         }
         assert!(second.count() >= first.count());
         t.join().unwrap();
-        let done = handle.snapshot();
+        let done = handle.get();
         assert_eq!((done.count(), done.sum_nanos()), (3, 44_000_000_000));
     });
 }
@@ -275,18 +272,18 @@ fn two_readers_of_the_shared_shard() {
         let reader = {
             let h = handle.clone();
             loom::thread::spawn(move || {
-                let s = h.snapshot();
+                let s = h.get();
                 assert_exact(&s, 1, 40_000_000_000);
                 s.count()
             })
         };
         loom::thread::yield_now();
-        let mine = handle.snapshot();
+        let mine = handle.get();
         assert_exact(&mine, 1, 40_000_000_000);
         writer.join().unwrap();
         let theirs = reader.join().unwrap();
         assert!(theirs <= 2 && mine.count() <= 2);
-        let done = handle.snapshot();
+        let done = handle.get();
         assert_eq!((done.count(), done.sum_nanos()), (2, 40_000_000_001));
     });
 }

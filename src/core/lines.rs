@@ -9,7 +9,7 @@
 
 use crossbeam_utils::CachePadded;
 
-use crate::sync::AtomicU64;
+use crate::core::sync::AtomicU64;
 
 /// Words per line.
 pub(crate) const WORDS: usize = 16;

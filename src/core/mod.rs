@@ -1,8 +1,11 @@
-//! The synchronization core of the families API: cache-line blocks, the
-//! owned and shared histogram shards built on them, and their sums.
+//! The synchronization core: the std / loom shim every other module takes
+//! its sync types from, shard slots, cache-line blocks, and the owned and
+//! shared histogram shards built on them, with their sums.
 
 pub(crate) mod lines;
 pub(crate) mod owned;
 pub(crate) mod shards;
 pub(crate) mod shared;
+pub(crate) mod slot;
 pub(crate) mod sum;
+pub(crate) mod sync;

@@ -22,7 +22,7 @@ use std::marker::PhantomData;
 
 use crate::core::lines::{word, Line};
 use crate::core::sum::Sum;
-use crate::sync::{AtomicU64, Backoff, Ordering};
+use crate::core::sync::{AtomicU64, Backoff, Ordering};
 
 const COUNT: usize = 0;
 const READERS: usize = 1;

@@ -4,8 +4,8 @@
 use crate::core::lines::{self, Line};
 use crate::core::owned::{Owned, FIRST_BUCKET};
 use crate::core::shared::Shared;
+use crate::core::slot;
 use crate::core::sum::Sum;
-use crate::slot;
 
 pub(crate) struct Shards<S> {
     /// Lines per owned shard.

@@ -15,7 +15,7 @@
 
 use crate::core::lines::{self, word, Line};
 use crate::core::sum::Sum;
-use crate::sync::{AtomicU64, Backoff, Mutex, Ordering};
+use crate::core::sync::{AtomicU64, Backoff, Mutex, Ordering};
 
 /// Bit 63 of `started`: the index of the hot half.
 const HOT: u64 = 1 << 63;

@@ -8,7 +8,7 @@
 //! only once the half is cold and complete, see `shared.rs`), and how it is
 //! read and taken.
 
-use crate::sync::{AtomicU64, Ordering};
+use crate::core::sync::{AtomicU64, Ordering};
 
 /// A sum two words hold.
 pub(crate) trait Sum:

@@ -20,7 +20,7 @@
 //!    in full otherwise. A hit costs no atomic read-modify-write.
 //! 2. **The family's index**, through an arc-swap guard, with a seeded hash
 //!    of the values; the series is then remembered if the memo has a free
-//!    slot (when both of a tuple's slots are taken, one miss in 16 evicts).
+//!    place (when both of a tuple's places are taken, one miss in 16 evicts).
 //! 3. **A new series**, added under the lock, or, with the family at its
 //!    series limit, the overflow series.
 //!

@@ -3,7 +3,7 @@
 //! `loom-tests/` runs the crate's own histogram and label-index code, built
 //! with `--cfg loom`, under [loom](https://docs.rs/loom), which explores every
 //! interleaving (up to a preemption bound) of a small program under the
-//! C11 memory model. Every sync type comes from one shim module (`sync.rs`),
+//! C11 memory model. Every sync type comes from one shim module (`core/sync.rs`),
 //! so the code checked is the code shipped.
 //!
 //! Under loom the process has one shard slot, so every model sees both write

@@ -1,8 +1,8 @@
 //! The Prometheus text exposition format 0.0.4.
 
+use crate::encode::escape::write_label_value;
+use crate::encode::float::write_go_g;
 use crate::family::{Desc, Kind, ReadHistogram, Registry, Values, Visitor};
-use crate::render::escape::write_label_value;
-use crate::render::float::write_go_g;
 
 /// Writes a [`Registry`]'s families in the Prometheus text format (0.0.4)
 /// into a buffer it keeps.

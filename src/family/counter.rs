@@ -2,8 +2,8 @@
 
 use crossbeam_utils::CachePadded;
 
-use crate::slot;
-use crate::sync::{AtomicU64, Ordering};
+use crate::core::slot;
+use crate::core::sync::{AtomicU64, Ordering};
 
 /// A counter's value: one word per shard slot, each on a cache line of its
 /// own, and a last one for threads without a slot.

@@ -3,10 +3,10 @@
 use std::fmt;
 use std::ops::Deref;
 
+use crate::core::sync::{Arc, StdArc};
 use crate::family::index::{Series, SeriesIndex};
 use crate::family::metric::{Kind, Metric, Values, Visitor};
 use crate::family::{Counter, DurationHistogram, Gauge, Histogram};
-use crate::sync::{Arc, StdArc};
 
 /// What a family is, for the encoders.
 pub(crate) struct Desc {

@@ -1,8 +1,8 @@
 //! Label sets known at compile time: a dense array of series, indexed
 //! without hashing or lookup.
 
+use crate::core::sync::OnceLock;
 use crate::family::{Family, Handle, Metric, OVERFLOW_LABEL};
-use crate::sync::OnceLock;
 use std::marker::PhantomData;
 
 /// A label set whose values come from a fixed, small set (enums), mapped

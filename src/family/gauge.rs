@@ -1,6 +1,6 @@
 //! A gauge: one `f64` that goes up and down.
 
-use crate::sync::{AtomicU64, Ordering};
+use crate::core::sync::{AtomicU64, Ordering};
 
 /// A gauge's value, one `f64` in one atomic word.
 ///

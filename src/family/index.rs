@@ -18,10 +18,10 @@ use std::hash::{BuildHasher, Hash, Hasher};
 use hashbrown::hash_table::HashTable;
 use hashbrown::DefaultHashBuilder;
 
+use crate::core::sync::{Arc, AtomicU64, Loaded, Mutex, Ordering, SwapCell};
 use crate::family::memo::{self, Probe};
 use crate::family::metric::Metric;
 use crate::family::tuple::Tuple;
-use crate::sync::{Arc, AtomicU64, Loaded, Mutex, Ordering, SwapCell};
 
 /// The label value of every label of the series that takes the
 /// observations of new label sets once a family holds its maximum number of
@@ -190,7 +190,7 @@ impl<M> SeriesIndex<M> {
         self.insert(hash, values, make)
     }
 
-    fn lock(&self) -> crate::sync::MutexGuard<'_, ()> {
+    fn lock(&self) -> crate::core::sync::MutexGuard<'_, ()> {
         // The index is only ever replaced whole, so a panic while holding
         // the lock cannot leave it half-written: poisoning is moot.
         self.writer.lock().unwrap_or_else(|p| p.into_inner())

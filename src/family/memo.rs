@@ -14,17 +14,17 @@
 //!
 //! 512 entries of 80 bytes per thread and kind (40 KiB), allocated on a
 //! thread's first observation of that kind; each tuple may sit in its home
-//! slot or the one next to it. A miss fills an empty or stale slot; when
+//! place or the one next to it. A miss fills an empty or stale place; when
 //! both are taken, only one miss in 16 evicts, so a working set larger than
 //! the memo costs few reference-count updates.
 
 use std::cell::RefCell;
 
+use crate::core::sync::Arc;
 use crate::family::index::Series;
 use crate::family::key::Key;
-use crate::sync::Arc;
 
-const SLOTS: usize = 512;
+const PLACES: usize = 512;
 
 struct Entry<M> {
     family: u64,
@@ -48,7 +48,7 @@ impl Probe {
         let key = |i: usize| values.get(i).map_or(Key::EMPTY, |v| Key::of(v));
         let keys = [key(0), key(1)];
         // Xors and rotations only: the one multiply is in `home`, so the
-        // slot waits on a short chain after the values' bytes load.
+        // place waits on a short chain after the values' bytes load.
         let mut h = keys[0].mix() ^ keys[1].mix().rotate_left(29) ^ values.len() as u64;
         for (i, v) in values.iter().enumerate().skip(2) {
             h ^= Key::of(v).mix().rotate_left((7 * i as u32) % 64);
@@ -71,7 +71,7 @@ impl Probe {
 #[allow(unreachable_pub)]
 pub struct Memo<M> {
     entries: Option<Box<[Option<Entry<M>>]>>,
-    /// Misses that found both candidate slots taken by live entries.
+    /// Misses that found both candidate places taken by live entries.
     crowded: u32,
 }
 
@@ -84,7 +84,7 @@ impl<M> Memo<M> {
     }
 }
 
-/// Of the misses that find both slots taken, one in this many evicts: a
+/// Of the misses that find both places taken, one in this many evicts: a
 /// working set larger than the memo then costs its misses no reference-count
 /// traffic, and the memo still follows a working set that moves.
 const EVICT_ONE_IN: u32 = 16;
@@ -92,7 +92,7 @@ const EVICT_ONE_IN: u32 = 16;
 #[inline]
 fn home(family: u64, fingerprint: u64) -> usize {
     ((fingerprint ^ family.rotate_left(40)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        >> (64 - SLOTS.trailing_zeros())) as usize
+        >> (64 - PLACES.trailing_zeros())) as usize
 }
 
 #[inline]
@@ -112,8 +112,8 @@ impl<M> Memo<M> {
     ) -> Option<&M> {
         let entries = self.entries.as_ref()?;
         let at = home(family, probe.fingerprint);
-        [at, at ^ 1].into_iter().find_map(|slot| {
-            let e = entries[slot].as_ref()?;
+        [at, at ^ 1].into_iter().find_map(|place| {
+            let e = entries[place].as_ref()?;
             (e.probe.fingerprint == probe.fingerprint
                 && e.probe == *probe
                 && e.family == family
@@ -140,15 +140,15 @@ impl<M> Memo<M> {
         }
         let entries = self
             .entries
-            .get_or_insert_with(|| (0..SLOTS).map(|_| None).collect());
+            .get_or_insert_with(|| (0..PLACES).map(|_| None).collect());
         let at = home(family, probe.fingerprint);
-        // An empty slot, or one whose entry a removal in its family made
-        // stale; else, now and then, the home slot.
+        // An empty place, or one whose entry a removal in its family made
+        // stale; else, now and then, the home place.
         let free = |e: &Option<Entry<M>>| {
             e.as_ref()
                 .is_none_or(|e| e.family == family && e.generation != generation)
         };
-        let slot = if free(&entries[at]) {
+        let place = if free(&entries[at]) {
             at
         } else if free(&entries[at ^ 1]) {
             at ^ 1
@@ -159,7 +159,7 @@ impl<M> Memo<M> {
             }
             at
         };
-        entries[slot] = Some(Entry {
+        entries[place] = Some(Entry {
             family,
             generation,
             probe: *probe,
@@ -172,7 +172,7 @@ impl<M> Memo<M> {
 /// and it is not already borrowed.
 #[inline]
 pub(crate) fn borrow<M, R>(
-    key: &'static crate::sync::LocalKey<RefCell<Memo<M>>>,
+    key: &'static crate::core::sync::LocalKey<RefCell<Memo<M>>>,
     op: impl FnOnce(&mut Memo<M>) -> R,
 ) -> Option<R> {
     key.try_with(|m| m.try_borrow_mut().ok().map(|mut m| op(&mut m)))

@@ -3,10 +3,10 @@
 
 use std::cell::RefCell;
 
+use crate::core::sync::{thread_local, LocalKey};
 use crate::family::memo::Memo;
 use crate::family::tuple::Tuple;
 use crate::family::{Counter, DurationHistogram, Gauge, Histogram};
-use crate::sync::{thread_local, LocalKey};
 
 // `Kind`, `Values` and `Visitor` appear in the sealed trait's signatures,
 // so they are `pub` in this private module; nothing outside the crate can

@@ -3,13 +3,13 @@
 use std::fmt;
 use std::marker::PhantomData;
 
+use crate::core::sync::{Arc, Loaded, Mutex, StdArc, SwapCell};
 use crate::family::collector::{Collected, Emit};
 use crate::family::family::{Collect, Desc, Family, Inner};
 use crate::family::index::SeriesIndex;
 use crate::family::metric::{Kind, Metric};
 use crate::family::opts::{sample_names, validate, Opts, RegisterError};
 use crate::family::{Counter, DurationHistogram, Gauge, Histogram};
-use crate::sync::{Arc, Loaded, Mutex, StdArc, SwapCell};
 
 /// A set of metric families: counters, gauges and histograms with labels
 /// of your own, and collectors that write families from your data at

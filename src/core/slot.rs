@@ -20,7 +20,7 @@
 
 use std::cell::Cell;
 
-use crate::sync::{slot_flags, thread_local, Ordering, SlotFlags};
+use crate::core::sync::{slot_flags, thread_local, Ordering, SlotFlags};
 
 /// Most slots a process ever has.
 pub(crate) const MAX_SLOTS: usize = 64;

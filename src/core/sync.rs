@@ -81,8 +81,8 @@ mod imp {
     pub(crate) type SlotFlags = &'static [AtomicBool];
 
     pub(crate) fn slot_flags() -> SlotFlags {
-        static FLAGS: [AtomicBool; crate::slot::MAX_SLOTS] =
-            [const { AtomicBool::new(false) }; crate::slot::MAX_SLOTS];
+        static FLAGS: [AtomicBool; crate::core::slot::MAX_SLOTS] =
+            [const { AtomicBool::new(false) }; crate::core::slot::MAX_SLOTS];
         &FLAGS
     }
 }
@@ -119,7 +119,7 @@ mod imp {
     loom::lazy_static! {
         static ref NEXT_ID: AtomicU64 = AtomicU64::new(0);
         static ref FLAGS: Arc<Vec<AtomicBool>> =
-            Arc::new((0..crate::slot::MAX_SLOTS).map(|_| AtomicBool::new(false)).collect());
+            Arc::new((0..crate::core::slot::MAX_SLOTS).map(|_| AtomicBool::new(false)).collect());
     }
 
     impl<T> SwapCell<T> {

@@ -1,9 +1,9 @@
 //! The exposition writer: one reusable buffer, no allocation in steady state.
 
-use crate::registry::JobRegistry;
-use crate::render::escape::write_label_value;
-use crate::render::Partition;
-use crate::snapshot::{HostRow, Snapshot};
+use crate::encode::escape::write_label_value;
+use crate::restic::jobs::JobRegistry;
+use crate::restic::partition::Partition;
+use crate::restic::snapshot::{HostRow, Snapshot};
 use crate::TextEncoder;
 
 /// Renders the Prometheus text exposition (format 0.0.4) of a [`Snapshot`]

@@ -4,8 +4,10 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::buckets::{BUCKETS, BUCKET_BOUNDS_SECONDS};
-use crate::{DurationHistogram, Family, Handle, Opts, Registry, DEFAULT_MAX_SERIES};
+use crate::restic::ladder::BUCKET_BOUNDS_SECONDS;
+use crate::{
+    DurationHistogram, DurationHistogramValue, Family, Handle, Opts, Registry, DEFAULT_MAX_SERIES,
+};
 
 /// The family's name and help text, as the Go original exports them.
 pub(crate) const NAME: &str = "rm_job_duration_seconds";
@@ -30,8 +32,8 @@ const HELP: &str = "End-to-end duration of completed jobs, by kind and terminal 
 /// // On a hot path, resolve the pair once and keep the handle.
 /// let checks = registry.handle("check", "failed");
 /// checks.observe(Duration::from_millis(1500));
-/// assert_eq!(checks.snapshot().count(), 1);
-/// assert_eq!(checks.snapshot().cumulative()[..3], [0, 1, 1]); // le 1, 5, 30
+/// assert_eq!(checks.get().count(), 1);
+/// assert_eq!(checks.get().cumulative()[..3], [0, 1, 1]); // le 1, 5, 30
 /// ```
 pub struct JobRegistry {
     registry: Registry,
@@ -60,7 +62,7 @@ impl JobRegistry {
     /// registry.observe("prune", "ok", Duration::ZERO); // over the limit
     /// let overflow = registry.handle("check", "ok");   // over the limit too
     /// assert_eq!((overflow.kind(), overflow.status()), (OVERFLOW_LABEL, OVERFLOW_LABEL));
-    /// assert_eq!(overflow.snapshot().count(), 1);
+    /// assert_eq!(overflow.get().count(), 1);
     /// ```
     pub fn with_max_series(max_series: usize) -> Self {
         let registry = Registry::new();
@@ -104,11 +106,11 @@ impl JobRegistry {
 
     /// Calls `f` with each series' labels and current state, in exposition
     /// order (kind, then status).
-    pub fn for_each_series(&self, mut f: impl FnMut(&str, &str, &HistogramSnapshot)) {
+    pub fn for_each_series(&self, mut f: impl FnMut(&str, &str, &DurationHistogramValue)) {
         self.jobs.for_each(|series| {
             let mut values = series.values();
             let (kind, status) = (values.next().unwrap_or(""), values.next().unwrap_or(""));
-            f(kind, status, &HistogramSnapshot::of(&series));
+            f(kind, status, &series.get());
         });
     }
 
@@ -167,9 +169,10 @@ impl JobHandle {
         self.0.values().nth(1).unwrap_or("")
     }
 
-    /// The series' current counts and sum.
-    pub fn snapshot(&self) -> HistogramSnapshot {
-        HistogramSnapshot::of(&self.0)
+    /// The series' current counts and exact sum, read exactly (see
+    /// [`docs::consistency`](crate::docs::consistency)).
+    pub fn get(&self) -> DurationHistogramValue {
+        self.0.get()
     }
 }
 
@@ -182,65 +185,6 @@ impl fmt::Debug for JobHandle {
     }
 }
 
-/// The state of one job series at one moment, as a scrape sees it.
-///
-/// Exactly consistent, even when taken while other threads observe:
-/// cumulative counts never decrease along the ladder, the `+Inf` bucket equals
-/// [`count`](Self::count), [`sum_nanos`](Self::sum_nanos) is the sum of
-/// exactly the observations the counts include, every observation that
-/// returned before the read began is in it, and a later one of the same
-/// series never has less, in any count or in the sum. See
-/// [`docs::consistency`](crate::docs::consistency).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct HistogramSnapshot {
-    /// Per-bucket (not cumulative) counts.
-    buckets: [u64; BUCKETS],
-    sum_nanos: u128,
-}
-
-impl HistogramSnapshot {
-    fn of(h: &DurationHistogram) -> Self {
-        let value = h.get();
-        let mut buckets = [0; BUCKETS];
-        let mut previous = 0;
-        for (out, c) in buckets.iter_mut().zip(value.cumulative()) {
-            *out = c - previous;
-            previous = c;
-        }
-        HistogramSnapshot {
-            buckets,
-            sum_nanos: value.sum_nanos(),
-        }
-    }
-
-    /// Cumulative bucket counts, one per bound of
-    /// [`BUCKET_BOUNDS_SECONDS`] and a last one for `+Inf`, as they appear
-    /// in the exposition's `_bucket` lines.
-    pub fn cumulative(&self) -> [u64; BUCKETS] {
-        let mut acc = 0u64;
-        self.buckets.map(|c| {
-            acc += c;
-            acc
-        })
-    }
-
-    /// Number of observations (`_count`).
-    pub fn count(&self) -> u64 {
-        self.buckets.iter().sum()
-    }
-
-    /// Exact sum of the observed durations, in nanoseconds.
-    pub fn sum_nanos(&self) -> u128 {
-        self.sum_nanos
-    }
-
-    /// The sum in seconds, as `_sum` renders it: the `f64` nearest the exact
-    /// value for sums below 2⁵³ ns (104 days); within one rounding above.
-    pub fn sum_seconds(&self) -> f64 {
-        self.sum_nanos as f64 / 1e9
-    }
-}
-
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
@@ -250,6 +194,6 @@ mod tests {
         let r = JobRegistry::with_max_series(3);
         assert_eq!(r.family().name(), NAME);
         r.observe("a", "b", Duration::from_secs(1));
-        assert_eq!(r.handle("a", "b").snapshot().cumulative()[0], 1);
+        assert_eq!(r.handle("a", "b").get().cumulative()[0], 1);
     }
 }

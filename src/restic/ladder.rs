@@ -5,6 +5,3 @@
 pub const BUCKET_BOUNDS_SECONDS: [f64; 9] = [
     1.0, 5.0, 30.0, 60.0, 300.0, 1800.0, 3600.0, 21600.0, 86400.0,
 ];
-
-/// Number of counters per job histogram: one per bound plus `+Inf`.
-pub(crate) const BUCKETS: usize = BUCKET_BOUNDS_SECONDS.len() + 1;

@@ -26,9 +26,9 @@ use std::fmt;
 
 use serde::Deserialize;
 
-use crate::registry::JobRegistry;
-use crate::render::Renderer;
-use crate::snapshot::{AlertCounts, BuildInfo, HostRow, Snapshot};
+use crate::restic::jobs::JobRegistry;
+use crate::restic::renderer::Renderer;
+use crate::restic::snapshot::{AlertCounts, BuildInfo, HostRow, Snapshot};
 
 /// A parsed, validated snapshot spec.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
