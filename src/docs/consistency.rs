@@ -1,6 +1,6 @@
 //! # How consistent is a scrape
 //!
-//! A scrape (a [`Renderer::render`] or a [`JobHandle::snapshot`]) may run while
+//! A scrape (a [`Renderer::render`] or a [`JobHandle::get`]) may run while
 //! other threads observe. It never makes them wait or retry, and what it
 //! reports for each series is **exactly consistent**:
 //!
@@ -53,7 +53,7 @@
 //!
 //! Different series, and different shards of one series, are read one
 //! after another, not at one instant: a scrape is not a global atomic
-//! snapshot, and need not be for Prometheus (each series is one sample).
+//! read, and need not be for Prometheus (each series is one sample).
 //!
 //! ## What a scrape may wait for
 //!
@@ -65,7 +65,7 @@
 //!
 //! ## Proof
 //!
-//! `tests/exact.rs` checks every snapshot taken while 2 to 72 threads
+//! `tests/exact.rs` checks every read taken while 2 to 72 threads
 //! observe (so owned and shared shards, `Duration::MAX` included): `_sum` is
 //! exactly what the counts imply, and nothing ever decreases. The loom models
 //! ([`loom`](super::loom)) check the same in every interleaving of small
@@ -80,4 +80,4 @@
 //! 2⁵³ ns (104 days), within one rounding above.
 //!
 //! [`Renderer::render`]: crate::Renderer::render
-//! [`JobHandle::snapshot`]: crate::JobHandle::snapshot
+//! [`JobHandle::get`]: crate::JobHandle::get

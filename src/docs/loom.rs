@@ -12,20 +12,20 @@
 //! models, each named after the property it proves, with the preemption bound
 //! each runs at:
 //!
-//! 1. `observers_and_a_snapshot` (bound 5): two threads observe into one
-//!    series while a third snapshots twice; every snapshot is exactly
+//! 1. `observers_and_a_snapshot` (bound 5; "snapshot" in its name means a
+//!    read): two threads observe into one series while a third reads twice; every read is exactly
 //!    consistent (monotone cumulative buckets, `+Inf == _count`, `_sum` the
 //!    durations of exactly the counted observations), every observation that
-//!    returned before the snapshot began is in it, the second snapshot has
+//!    returned before the read began is in it, the second read has
 //!    no less than the first ([`consistency`](super::consistency)), and the
-//!    final snapshot counts each observation once.
+//!    final read counts each observation once.
 //! 2. `slot_hand_over` (bound 6): a slot owner observes and exits; a later
-//!    thread takes the slot over and observes while a snapshot runs; the new
+//!    thread takes the slot over and observes while a read runs; the new
 //!    owner continues from the old owner's counts.
 //! 3. `sum_carry_owned_with_a_concurrent_reader` (bound 5) and
 //!    `sum_carry_shared_with_a_concurrent_reader` (bound 4, the 2⁶⁴ case):
 //!    observations of 2⁶³−1 ns carry out of a shard's low sum word, on each
-//!    write path, while a snapshot reads twice: each read is exact (never
+//!    write path, while a reader reads twice: each read is exact (never
 //!    half a carry), the second never less than the first.
 //! 4. `owner_sent_to_the_shared_shard_during_a_read` (bound 5): a reader that
 //!    finds the owner mid-write sends it to the shared shard; every read
@@ -77,9 +77,9 @@
 //! just under 2⁶⁴ and would never carry (an earlier version of them had two,
 //! and missed the Relaxed `sum_hi` plant for that reason).
 //!
-//! Every model that snapshots while others write yields first
+//! Every model that reads while others write yields first
 //! (`loom::thread::yield_now`). Without it, loom never preempted the
-//! snapshotting thread's loads to run the owner's later plain stores: the
+//! reading thread's loads to run the owner's later plain stores: the
 //! owner-path models only ever saw the initial state, and a planted Relaxed
 //! store on that path went unnoticed. With the yield they explore the
 //! interleavings, and they caught an earlier, wrong claim of these docs (that
