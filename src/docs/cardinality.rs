@@ -1,5 +1,12 @@
 //! # The series limit and the overflow series
 //!
+//! Every family has a series limit ([`Opts::max_series`](crate::Opts::max_series),
+//! [`DEFAULT_MAX_SERIES`](crate::DEFAULT_MAX_SERIES) by default) and an
+//! overflow series whose every label value is
+//! [`OVERFLOW_LABEL`](crate::OVERFLOW_LABEL); the limit never counts the
+//! overflow series, and removing a series makes room again. The job
+//! histograms are one such family; what follows is said of them.
+//!
 //! Job kinds and statuses usually come from a small fixed set, but they may
 //! arrive from agents over the network. To keep a flood of distinct label
 //! values from growing memory and scrape size without bound, a registry holds
