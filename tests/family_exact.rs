@@ -34,11 +34,10 @@ fn histogram_reads_are_exact_while_many_threads_observe() {
     let stop = AtomicBool::new(false);
     let deadline = Instant::now() + Duration::from_secs(60);
     // Observers go on until the reader has made this many reads while they
-    // ran, or for at most 3 s (with 72 threads on 2 cores a read can wait
-    // for a preempted writer's observation in flight), then the total must
-    // add up.
-    const READS: u64 = 100;
-    let stop_observing = Instant::now() + Duration::from_secs(3);
+    // ran (with 72 threads on 2 cores one read can take seconds: it waits for
+    // preempted writers' observations in flight to be scheduled again), then
+    // the total must add up. The deadline bounds the whole test.
+    const READS: u64 = 20;
     let reads_done = AtomicU64::new(0);
     let observed = AtomicU64::new(0);
     let mut reads = 0u64;
@@ -50,7 +49,7 @@ fn histogram_reads_are_exact_while_many_threads_observe() {
                     let mut i = 0usize;
                     // Relaxed: a progress signal; the joins order the count.
                     while (reads_done.load(Ordering::Relaxed) < READS || i < 2_000)
-                        && Instant::now() < stop_observing
+                        && Instant::now() < deadline
                     {
                         i += 1;
                         // Half through the family (lookup), half via a handle.
@@ -90,7 +89,7 @@ fn histogram_reads_are_exact_while_many_threads_observe() {
     assert!(Instant::now() < deadline, "took too long");
     assert_eq!(end.count(), observed.load(Ordering::Relaxed));
     assert_eq!(end.sum(), implied_sum(&end));
-    assert!(reads >= 5, "only {reads} reads while observers ran");
+    assert!(reads >= READS, "only {reads} reads while observers ran");
 }
 
 #[test]
