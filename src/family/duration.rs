@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::core::shards::Shards;
-use crate::family::histogram::{cumulative, total};
+use crate::family::histogram::{bucket_of, cumulative, total};
 use crate::family::metric::ReadHistogram;
 
 /// The longest duration one observation carries: `i64::MAX` nanoseconds
@@ -49,18 +49,6 @@ impl DurationHistogram {
         }
     }
 
-    /// The bucket of `nanos`: the first bound at or above it, or `+Inf`.
-    #[inline]
-    fn bucket(&self, nanos: u64) -> usize {
-        if self.bounds.len() <= 16 {
-            // Counting the bounds below is compares and adds with no
-            // data-dependent branch, faster here than a binary search.
-            self.bounds.iter().map(|&b| usize::from(nanos > b)).sum()
-        } else {
-            self.bounds.partition_point(|&b| b < nanos)
-        }
-    }
-
     /// Records one duration; over `i64::MAX` ns (292 years) it saturates.
     /// A duration exactly on a bound counts in that bound's bucket.
     #[inline]
@@ -77,7 +65,8 @@ impl DurationHistogram {
 
     #[inline]
     fn record(&self, nanos: u64) {
-        self.shards.record(self.bucket(nanos), u128::from(nanos));
+        self.shards
+            .record(bucket_of(&self.bounds, nanos), u128::from(nanos));
     }
 
     /// Adds the per-bucket counts into `acc` and the exact sum into `sum`.
@@ -162,11 +151,11 @@ mod tests {
         assert_eq!(h.bounds[..], [1_000_000_000, 5_000_000_000, 250_000_000]);
         let h = DurationHistogram::new(&[0.005, 1.0, 86400.0]);
         for (i, &b) in h.bounds.iter().enumerate() {
-            assert_eq!(h.bucket(b), i);
-            assert_eq!(h.bucket(b + 1), i + 1);
+            assert_eq!(bucket_of(&h.bounds, b), i);
+            assert_eq!(bucket_of(&h.bounds, b + 1), i + 1);
         }
-        assert_eq!(h.bucket(0), 0);
-        assert_eq!(h.bucket(MAX_OBSERVATION_NANOS), 3);
+        assert_eq!(bucket_of(&h.bounds, 0), 0);
+        assert_eq!(bucket_of(&h.bounds, MAX_OBSERVATION_NANOS), 3);
     }
 
     #[test]

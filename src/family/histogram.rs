@@ -43,26 +43,11 @@ impl Histogram {
         }
     }
 
-    /// The bucket of `v`: the first bound `>= v`, or `+Inf` (also for NaN).
-    #[inline]
-    fn bucket(&self, v: f64) -> usize {
-        let bounds = &*self.bounds;
-        if bounds.len() <= 16 {
-            // Branch-free count of the bounds below `v`; "not at or above"
-            // also counts every bound for NaN.
-            bounds.iter().map(|&b| usize::from(!b.ge(&v))).sum()
-        } else if v.is_nan() {
-            bounds.len()
-        } else {
-            bounds.partition_point(|&b| b < v)
-        }
-    }
-
     /// Records one observation of `v`. A value exactly on a bound counts in
     /// that bound's bucket; NaN counts in `+Inf` (and makes the sum NaN).
     #[inline]
     pub fn observe(&self, v: f64) {
-        self.shards.record(self.bucket(v), v);
+        self.shards.record(bucket_of(&self.bounds, v), v);
     }
 
     /// The upper bounds of the buckets, `+Inf` not included.
@@ -128,4 +113,36 @@ pub(crate) fn cumulative(buckets: &[u64]) -> Vec<u64> {
 /// The sum of per-bucket counts.
 pub(crate) fn total(buckets: &[u64]) -> u64 {
     buckets.iter().fold(0, |a, c| a.wrapping_add(*c))
+}
+
+/// The bucket of `v` on strictly increasing `bounds`: the first bound at or
+/// above it, or `+Inf` (also for a NaN, which no bound is at or above).
+#[inline]
+pub(crate) fn bucket_of<T: PartialOrd + Copy>(bounds: &[T], v: T) -> usize {
+    // "Not at or above `v`": below it, or unordered with it (NaN).
+    let below = |b: &T| !b.ge(&v);
+    if bounds.len() <= 16 {
+        // A branch-free count, faster here than a binary search.
+        bounds.iter().map(|b| usize::from(below(b))).sum()
+    } else {
+        bounds.partition_point(below)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bucket_of;
+
+    #[test]
+    fn linear_and_binary_searches_agree() {
+        let small: Vec<f64> = (1..=16).map(f64::from).collect();
+        let large: Vec<f64> = (1..=40).map(f64::from).collect();
+        for bounds in [&small, &large] {
+            assert_eq!(bucket_of(bounds, 0.5), 0);
+            assert_eq!(bucket_of(bounds, 1.0), 0, "on a bound: that bucket");
+            assert_eq!(bucket_of(bounds, 1.5), 1);
+            assert_eq!(bucket_of(bounds, 1e9), bounds.len());
+            assert_eq!(bucket_of(bounds, f64::NAN), bounds.len(), "NaN: +Inf");
+        }
+    }
 }

@@ -70,6 +70,23 @@ impl<M> Index<M> {
         }
     }
 
+    /// The series of `values`, or, with the family at its limit, the
+    /// overflow series (if it exists yet): where an operation on `values`
+    /// lands without adding a series.
+    #[inline]
+    fn find_or_overflow(
+        &self,
+        hash: u64,
+        values: &[&str],
+        max_series: usize,
+    ) -> Option<&Arc<Series<M>>> {
+        match self.find(hash, values) {
+            Some(series) => Some(series),
+            None if self.counted >= max_series => self.overflow.as_ref(),
+            None => None,
+        }
+    }
+
     #[inline]
     fn find(&self, hash: u64, values: &[&str]) -> Option<&Arc<Series<M>>> {
         self.by_values
@@ -127,12 +144,7 @@ impl<M: Metric> SeriesIndex<M> {
         };
         let hash = self.hash(values);
         let index = self.current.load();
-        let found = match index.find(hash, values) {
-            Some(series) => Some(series),
-            None if index.counted >= self.max_series => index.overflow.as_ref(),
-            None => None,
-        };
-        if let Some(series) = found {
+        if let Some(series) = index.find_or_overflow(hash, values, self.max_series) {
             learn(series);
             return f(&series.metric);
         }
@@ -178,13 +190,8 @@ impl<M> SeriesIndex<M> {
     pub(crate) fn resolve(&self, values: &[&str], make: impl FnOnce() -> M) -> Arc<Series<M>> {
         let hash = self.hash(values);
         let index = self.current.load();
-        if let Some(series) = index.find(hash, values) {
+        if let Some(series) = index.find_or_overflow(hash, values, self.max_series) {
             return Arc::clone(series);
-        }
-        if index.counted >= self.max_series {
-            if let Some(overflow) = &index.overflow {
-                return Arc::clone(overflow);
-            }
         }
         drop(index);
         self.insert(hash, values, make)
@@ -201,16 +208,12 @@ impl<M> SeriesIndex<M> {
     fn insert(&self, hash: u64, values: &[&str], make: impl FnOnce() -> M) -> Arc<Series<M>> {
         let _writer = self.lock();
         let current = self.current.load();
-        if let Some(series) = current.find(hash, values) {
-            // Another writer added it since our lookup.
+        if let Some(series) = current.find_or_overflow(hash, values, self.max_series) {
+            // Another writer added it (or the overflow series) since our
+            // lookup.
             return Arc::clone(series);
         }
         let full = current.counted >= self.max_series;
-        if full {
-            if let Some(overflow) = &current.overflow {
-                return Arc::clone(overflow);
-            }
-        }
         let overflow_values: Vec<&str>;
         let (values, hash) = if full {
             overflow_values = vec![OVERFLOW_LABEL; values.len()];
