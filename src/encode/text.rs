@@ -62,6 +62,32 @@ impl TextEncoder {
     /// The exposition of every family of `registry`.
     pub fn encode(&mut self, registry: &Registry) -> &[u8] {
         self.buf.clear();
+        self.write(registry);
+        &self.buf
+    }
+
+    /// Appends the exposition of every family of `registry` to `out`, for a
+    /// caller that writes more around it (this encoder's scratch buffers are
+    /// still reused; its own output buffer is not used).
+    ///
+    /// ```
+    /// use rm_metrics::{Opts, Registry, TextEncoder};
+    ///
+    /// let registry = Registry::new();
+    /// registry.gauge(Opts::new("up", "Up."), [])?.set([], 1.0);
+    /// let mut out = b"# my own lines first\n".to_vec();
+    /// TextEncoder::new().encode_into(&registry, &mut out);
+    /// assert!(out.ends_with(b"# TYPE up gauge\nup 1\n"));
+    /// # Ok::<(), rm_metrics::RegisterError>(())
+    /// ```
+    pub fn encode_into(&mut self, registry: &Registry, out: &mut Vec<u8>) {
+        // Write through `buf`, which is `out` for the duration.
+        std::mem::swap(&mut self.buf, out);
+        self.write(registry);
+        std::mem::swap(&mut self.buf, out);
+    }
+
+    fn write(&mut self, registry: &Registry) {
         for family in registry.families().iter() {
             let desc = family.desc();
             self.header(desc);
@@ -70,7 +96,6 @@ impl TextEncoder {
             }
             family.visit(&mut Family { enc: self, desc });
         }
-        &self.buf
     }
 
     fn header(&mut self, desc: &Desc) {

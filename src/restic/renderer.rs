@@ -47,7 +47,7 @@ pub struct Renderer {
     raw_lens: Vec<[usize; 3]>,
     /// Every host's gauge values, in id order.
     values: Vec<HostValues>,
-    /// The job family's encoder, kept for its buffers.
+    /// The job family's encoder, kept for its scratch buffers.
     jobs: TextEncoder,
 }
 
@@ -239,7 +239,7 @@ impl Renderer {
 
         if part.has_server_families() {
             // The job family, through the families API's own encoder.
-            out.extend_from_slice(self.jobs.encode(registry.registry()));
+            self.jobs.encode_into(registry.registry(), out);
         }
         &self.buf
     }
