@@ -59,11 +59,13 @@ pub struct ReadmeDoctests;
 #[cfg_attr(docsrs, doc(cfg(feature = "spec")))]
 pub use restic::spec;
 
+pub use encode::openmetrics::OpenMetricsEncoder;
 pub use encode::text::TextEncoder;
 pub use family::{
-    Counter, DurationHistogram, DurationHistogramValue, Emit, Family, Fixed, FixedLabels, Gauge,
-    Handle, Histogram, HistogramValue, Metric, Opts, RegisterError, Registry, SeriesRef,
-    DEFAULT_BUCKETS, DEFAULT_MAX_SERIES, MAX_OBSERVATION_NANOS, OVERFLOW_LABEL,
+    Counter, DurationHistogram, DurationHistogramValue, Emit, Exemplar, ExemplarError, Family,
+    Fixed, FixedLabels, Gauge, Handle, Histogram, HistogramValue, Metric, Opts, RegisterError,
+    Registry, SeriesRef, DEFAULT_BUCKETS, DEFAULT_MAX_SERIES, MAX_EXEMPLAR_CHARS,
+    MAX_OBSERVATION_NANOS, OVERFLOW_LABEL,
 };
 pub use restic::{
     AlertCounts, BuildInfo, HostRow, JobHandle, JobRegistry, Partition, Renderer, Snapshot,

@@ -42,6 +42,11 @@ mod imp {
     /// Spin-then-yield waiting for a reader whose writer is mid-update.
     pub(crate) use crossbeam_utils::Backoff;
 
+    /// One step of a reader's retry loop.
+    pub(crate) fn spin_once() {
+        std::hint::spin_loop();
+    }
+
     /// The value a [`SwapCell::load`] hands out: arc-swap's cheap guard.
     pub(crate) type Loaded<T> = arc_swap::Guard<Arc<T>>;
 
@@ -105,6 +110,11 @@ mod imp {
         pub(crate) fn snooze(&self) {
             loom::thread::yield_now();
         }
+    }
+
+    /// Under loom a retry yields, so the model runs the writer.
+    pub(crate) fn spin_once() {
+        loom::thread::yield_now();
     }
 
     /// Under loom a load is a clone of the `Arc` taken under a read lock.

@@ -57,13 +57,18 @@
 //! | histogram, `b` bounds | `s` owned shards of `⌈(5 + b) / 16⌉` lines, two shared halves of `⌈(4 + b) / 16⌉` lines, the shared shard's header (72 bytes; 96 for a duration histogram) and last read (`8 (b + 1)` bytes) | 840 + 8 (b + 1) B for `b` ≤ 11 (864 + 8 (b + 1) for durations) |
 //!
 //! plus, for every series, its header in an `Arc` (the metric struct, the
-//! label buffer's two pointers, the hash: 80 bytes for a counter, 72 for a
-//! gauge, 112 for a histogram of either kind), its label bytes and one `usize` per label,
+//! label buffer's two pointers, the hash: 88 bytes for a counter, 72 for a
+//! gauge, 120 for a histogram of either kind), its label bytes and one `usize` per label,
 //! and its entries in the family's index (≈ 17 bytes). So on 2 cores a
-//! counter series costs about 740 bytes, a gauge about 90, a histogram of
-//! 9 bounds about 1,140 (its bounds, 8 bytes each, included; the
-//! restic-manager job series: about 1,160), plus the label values. The test
+//! counter series costs about 750 bytes, a gauge about 90, a histogram of
+//! 9 bounds about 1,150 (its bounds, 8 bytes each, included; the
+//! restic-manager job series: about 1,170), plus the label values. The test
 //! `family_memory_is_as_documented` checks the struct sizes.
+//!
+//! Exemplars cost nothing until a series gets its first: then a counter
+//! allocates one 128-byte cell, a histogram one per bucket (`128 (b + 1)`
+//! bytes); a cell that ever holds an exemplar longer than 96 bytes as
+//! written (escaped `name="value"` pairs) allocates 640 more, once.
 //!
 //! Counters are sharded for the contended case (many threads on one
 //! series); the price is memory and, at high cardinality, cache misses:

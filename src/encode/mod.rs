@@ -3,5 +3,7 @@
 //! series, into a buffer it keeps.
 
 pub(crate) mod escape;
+pub(crate) mod exposition;
 pub(crate) mod float;
+pub(crate) mod openmetrics;
 pub(crate) mod text;

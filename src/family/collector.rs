@@ -25,7 +25,7 @@ impl<const N: usize> Emit<'_, N, f64> {
 impl<const N: usize> Emit<'_, N, u64> {
     /// Writes the counter sample of `values`.
     pub fn sample(&mut self, values: [&str; N], value: u64) {
-        self.visitor.counter(Values::Passed(&values), value);
+        self.visitor.counter(Values::Passed(&values), value, None);
     }
 }
 

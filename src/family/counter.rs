@@ -2,8 +2,10 @@
 
 use crossbeam_utils::CachePadded;
 
+use crate::core::latest::Latest;
 use crate::core::slot;
 use crate::core::sync::{AtomicU64, Ordering};
+use crate::family::exemplar::{Exemplar, Exemplars};
 
 /// A counter's value: one word per shard slot, each on a cache line of its
 /// own, and a last one for threads without a slot.
@@ -27,6 +29,8 @@ use crate::core::sync::{AtomicU64, Ordering};
 /// ```
 pub struct Counter {
     words: Box<[CachePadded<AtomicU64>]>,
+    /// The latest exemplar: 128 bytes from the first one on.
+    exemplar: Exemplars,
 }
 
 impl Counter {
@@ -35,6 +39,7 @@ impl Counter {
             words: (0..=slot::slot_count())
                 .map(|_| CachePadded::new(AtomicU64::new(0)))
                 .collect(),
+            exemplar: Exemplars::new(1),
         }
     }
 
@@ -59,6 +64,32 @@ impl Counter {
             // Relaxed: a lone count, nothing is published with it.
             self.words[shared].fetch_add(n, Ordering::Relaxed);
         }
+    }
+
+    /// Adds `n` and makes `exemplar` the counter's latest, with the value
+    /// `n`, as the OpenMetrics encoder shows it. Lock-free; the first
+    /// exemplar of a counter allocates its cell (128 bytes).
+    ///
+    /// ```
+    /// use rm_metrics::{Exemplar, OpenMetricsEncoder, Opts, Registry};
+    ///
+    /// let registry = Registry::new();
+    /// let requests = registry.counter(Opts::new("requests", "Requests."), [])?;
+    /// requests.with([]).inc_by_with_exemplar(2, &Exemplar::new(&[("trace_id", "7f3a")])?);
+    /// let text = String::from_utf8(OpenMetricsEncoder::new().encode(&registry).to_vec())?;
+    /// assert!(text.contains("requests_total 2 # {trace_id=\"7f3a\"} 2\n"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[inline]
+    pub fn inc_by_with_exemplar(&self, n: u64, exemplar: &Exemplar<'_>) {
+        self.inc_by(n);
+        if let Some(cell) = self.exemplar.cell(0, 1) {
+            exemplar.store(cell, n as f64);
+        }
+    }
+
+    pub(crate) fn exemplar(&self) -> Option<&Latest> {
+        self.exemplar.get(0)
     }
 
     /// The current value: every increment that returned before this call is

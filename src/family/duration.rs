@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
+use crate::core::latest::Latest;
 use crate::core::shards::Shards;
+use crate::family::exemplar::{Exemplar, Exemplars};
 use crate::family::histogram::{bucket_of, cumulative, total};
 use crate::family::metric::ReadHistogram;
 
@@ -37,6 +39,8 @@ pub struct DurationHistogram {
     /// seconds exactly when it is at most `⌊b · 10⁹⌋` nanoseconds.
     bounds: Box<[u64]>,
     shards: Shards<u128>,
+    /// The latest exemplar of each bucket, from the first one on.
+    exemplars: Exemplars,
 }
 
 impl DurationHistogram {
@@ -46,6 +50,7 @@ impl DurationHistogram {
         DurationHistogram {
             bounds: bounds.iter().map(|&b| nanos_of_bound(b)).collect(),
             shards: Shards::new(bounds.len() + 1),
+            exemplars: Exemplars::new(bounds.len() + 1),
         }
     }
 
@@ -61,6 +66,19 @@ impl DurationHistogram {
     #[inline]
     pub fn observe_nanos(&self, nanos: i64) {
         self.record(nanos.max(0) as u64);
+    }
+
+    /// Records `d` and makes `exemplar` the latest of its bucket, with the
+    /// value in seconds, as the OpenMetrics encoder shows it. Lock-free; a
+    /// histogram's first exemplar allocates its cells (128 bytes a bucket).
+    #[inline]
+    pub fn observe_with_exemplar(&self, d: Duration, exemplar: &Exemplar<'_>) {
+        let nanos = nanos_of_duration(d);
+        let bucket = bucket_of(&self.bounds, nanos);
+        self.shards.record(bucket, u128::from(nanos));
+        if let Some(cell) = self.exemplars.cell(bucket, self.bounds.len() + 1) {
+            exemplar.store(cell, seconds(u128::from(nanos)));
+        }
     }
 
     #[inline]
@@ -90,6 +108,10 @@ impl ReadHistogram for DurationHistogram {
         let mut nanos = 0u128;
         self.read_into(pass, acc, &mut nanos);
         seconds(nanos)
+    }
+
+    fn exemplar(&self, bucket: usize) -> Option<&Latest> {
+        self.exemplars.get(bucket)
     }
 }
 

@@ -6,12 +6,14 @@ use std::ops::Deref;
 use crate::core::sync::{Arc, StdArc};
 use crate::family::index::{Series, SeriesIndex};
 use crate::family::metric::{Kind, Metric, Values, Visitor};
-use crate::family::{Counter, DurationHistogram, Gauge, Histogram};
+use crate::family::{Counter, DurationHistogram, Exemplar, Gauge, Histogram};
 
 /// What a family is, for the encoders.
 pub(crate) struct Desc {
     pub(crate) name: Box<str>,
     pub(crate) help: Box<str>,
+    /// OpenMetrics' `# UNIT`, when declared.
+    pub(crate) unit: Option<Box<str>>,
     pub(crate) kind: Kind,
     pub(crate) labels: Box<[Box<str>]>,
     pub(crate) const_labels: Box<[(Box<str>, Box<str>)]>,
@@ -154,6 +156,13 @@ impl<const N: usize> Family<Counter, N> {
     pub fn inc_by(&self, values: [&str; N], n: u64) {
         self.apply(values, |c| c.inc_by(n));
     }
+
+    /// Adds `n` to the counter of `values`, with `exemplar` as its latest
+    /// (see [`Counter::inc_by_with_exemplar`]).
+    #[inline]
+    pub fn inc_by_with_exemplar(&self, values: [&str; N], n: u64, exemplar: &Exemplar<'_>) {
+        self.apply(values, |c| c.inc_by_with_exemplar(n, exemplar));
+    }
 }
 
 impl<const N: usize> Family<Gauge, N> {
@@ -176,6 +185,13 @@ impl<const N: usize> Family<Histogram, N> {
     pub fn observe(&self, values: [&str; N], v: f64) {
         self.apply(values, |h| h.observe(v));
     }
+
+    /// Records `v` in the histogram of `values`, with `exemplar` as the
+    /// latest of its bucket (see [`Histogram::observe_with_exemplar`]).
+    #[inline]
+    pub fn observe_with_exemplar(&self, values: [&str; N], v: f64, exemplar: &Exemplar<'_>) {
+        self.apply(values, |h| h.observe_with_exemplar(v, exemplar));
+    }
 }
 
 impl<const N: usize> Family<DurationHistogram, N> {
@@ -190,6 +206,19 @@ impl<const N: usize> Family<DurationHistogram, N> {
     #[inline]
     pub fn observe_nanos(&self, values: [&str; N], nanos: i64) {
         self.apply(values, |h| h.observe_nanos(nanos));
+    }
+
+    /// Records `d` in the histogram of `values`, with `exemplar` as the
+    /// latest of its bucket (see
+    /// [`DurationHistogram::observe_with_exemplar`]).
+    #[inline]
+    pub fn observe_with_exemplar(
+        &self,
+        values: [&str; N],
+        d: std::time::Duration,
+        exemplar: &Exemplar<'_>,
+    ) {
+        self.apply(values, |h| h.observe_with_exemplar(d, exemplar));
     }
 }
 

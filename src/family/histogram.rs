@@ -1,6 +1,7 @@
 //! A histogram on a bucket ladder of the caller's choice.
 
 use crate::core::shards::Shards;
+use crate::family::exemplar::{Exemplar, Exemplars};
 
 /// A histogram's counts: per-bucket counters and the sum of the observed
 /// values, sharded like a counter and read exactly.
@@ -32,6 +33,8 @@ use crate::core::shards::Shards;
 pub struct Histogram {
     bounds: Box<[f64]>,
     shards: Shards<f64>,
+    /// The latest exemplar of each bucket, from the first one on.
+    pub(crate) exemplars: Exemplars,
 }
 
 impl Histogram {
@@ -40,6 +43,7 @@ impl Histogram {
         Histogram {
             bounds: bounds.into(),
             shards: Shards::new(bounds.len() + 1),
+            exemplars: Exemplars::new(bounds.len() + 1),
         }
     }
 
@@ -48,6 +52,18 @@ impl Histogram {
     #[inline]
     pub fn observe(&self, v: f64) {
         self.shards.record(bucket_of(&self.bounds, v), v);
+    }
+
+    /// Records `v` and makes `exemplar` the latest of `v`'s bucket, as the
+    /// OpenMetrics encoder shows it. Lock-free; a histogram's first
+    /// exemplar allocates its cells (128 bytes a bucket).
+    #[inline]
+    pub fn observe_with_exemplar(&self, v: f64, exemplar: &Exemplar<'_>) {
+        let bucket = bucket_of(&self.bounds, v);
+        self.shards.record(bucket, v);
+        if let Some(cell) = self.exemplars.cell(bucket, self.bounds.len() + 1) {
+            exemplar.store(cell, v);
+        }
     }
 
     /// The upper bounds of the buckets, `+Inf` not included.

@@ -295,11 +295,12 @@ mod tests {
     fn family_memory_is_as_documented() {
         use std::mem::size_of;
         // Arc's two counts + the series.
-        assert_eq!(16 + size_of::<Series<Counter>>(), 80);
+        assert_eq!(16 + size_of::<Series<Counter>>(), 88);
         assert_eq!(16 + size_of::<Series<Gauge>>(), 72);
-        assert_eq!(16 + size_of::<Series<Histogram>>(), 112);
+        assert_eq!(16 + size_of::<Series<Histogram>>(), 120);
         assert_eq!(size_of::<Shared<f64>>(), 72);
         assert_eq!(size_of::<Shared<u128>>(), 96);
         assert_eq!(size_of::<crate::core::lines::Line>(), 128);
+        assert_eq!(size_of::<crate::core::latest::Latest>(), 128);
     }
 }

@@ -3,6 +3,7 @@
 
 use std::cell::RefCell;
 
+use crate::core::latest::Latest;
 use crate::core::sync::{thread_local, LocalKey};
 use crate::family::memo::Memo;
 use crate::family::tuple::Tuple;
@@ -41,7 +42,8 @@ impl<'a> Values<'a> {
 /// What an encoder does with each series of a scrape.
 #[allow(unreachable_pub)]
 pub trait Visitor {
-    fn counter(&mut self, values: Values<'_>, value: u64);
+    /// `exemplar`: the counter's latest, if it ever had one.
+    fn counter(&mut self, values: Values<'_>, value: u64, exemplar: Option<&Latest>);
     fn gauge(&mut self, values: Values<'_>, value: f64);
     fn histogram(&mut self, values: Values<'_>, histogram: &dyn ReadHistogram);
 }
@@ -52,6 +54,8 @@ pub trait ReadHistogram {
     /// Adds the per-bucket counts into `acc` (using `pass`, as long, as
     /// scratch) and returns the sum in the exposition's unit.
     fn read(&self, pass: &mut [u64], acc: &mut [u64]) -> f64;
+    /// The latest exemplar of bucket `bucket`, if it ever had one.
+    fn exemplar(&self, bucket: usize) -> Option<&Latest>;
 }
 
 impl ReadHistogram for Histogram {
@@ -59,6 +63,10 @@ impl ReadHistogram for Histogram {
         let mut sum = 0.0;
         self.read_into(pass, acc, &mut sum);
         sum
+    }
+
+    fn exemplar(&self, bucket: usize) -> Option<&Latest> {
+        self.exemplars.get(bucket)
     }
 }
 
@@ -101,7 +109,7 @@ impl sealed::Sealed for Counter {
         Counter::new()
     }
     fn visit(&self, values: Values<'_>, visitor: &mut dyn Visitor) {
-        visitor.counter(values, self.get());
+        visitor.counter(values, self.get(), self.exemplar());
     }
     fn memo() -> &'static LocalKey<RefCell<Memo<Self>>> {
         &COUNTERS

@@ -4,6 +4,7 @@
 mod collector;
 mod counter;
 mod duration;
+mod exemplar;
 #[allow(clippy::module_inception)]
 mod family;
 mod fixed;
@@ -20,6 +21,7 @@ mod tuple;
 pub use collector::Emit;
 pub use counter::Counter;
 pub use duration::{DurationHistogram, DurationHistogramValue, MAX_OBSERVATION_NANOS};
+pub use exemplar::{Exemplar, ExemplarError, MAX_EXEMPLAR_CHARS};
 pub use family::{Family, Handle, SeriesRef};
 pub use fixed::{Fixed, FixedLabels};
 pub use gauge::Gauge;

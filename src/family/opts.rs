@@ -35,6 +35,7 @@ pub struct Opts<'a> {
     pub(crate) help: &'a str,
     pub(crate) const_labels: Vec<(&'a str, &'a str)>,
     pub(crate) max_series: usize,
+    pub(crate) unit: Option<&'a str>,
 }
 
 impl<'a> Opts<'a> {
@@ -46,6 +47,7 @@ impl<'a> Opts<'a> {
             help,
             const_labels: Vec::new(),
             max_series: DEFAULT_MAX_SERIES,
+            unit: None,
         }
     }
 
@@ -68,6 +70,26 @@ impl<'a> Opts<'a> {
     }
 }
 
+impl<'a> Opts<'a> {
+    /// Declares the family's unit (`seconds`, `bytes`), written as
+    /// OpenMetrics' `# UNIT` line (the text format 0.0.4 has none). The
+    /// name must end with `_` and the unit, as OpenMetrics requires.
+    ///
+    /// ```
+    /// use rm_metrics::{Opts, RegisterError, Registry};
+    ///
+    /// let registry = Registry::new();
+    /// registry.gauge(Opts::new("disk_bytes", "Disk used.").unit("bytes"), [])?;
+    /// let err = registry.gauge(Opts::new("disk_used", "Disk used.").unit("bytes"), []);
+    /// assert_eq!(err.unwrap_err(), RegisterError::InvalidUnit("bytes".into()));
+    /// # Ok::<(), RegisterError>(())
+    /// ```
+    pub fn unit(mut self, unit: &'a str) -> Self {
+        self.unit = Some(unit);
+        self
+    }
+}
+
 /// Why a family could not be registered.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -85,6 +107,9 @@ pub enum RegisterError {
     DuplicateName(String),
     /// A histogram's bounds are not finite and strictly increasing.
     InvalidBuckets(String),
+    /// The unit is empty, not `[a-zA-Z0-9_]*`, or not the end of the name
+    /// after a `_`.
+    InvalidUnit(String),
 }
 
 impl fmt::Display for RegisterError {
@@ -98,6 +123,9 @@ impl fmt::Display for RegisterError {
                 write!(f, "a family named {n:?} is already registered")
             }
             RegisterError::InvalidBuckets(why) => write!(f, "invalid buckets: {why}"),
+            RegisterError::InvalidUnit(u) => {
+                write!(f, "invalid unit {u:?}: the name must end with \"_{u}\"")
+            }
         }
     }
 }
@@ -110,7 +138,7 @@ fn is_metric_name(name: &str) -> bool {
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':')
 }
 
-fn is_label_name(name: &str) -> bool {
+pub(crate) fn is_label_name(name: &str) -> bool {
     let mut bytes = name.bytes();
     matches!(bytes.next(), Some(b'a'..=b'z' | b'A'..=b'Z' | b'_'))
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
@@ -142,6 +170,17 @@ pub(crate) fn validate(
             return Err(RegisterError::DuplicateLabelName(name.into()));
         }
     }
+    if let Some(unit) = opts.unit {
+        let valid = !unit.is_empty()
+            && unit.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            && opts
+                .name
+                .strip_suffix(unit)
+                .is_some_and(|head| head.len() > 1 && head.ends_with('_'));
+        if !valid {
+            return Err(RegisterError::InvalidUnit(unit.into()));
+        }
+    }
     if let Some(b) = bounds.iter().find(|b| !b.is_finite()) {
         return Err(RegisterError::InvalidBuckets(format!("{b} is not finite")));
     }
@@ -158,13 +197,20 @@ pub(crate) fn validate(
 /// two families must not write one name.
 pub(crate) fn sample_names(kind: Kind, name: &str) -> Vec<String> {
     match kind {
-        Kind::Counter => vec![name.into(), format!("{name}_total")],
+        // `_created` too: OpenMetrics reserves it for counters and
+        // histograms, and its parsers refuse a family that writes it.
+        Kind::Counter => vec![
+            name.into(),
+            format!("{name}_total"),
+            format!("{name}_created"),
+        ],
         Kind::Gauge => vec![name.into()],
         Kind::Histogram => vec![
             name.into(),
             format!("{name}_bucket"),
             format!("{name}_sum"),
             format!("{name}_count"),
+            format!("{name}_created"),
         ],
     }
 }

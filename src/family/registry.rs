@@ -200,6 +200,7 @@ impl Registry {
         let desc = Desc {
             name: opts.name.into(),
             help: opts.help.into(),
+            unit: opts.unit.map(Box::from),
             kind,
             labels: labels.iter().map(|l| Box::from(*l)).collect(),
             const_labels: opts

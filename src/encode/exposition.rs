@@ -1,0 +1,245 @@
+//! What the two text formats share: one visit of a registry's series,
+//! written into reusable buffers, with the few differences of OpenMetrics
+//! 1.0 from the text format 0.0.4 decided per family or per sample.
+
+use crate::core::latest::Latest;
+use crate::encode::escape::write_label_value;
+use crate::encode::float::write_go_g;
+use crate::family::{Desc, Kind, ReadHistogram, Registry, Values, Visitor};
+
+/// The wire format an [`Exposition`] writes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Format {
+    /// The Prometheus text format 0.0.4.
+    #[default]
+    Text,
+    /// OpenMetrics 1.0 text.
+    OpenMetrics,
+}
+
+/// The buffers of an encoder, reused from scrape to scrape.
+#[derive(Debug, Default)]
+pub(crate) struct Exposition {
+    format: Format,
+    pub(crate) buf: Vec<u8>,
+    /// A series' escaped `name="value",…` pairs, without braces.
+    labels: Vec<u8>,
+    /// Histogram reads: one pass, and the counts added up.
+    pass: Vec<u64>,
+    counts: Vec<u64>,
+    /// Each bound of the current histogram family, as written in `le`.
+    les: Vec<u8>,
+    le_ends: Vec<usize>,
+    /// Whether the current histogram family has a negative bound.
+    negative_bound: bool,
+}
+
+impl Exposition {
+    pub(crate) fn new(format: Format) -> Self {
+        Exposition {
+            format,
+            ..Self::default()
+        }
+    }
+
+    /// Writes every family of `registry` into `out` (through `buf`, which is
+    /// `out` for the duration). No `# EOF`: the caller ends the body.
+    pub(crate) fn write_into(&mut self, registry: &Registry, out: &mut Vec<u8>) {
+        std::mem::swap(&mut self.buf, out);
+        for family in registry.families().iter() {
+            let desc = family.desc();
+            self.header(desc);
+            if desc.kind == Kind::Histogram {
+                self.prepare_histogram(desc);
+            }
+            family.visit(&mut Family { enc: self, desc });
+        }
+        std::mem::swap(&mut self.buf, out);
+    }
+
+    fn header(&mut self, desc: &Desc) {
+        // Text 0.0.4 names a counter family by its sample, `x_total`;
+        // OpenMetrics by its own name `x`.
+        let suffix: &[u8] = if desc.kind == Kind::Counter && self.format == Format::Text {
+            b"_total"
+        } else {
+            b""
+        };
+        let om = self.format == Format::OpenMetrics;
+        let out = &mut self.buf;
+        out.extend_from_slice(b"# HELP ");
+        out.extend_from_slice(desc.name.as_bytes());
+        out.extend_from_slice(suffix);
+        out.push(b' ');
+        write_help(out, &desc.help, om);
+        out.extend_from_slice(b"\n# TYPE ");
+        out.extend_from_slice(desc.name.as_bytes());
+        out.extend_from_slice(suffix);
+        out.extend_from_slice(match desc.kind {
+            Kind::Counter => b" counter\n",
+            Kind::Gauge => b" gauge\n",
+            Kind::Histogram => b" histogram\n",
+        });
+        if let (true, Some(unit)) = (om, &desc.unit) {
+            out.extend_from_slice(b"# UNIT ");
+            out.extend_from_slice(desc.name.as_bytes());
+            out.push(b' ');
+            out.extend_from_slice(unit.as_bytes());
+            out.push(b'\n');
+        }
+    }
+
+    fn prepare_histogram(&mut self, desc: &Desc) {
+        let n = desc.bounds.len() + 1;
+        self.pass.resize(n, 0);
+        self.counts.resize(n, 0);
+        self.les.clear();
+        self.le_ends.clear();
+        for &b in desc.bounds.iter() {
+            write_go_g(&mut self.les, b);
+            // OpenMetrics' canonical number: Go's `%g`, with `.0` when that
+            // has neither a point nor an exponent (`1.0`, `300.0`, `1e+06`).
+            if self.format == Format::OpenMetrics
+                && !self.les[*self.le_ends.last().unwrap_or(&0)..]
+                    .iter()
+                    .any(|&c| c == b'.' || c == b'e')
+            {
+                self.les.extend_from_slice(b".0");
+            }
+            self.le_ends.push(self.les.len());
+        }
+        self.negative_bound = desc.bounds.first().is_some_and(|&b| b < 0.0);
+    }
+
+    /// Fills `labels` with the series' pairs: constant labels first.
+    fn labels(&mut self, desc: &Desc, values: Values<'_>) {
+        self.labels.clear();
+        let pairs = desc.const_labels.iter().map(|(n, v)| (&**n, &**v)).chain(
+            desc.labels
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (&**n, values.get(i))),
+        );
+        for (i, (name, value)) in pairs.enumerate() {
+            if i > 0 {
+                self.labels.push(b',');
+            }
+            self.labels.extend_from_slice(name.as_bytes());
+            self.labels.extend_from_slice(b"=\"");
+            write_label_value(&mut self.labels, value);
+            self.labels.push(b'"');
+        }
+    }
+
+    /// `name` + `suffix` + `{labels}` (no braces without labels) + space.
+    fn sample_start(&mut self, name: &str, suffix: &[u8]) {
+        let out = &mut self.buf;
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(suffix);
+        if !self.labels.is_empty() {
+            out.push(b'{');
+            out.extend_from_slice(&self.labels);
+            out.push(b'}');
+        }
+        out.push(b' ');
+    }
+
+    /// OpenMetrics only: ` # {labels} value` for a cell that holds an
+    /// exemplar, then the line feed.
+    fn end_sample(&mut self, exemplar: Option<&Latest>) {
+        if let (Format::OpenMetrics, Some(cell)) = (self.format, exemplar) {
+            let out = &mut self.buf;
+            let mark = out.len();
+            out.extend_from_slice(b" # {");
+            match cell.load(out) {
+                Some(value) => {
+                    out.extend_from_slice(b"} ");
+                    write_go_g(out, value);
+                }
+                None => out.truncate(mark),
+            }
+        }
+        self.buf.push(b'\n');
+    }
+}
+
+/// The visit of one family's series.
+struct Family<'a> {
+    enc: &'a mut Exposition,
+    desc: &'a Desc,
+}
+
+impl Visitor for Family<'_> {
+    fn counter(&mut self, values: Values<'_>, value: u64, exemplar: Option<&Latest>) {
+        self.enc.labels(self.desc, values);
+        self.enc.sample_start(&self.desc.name, b"_total");
+        write_u64(&mut self.enc.buf, value);
+        self.enc.end_sample(exemplar);
+    }
+
+    fn gauge(&mut self, values: Values<'_>, value: f64) {
+        self.enc.labels(self.desc, values);
+        self.enc.sample_start(&self.desc.name, b"");
+        write_go_g(&mut self.enc.buf, value);
+        self.enc.buf.push(b'\n');
+    }
+
+    fn histogram(&mut self, values: Values<'_>, histogram: &dyn ReadHistogram) {
+        let enc = &mut *self.enc;
+        let name = &*self.desc.name;
+        enc.labels(self.desc, values);
+        enc.counts.fill(0);
+        let sum = histogram.read(&mut enc.pass, &mut enc.counts);
+        let mut cumulative = 0u64;
+        let mut le_start = 0;
+        for i in 0..enc.counts.len() {
+            cumulative = cumulative.wrapping_add(enc.counts[i]);
+            let out = &mut enc.buf;
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b"_bucket{");
+            if !enc.labels.is_empty() {
+                out.extend_from_slice(&enc.labels);
+                out.push(b',');
+            }
+            out.extend_from_slice(b"le=\"");
+            match enc.le_ends.get(i) {
+                Some(&end) => {
+                    out.extend_from_slice(&enc.les[le_start..end]);
+                    le_start = end;
+                }
+                None => out.extend_from_slice(b"+Inf"),
+            }
+            out.extend_from_slice(b"\"} ");
+            write_u64(out, cumulative);
+            enc.end_sample(histogram.exemplar(i));
+        }
+        // OpenMetrics writes `_sum` only where it is a counter: no negative
+        // bound, and not negative or NaN now; `_count` only beside it.
+        if enc.format == Format::OpenMetrics && (enc.negative_bound || sum.is_nan() || sum < 0.0) {
+            return;
+        }
+        enc.sample_start(name, b"_sum");
+        write_go_g(&mut enc.buf, sum);
+        enc.buf.push(b'\n');
+        enc.sample_start(name, b"_count");
+        write_u64(&mut enc.buf, cumulative);
+        enc.buf.push(b'\n');
+    }
+}
+
+/// `# HELP` text escapes backslash and line feed, and in OpenMetrics also
+/// the double quote.
+fn write_help(out: &mut Vec<u8>, help: &str, quote: bool) {
+    for &b in help.as_bytes() {
+        match b {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'"' if quote => out.extend_from_slice(b"\\\""),
+            _ => out.push(b),
+        }
+    }
+}
+
+fn write_u64(out: &mut Vec<u8>, v: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
