@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! cargo run -q --example families -- --format text < program.json
+//! cargo run -q --example families -- --format openmetrics < program.json
 //! ```
 //!
 //! A bad program (invalid names, wrong label counts, a negative `inc`, …)
@@ -11,13 +12,15 @@
 //! A family may have at most 32 labels here (the API has no limit; the
 //! driver picks the arity `N` of `Family<M, N>` from a fixed list).
 
-use std::collections::BTreeMap;
+use std::fmt;
 use std::io::{Read, Write};
 use std::process::ExitCode;
 
 use rm_metrics::{
-    Counter, Family, Gauge, Histogram, Opts, RegisterError, Registry, TextEncoder, DEFAULT_BUCKETS,
+    Counter, Exemplar, Family, Gauge, Histogram, OpenMetricsEncoder, Opts, RegisterError, Registry,
+    TextEncoder, DEFAULT_BUCKETS,
 };
+use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -61,21 +64,45 @@ struct Op {
     add: Option<f64>,
     observe: Option<f64>,
     remove: Option<bool>,
-    exemplar: Option<BTreeMap<String, String>>,
+    exemplar: Option<Pairs>,
+}
+
+/// A JSON object of strings, its pairs in the order written (duplicates
+/// kept, for the library to refuse).
+struct Pairs(Vec<(String, String)>);
+
+impl<'de> Deserialize<'de> for Pairs {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct PairsVisitor;
+        impl<'de> Visitor<'de> for PairsVisitor {
+            type Value = Pairs;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of label names to string values")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Pairs, A::Error> {
+                let mut pairs = Vec::new();
+                while let Some(pair) = map.next_entry()? {
+                    pairs.push(pair);
+                }
+                Ok(Pairs(pairs))
+            }
+        }
+        d.deserialize_map(PairsVisitor)
+    }
 }
 
 /// What an op does, checked.
-enum Action {
-    Inc(u64),
+enum Action<'a> {
+    Inc(u64, Option<Exemplar<'a>>),
     Set(f64),
     Add(f64),
-    Observe(f64),
+    Observe(f64, Option<Exemplar<'a>>),
     Remove,
 }
 
 /// A registered family of any kind and arity.
 trait AnyFamily {
-    fn apply(&self, values: &[String], action: &Action) -> Result<(), String>;
+    fn apply(&self, values: &[String], action: &Action<'_>) -> Result<(), String>;
 }
 
 fn values<const N: usize>(given: &[String]) -> Result<[&str; N], String> {
@@ -90,10 +117,11 @@ fn values<const N: usize>(given: &[String]) -> Result<[&str; N], String> {
 }
 
 impl<const N: usize> AnyFamily for Family<Counter, N> {
-    fn apply(&self, given: &[String], action: &Action) -> Result<(), String> {
+    fn apply(&self, given: &[String], action: &Action<'_>) -> Result<(), String> {
         let v = values::<N>(given)?;
-        match *action {
-            Action::Inc(n) => self.inc_by(v, n),
+        match action {
+            Action::Inc(n, None) => self.inc_by(v, *n),
+            Action::Inc(n, Some(e)) => self.inc_by_with_exemplar(v, *n, e),
             Action::Remove => {
                 self.remove(v);
             }
@@ -104,7 +132,7 @@ impl<const N: usize> AnyFamily for Family<Counter, N> {
 }
 
 impl<const N: usize> AnyFamily for Family<Gauge, N> {
-    fn apply(&self, given: &[String], action: &Action) -> Result<(), String> {
+    fn apply(&self, given: &[String], action: &Action<'_>) -> Result<(), String> {
         let v = values::<N>(given)?;
         match *action {
             Action::Set(x) => self.set(v, x),
@@ -119,10 +147,11 @@ impl<const N: usize> AnyFamily for Family<Gauge, N> {
 }
 
 impl<const N: usize> AnyFamily for Family<Histogram, N> {
-    fn apply(&self, given: &[String], action: &Action) -> Result<(), String> {
+    fn apply(&self, given: &[String], action: &Action<'_>) -> Result<(), String> {
         let v = values::<N>(given)?;
-        match *action {
-            Action::Observe(x) => self.observe(v, x),
+        match action {
+            Action::Observe(x, None) => self.observe(v, *x),
+            Action::Observe(x, Some(e)) => self.observe_with_exemplar(v, *x, e),
             Action::Remove => {
                 self.remove(v);
             }
@@ -163,11 +192,11 @@ macro_rules! register_any {
     };
 }
 
-fn action(op: &Op) -> Result<Action, String> {
+fn action<'a>(op: &Op, exemplar: Option<Exemplar<'a>>) -> Result<Action<'a>, String> {
     let mut actions = Vec::new();
     if let Some(n) = &op.inc {
         actions.push(match n.as_u64() {
-            Some(n) => Action::Inc(n),
+            Some(n) => Action::Inc(n, exemplar),
             None if n.as_i64().is_some() || n.as_f64().is_some_and(|f| f < 0.0) => {
                 return Err(format!("negative inc {n}"));
             }
@@ -184,7 +213,7 @@ fn action(op: &Op) -> Result<Action, String> {
         if !(x.is_finite() && x >= 0.0) {
             return Err(format!("observe {x}: must be finite and at least 0"));
         }
-        actions.push(Action::Observe(x));
+        actions.push(Action::Observe(x, exemplar));
     }
     match op.remove {
         Some(true) => actions.push(Action::Remove),
@@ -192,7 +221,7 @@ fn action(op: &Op) -> Result<Action, String> {
         None => {}
     }
     if op.exemplar.is_some()
-        && !matches!(actions.first(), Some(Action::Inc(_) | Action::Observe(_)))
+        && !matches!(actions.first(), Some(Action::Inc(..) | Action::Observe(..)))
     {
         return Err("an exemplar goes only with inc or observe".into());
     }
@@ -203,7 +232,7 @@ fn action(op: &Op) -> Result<Action, String> {
     }
 }
 
-fn run(input: &[u8]) -> Result<Vec<u8>, String> {
+fn run(input: &[u8], format: Format) -> Result<Vec<u8>, String> {
     let program: Program = serde_json::from_slice(input).map_err(|e| e.to_string())?;
     let registry = Registry::new();
     let mut families = Vec::with_capacity(program.families.len());
@@ -221,7 +250,17 @@ fn run(input: &[u8]) -> Result<Vec<u8>, String> {
         let (family, spec) = families
             .get(op.family)
             .ok_or_else(|| format!("op {i}: no family {}", op.family))?;
-        let action = action(op).map_err(|e| format!("op {i}: {e}"))?;
+        let pairs: Vec<(&str, &str)> = op
+            .exemplar
+            .iter()
+            .flat_map(|p| &p.0)
+            .map(|(n, v)| (&**n, &**v))
+            .collect();
+        let exemplar = match op.exemplar {
+            Some(_) => Some(Exemplar::new(&pairs).map_err(|e| format!("op {i}: {e}"))?),
+            None => None,
+        };
+        let action = action(op, exemplar).map_err(|e| format!("op {i}: {e}"))?;
         if matches!(action, Action::Remove) && spec.labels.is_empty() {
             return Err(format!(
                 "op {i}: remove on {:?}, a family without labels",
@@ -232,28 +271,34 @@ fn run(input: &[u8]) -> Result<Vec<u8>, String> {
             .apply(&op.labels, &action)
             .map_err(|e| format!("op {i} on {:?}: {e}", spec.name))?;
     }
-    Ok(TextEncoder::new().encode(&registry).to_vec())
+    Ok(match format {
+        Format::Text => TextEncoder::new().encode(&registry).to_vec(),
+        Format::OpenMetrics => OpenMetricsEncoder::new().encode(&registry).to_vec(),
+    })
+}
+
+#[derive(Clone, Copy)]
+enum Format {
+    Text,
+    OpenMetrics,
 }
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
-        [] | ["--format", "text"] => {}
-        ["--format", "openmetrics"] => {
-            eprintln!("families: --format openmetrics is not implemented yet");
-            return ExitCode::from(2);
-        }
+    let format = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        [] | ["--format", "text"] => Format::Text,
+        ["--format", "openmetrics"] => Format::OpenMetrics,
         _ => {
             eprintln!("families: usage: families [--format text|openmetrics] < program.json");
             return ExitCode::from(2);
         }
-    }
+    };
     let mut input = Vec::new();
     if let Err(e) = std::io::stdin().read_to_end(&mut input) {
         eprintln!("families: reading stdin: {e}");
         return ExitCode::from(2);
     }
-    match run(&input) {
+    match run(&input, format) {
         Ok(body) => match std::io::stdout().lock().write_all(&body) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
