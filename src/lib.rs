@@ -59,6 +59,7 @@ pub struct ReadmeDoctests;
 #[cfg_attr(docsrs, doc(cfg(feature = "spec")))]
 pub use restic::spec;
 
+pub use encode::exposition::Format;
 pub use encode::openmetrics::OpenMetricsEncoder;
 pub use encode::text::TextEncoder;
 pub use family::{

@@ -232,6 +232,59 @@ fn methods_paths_head_and_gzip() {
     assert!(gz.body.len() < plain.body.len());
 }
 
+/// What Prometheus 2.42 sends.
+const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+#[test]
+fn negotiates_openmetrics_with_exemplars() {
+    let registry = Arc::new(JobRegistry::new());
+    let trace =
+        rm_metrics::Exemplar::new(&[("trace_id", "0af7651916cd43dd8448eb211c80319c")]).unwrap();
+    registry.observe_with_exemplar("backup", "failed", Duration::from_secs(45), &trace);
+    let s = Exporter::new("127.0.0.1:0".parse().unwrap())
+        .gate(gate(None, Some("127.0.0.1/32")))
+        .partitions(2)
+        .spawn(registry, |render: &mut dyn FnMut(&Snapshot<'_>)| {
+            render(&Snapshot::default())
+        })
+        .unwrap();
+    let a = s.local_addr();
+    let rt = runtime();
+    for (accept, om) in [
+        (None, false),
+        (Some("*/*"), false),
+        (Some("text/plain; version=0.0.4"), false),
+        (Some(PROMETHEUS_ACCEPT), true),
+        (Some("application/openmetrics-text; version=1.0.0"), true),
+    ] {
+        let headers: Vec<(&str, &str)> = accept.iter().map(|v| ("accept", *v)).collect();
+        for method in ["GET", "HEAD"] {
+            for path in ["/metrics", "/metrics?partition=0", "/metrics?partition=1"] {
+                let r = rt.block_on(send(a, method, path, &headers));
+                assert_eq!(r.status, 200);
+                let want = if om { OPENMETRICS } else { CONTENT_TYPE };
+                assert_eq!(r.headers["content-type"], want, "{accept:?}");
+                assert_eq!(r.headers["vary"], "Accept, Accept-Encoding");
+                if method == "HEAD" {
+                    continue;
+                }
+                let body = String::from_utf8(r.body).unwrap();
+                assert_eq!(body.ends_with("# EOF\n"), om, "{accept:?} {path}");
+                assert_eq!(body.matches("# EOF").count(), usize::from(om));
+                let exemplar = r#"rm_job_duration_seconds_bucket{kind="backup",status="failed",le="60.0"} 1 # {trace_id="0af7651916cd43dd8448eb211c80319c"} 45"#;
+                let whole = !path.ends_with("=1");
+                assert_eq!(body.contains(exemplar), om && whole, "{accept:?} {path}");
+                if !om {
+                    assert!(!body.contains(" # {"), "an exemplar in the text format");
+                    exposition::parse(&body).unwrap();
+                }
+            }
+        }
+    }
+    s.shutdown();
+}
+
 #[test]
 fn slow_or_huge_headers_are_cut_off() {
     let s = start("127.0.0.1:0", gate(None, Some("127.0.0.1/32")));

@@ -1,12 +1,13 @@
 //! A simulated fleet: agents come online and go offline, run backups,
 //! checks and prunes that succeed or fail, and every finished job is observed
-//! into the registry from the simulating threads.
+//! into the registry from the simulating threads, with a simulated trace id
+//! as its exemplar (shown in the OpenMetrics exposition).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rm_metrics::{AlertCounts, BuildInfo, HostRow, JobRegistry, Snapshot};
+use rm_metrics::{AlertCounts, BuildInfo, Exemplar, HostRow, JobRegistry, Snapshot};
 
 struct Host {
     id: String,
@@ -121,7 +122,17 @@ impl Fleet {
                 }
             }
             drop(hosts);
-            registry.observe(kind, status, Duration::from_secs_f64(secs));
+            // A W3C trace id: 32 lowercase hex digits, as a tracer makes.
+            let mut trace_id = [0u8; 32];
+            let hex = rng.u128(..).to_be_bytes();
+            for (pair, byte) in trace_id.chunks_mut(2).zip(hex) {
+                pair[0] = b"0123456789abcdef"[usize::from(byte >> 4)];
+                pair[1] = b"0123456789abcdef"[usize::from(byte & 15)];
+            }
+            let trace_id = std::str::from_utf8(&trace_id).expect("hex digits");
+            let labels = [("trace_id", trace_id)];
+            let exemplar = Exemplar::new(&labels).expect("a valid trace_id exemplar");
+            registry.observe_with_exemplar(kind, status, Duration::from_secs_f64(secs), &exemplar);
         }
     }
 

@@ -7,14 +7,27 @@ use crate::encode::escape::write_label_value;
 use crate::encode::float::write_go_g;
 use crate::family::{Desc, Kind, ReadHistogram, Registry, Values, Visitor};
 
-/// The wire format an [`Exposition`] writes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) enum Format {
-    /// The Prometheus text format 0.0.4.
+/// An exposition format, as a [`Renderer`](crate::Renderer) or the exporter
+/// writes it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Format {
+    /// The Prometheus text format 0.0.4 ([`TextEncoder`](crate::TextEncoder)).
     #[default]
     Text,
-    /// OpenMetrics 1.0 text.
+    /// OpenMetrics 1.0 text, with exemplars
+    /// ([`OpenMetricsEncoder`](crate::OpenMetricsEncoder)).
     OpenMetrics,
+}
+
+impl Format {
+    /// The `Content-Type` of a body in this format.
+    pub const fn content_type(self) -> &'static str {
+        match self {
+            Format::Text => "text/plain; version=0.0.4; charset=utf-8",
+            Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        }
+    }
 }
 
 /// The buffers of an encoder, reused from scrape to scrape.
@@ -40,6 +53,10 @@ impl Exposition {
             format,
             ..Self::default()
         }
+    }
+
+    pub(crate) fn format(&self) -> Format {
+        self.format
     }
 
     /// Writes every family of `registry` into `out` (through `buf`, which is

@@ -63,8 +63,7 @@ impl Default for OpenMetricsEncoder {
 
 impl OpenMetricsEncoder {
     /// The `Content-Type` of this format.
-    pub const CONTENT_TYPE: &'static str =
-        "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    pub const CONTENT_TYPE: &'static str = Format::OpenMetrics.content_type();
 
     /// An encoder with empty buffers.
     pub fn new() -> Self {

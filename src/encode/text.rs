@@ -53,7 +53,7 @@ impl Default for TextEncoder {
 
 impl TextEncoder {
     /// The `Content-Type` of this format.
-    pub const CONTENT_TYPE: &'static str = "text/plain; version=0.0.4; charset=utf-8";
+    pub const CONTENT_TYPE: &'static str = Format::Text.content_type();
 
     /// An encoder with empty buffers.
     pub fn new() -> Self {

@@ -7,7 +7,8 @@
 //!   server if you have one.
 //! * [`Exporter`]: a small HTTP/1.1 server on hyper that runs on its own
 //!   thread and serves `GET`/`HEAD /metrics` from a [`JobRegistry`](crate::JobRegistry)
-//!   and a [`SnapshotSource`], gzip-compressed when the scraper accepts it.
+//!   and a [`SnapshotSource`], in OpenMetrics 1.0 or the text format 0.0.4
+//!   as the scraper's `Accept` asks, gzip-compressed when it accepts it.
 //!   Built to hold under hostile load: untrusted peers are turned away at
 //!   accept, connections are capped per peer, unauthorized connections give
 //!   way to new ones, scrapes are capped and time-limited (503 with

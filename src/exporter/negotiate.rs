@@ -1,5 +1,69 @@
 //! Content negotiation by request headers.
 
+use mediatype::{MediaTypeList, ReadParams};
+
+use crate::Format;
+
+/// The format for `Accept` values (RFC 9110 §12.5.1), as Prometheus 2.x and
+/// 3.x send them: OpenMetrics 1.0.0 when it is acceptable (`q` above 0) and
+/// preferred to the text format 0.0.4, or named and as preferred;
+/// otherwise, and with no `Accept` or only `*/*`, the text format.
+///
+/// Each format's quality is that of the most specific range naming it:
+/// `application/openmetrics-text` with `version=1.0.0` or no version (other
+/// versions do not match), then `application/*`, then `*/*`; for text,
+/// `text/plain` with `version=0.0.4` or none, then `text/*`, then `*/*`.
+/// A range that does not parse is ignored; an unreadable `q` refuses it.
+pub(crate) fn negotiate<'a>(values: impl IntoIterator<Item = &'a [u8]>) -> Format {
+    // Per format: the best quality at each specificity (exact, type/*, */*).
+    let mut om = [None::<f32>; 3];
+    let mut text = [None::<f32>; 3];
+    for value in values {
+        let Ok(value) = std::str::from_utf8(value) else {
+            continue;
+        };
+        for range in MediaTypeList::new(value).flatten() {
+            let q = match range.get_param(mediatype::names::Q) {
+                Some(q) => quality(q.unquoted_str().as_bytes()).unwrap_or(0.0),
+                None => 1.0,
+            };
+            let version = range.get_param(mediatype::Name::new_unchecked("version"));
+            let version = version.as_ref().map(|v| v.unquoted_str());
+            let (ty, subty) = (range.ty.as_str(), range.subty.as_str());
+            let note = |slot: &mut Option<f32>| *slot = Some(slot.map_or(q, |s| s.max(q)));
+            match (
+                ty.to_ascii_lowercase().as_str(),
+                subty.to_ascii_lowercase().as_str(),
+            ) {
+                ("application", "openmetrics-text")
+                    if version.as_deref().is_none_or(|v| v == "1.0.0") =>
+                {
+                    note(&mut om[0])
+                }
+                ("text", "plain") if version.as_deref().is_none_or(|v| v == "0.0.4") => {
+                    note(&mut text[0])
+                }
+                ("application", "*") => note(&mut om[1]),
+                ("text", "*") => note(&mut text[1]),
+                ("*", "*") => {
+                    note(&mut om[2]);
+                    note(&mut text[2]);
+                }
+                _ => {}
+            }
+        }
+    }
+    let best = |q: [Option<f32>; 3]| q.into_iter().flatten().next().unwrap_or(0.0);
+    // A tie goes to OpenMetrics only when the client named it.
+    let named = om[0].is_some();
+    let (om, text) = (best(om), best(text));
+    if om > 0.0 && (om > text || (om == text && named)) {
+        Format::OpenMetrics
+    } else {
+        Format::Text
+    }
+}
+
 /// Whether `Accept-Encoding` values admit gzip (RFC 9110 §12.5.3): an entry
 /// naming `gzip` decides by its quality (`q=0` refuses it); without one, a
 /// `*` entry decides the same way; without either, no gzip.
@@ -40,7 +104,55 @@ fn quality(q: &[u8]) -> Option<f32> {
 
 #[cfg(test)]
 mod tests {
-    use super::accepts_gzip;
+    use super::{accepts_gzip, negotiate};
+    use crate::Format;
+
+    fn format(values: &[&str]) -> Format {
+        negotiate(values.iter().map(|v| v.as_bytes()))
+    }
+
+    #[test]
+    fn accept() {
+        const PROMETHEUS_2: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+        const PROMETHEUS_3: &str = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1";
+        const PROMETHEUS_2_NATIVE: &str = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+        for om in [
+            &[PROMETHEUS_2][..],
+            &[PROMETHEUS_3],
+            &[PROMETHEUS_2_NATIVE],
+            &["application/openmetrics-text; version=1.0.0"],
+            &["application/openmetrics-text; version=\"1.0.0\""],
+            &["application/openmetrics-text"],
+            &["Application/OpenMetrics-Text; Version=1.0.0"],
+            &["text/plain;q=0.5", "application/openmetrics-text"],
+            &["application/*"],
+            &["text/plain;q=0.3, application/*;q=0.4"],
+            &["application/openmetrics-text;q=0.5, text/plain;q=0.5"],
+            &["text/plain;q=0, */*"],
+        ] {
+            assert_eq!(format(om), Format::OpenMetrics, "{om:?}");
+        }
+        for text in [
+            &[][..],
+            &[""],
+            &["*/*"],
+            &["text/plain"],
+            &["text/plain;version=0.0.4"],
+            &["text/*"],
+            &["application/json"],
+            &["application/openmetrics-text;version=0.0.1"],
+            &["application/openmetrics-text;q=0"],
+            &["application/openmetrics-text;q=0.5, text/plain"],
+            &["application/openmetrics-text;q=x"],
+            &["application/openmetrics-text;version=1.0.0;q=0.2, */*;q=0.9"],
+            &["application/*;q=0.4, text/plain;q=0.9"],
+            &["application/openmetrics-text;q=0, */*"],
+            &["not a media type, also/bad/range"],
+            &["\u{0}"],
+        ] {
+            assert_eq!(format(text), Format::Text, "{text:?}");
+        }
+    }
 
     fn gz(values: &[&str]) -> bool {
         accepts_gzip(values.iter().map(|v| v.as_bytes()))

@@ -19,7 +19,7 @@ use bytes::Bytes;
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
 use crate::exporter::server::SnapshotSource;
-use crate::{JobRegistry, Partition, Renderer};
+use crate::{Format, JobRegistry, Partition, Renderer};
 
 /// What a scrape came to.
 pub(crate) enum Outcome {
@@ -39,6 +39,7 @@ pub(crate) enum Outcome {
 
 struct Job {
     gzip: bool,
+    format: Format,
     part: Partition,
     reply: oneshot::Sender<Outcome>,
     /// Held until the worker is done with the job, timed out or not.
@@ -65,9 +66,9 @@ impl Scraper {
         let worker = std::thread::Builder::new()
             .name("rm-metrics-scrape".into())
             .spawn(move || {
-                // One renderer for the whole exposition and one per
-                // partition, each keeping its own caches across scrapes.
-                let mut renderers: Vec<Renderer> = Vec::new();
+                // Per format, one renderer for the whole exposition and one
+                // per partition, each keeping its own caches across scrapes.
+                let mut renderers: [Vec<Renderer>; 2] = Default::default();
                 for job in queue {
                     if job.reply.is_closed() {
                         continue; // timed out or disconnected while queued
@@ -77,8 +78,10 @@ impl Scraper {
                     } else {
                         0
                     };
+                    let format = job.format;
+                    let renderers = &mut renderers[usize::from(format == Format::OpenMetrics)];
                     if renderers.len() <= slot {
-                        renderers.resize_with(slot + 1, Renderer::new);
+                        renderers.resize_with(slot + 1, || Renderer::with_format(format));
                     }
                     let renderer = &mut renderers[slot];
                     let outcome = run(&registry, source.as_mut(), renderer, job.part, job.gzip);
@@ -94,13 +97,14 @@ impl Scraper {
     }
 
     /// One scrape: queued for the worker, awaited up to the timeout.
-    pub(crate) async fn scrape(&self, part: Partition, gzip: bool) -> Outcome {
+    pub(crate) async fn scrape(&self, part: Partition, format: Format, gzip: bool) -> Outcome {
         let Ok(permit) = Arc::clone(&self.in_flight).try_acquire_owned() else {
             return Outcome::Busy;
         };
         let (reply, answer) = oneshot::channel();
         let job = Job {
             gzip,
+            format,
             part,
             reply,
             _permit: permit,

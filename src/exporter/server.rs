@@ -25,12 +25,13 @@ use tokio_io_timeout::TimeoutStream;
 
 use crate::exporter::admission::{Admission, TicketState};
 use crate::exporter::gate::{Decision, Gate};
-use crate::exporter::negotiate::accepts_gzip;
+use crate::exporter::negotiate::{accepts_gzip, negotiate};
 use crate::exporter::scrape::{self, Outcome, Scraper};
-use crate::{JobRegistry, Partition, Snapshot};
+use crate::{Format, JobRegistry, Partition, Snapshot};
 
-/// `Content-Type` of the text exposition format 0.0.4.
-pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+/// `Content-Type` of the text exposition format 0.0.4, served when the
+/// scraper does not prefer OpenMetrics 1.0.0 (see [`Exporter`]).
+pub const CONTENT_TYPE: &str = Format::Text.content_type();
 
 /// Supplies the non-histogram part of each scrape, on the exporter's scrape
 /// thread.
@@ -67,6 +68,11 @@ where
 }
 
 /// Configuration of a `/metrics` endpoint; [`spawn`](Exporter::spawn) starts it.
+///
+/// The body is OpenMetrics 1.0.0, with the job histograms' exemplars, when
+/// the request's `Accept` prefers it (as Prometheus' does), and the text
+/// format 0.0.4 otherwise (no `Accept`, `*/*`, anything else); gzipped
+/// when `Accept-Encoding` allows; `Vary: Accept, Accept-Encoding`.
 ///
 /// The defaults hold under hostile load: a peer outside the trusted networks is turned away at accept; one peer
 /// holds at most 8 connections; when all 64 are taken, the oldest one that
@@ -439,11 +445,17 @@ async fn respond(
             .iter()
             .map(HeaderValue::as_bytes),
     );
+    let format = negotiate(
+        req.headers()
+            .get_all(header::ACCEPT)
+            .iter()
+            .map(HeaderValue::as_bytes),
+    );
     // HEAD answers the headers a GET would, without calling the source.
     let body = if req.method() == Method::HEAD {
         Bytes::new()
     } else {
-        match scraper.scrape(part, gzip).await {
+        match scraper.scrape(part, format, gzip).await {
             Outcome::Body(body) => body,
             Outcome::Busy => return retry_later("too many scrapes in flight\n"),
             Outcome::TimedOut => return retry_later("snapshot source timed out\n"),
@@ -461,8 +473,14 @@ async fn respond(
     };
     let mut r = Response::new(Full::new(body));
     let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
-    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    h.insert(
+        header::VARY,
+        HeaderValue::from_static("Accept, Accept-Encoding"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if gzip {
         h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use crate::restic::ladder::BUCKET_BOUNDS_SECONDS;
 use crate::{
-    DurationHistogram, DurationHistogramValue, Family, Handle, Opts, Registry, DEFAULT_MAX_SERIES,
+    DurationHistogram, DurationHistogramValue, Exemplar, Family, Handle, Opts, Registry,
+    DEFAULT_MAX_SERIES,
 };
 
 /// The family's name and help text, as the Go original exports them.
@@ -92,6 +93,19 @@ impl JobRegistry {
         self.jobs.observe_nanos([kind, status], nanos);
     }
 
+    /// Records one finished job with an exemplar (its trace id), which the
+    /// OpenMetrics exposition shows on the job's bucket.
+    pub fn observe_with_exemplar(
+        &self,
+        kind: &str,
+        status: &str,
+        duration: Duration,
+        exemplar: &Exemplar<'_>,
+    ) {
+        self.jobs
+            .observe_with_exemplar([kind, status], duration, exemplar);
+    }
+
     /// A handle on the series of `(kind, status)`, created if new (or the
     /// overflow series, past the limit). Observing through it skips the
     /// label lookup.
@@ -157,6 +171,12 @@ impl JobHandle {
     #[inline]
     pub fn observe_nanos(&self, nanos: i64) {
         self.0.observe_nanos(nanos);
+    }
+
+    /// Records one job of this series with an exemplar (its trace id).
+    #[inline]
+    pub fn observe_with_exemplar(&self, duration: Duration, exemplar: &Exemplar<'_>) {
+        self.0.observe_with_exemplar(duration, exemplar);
     }
 
     /// The `kind` label of this series.

@@ -1,13 +1,16 @@
 //! The exposition writer: one reusable buffer, no allocation in steady state.
 
 use crate::encode::escape::write_label_value;
+use crate::encode::exposition::{Exposition, Format};
+use crate::encode::openmetrics::EOF;
 use crate::restic::jobs::JobRegistry;
 use crate::restic::partition::Partition;
 use crate::restic::snapshot::{HostRow, Snapshot};
-use crate::TextEncoder;
 
-/// Renders the Prometheus text exposition (format 0.0.4) of a [`Snapshot`]
-/// and a [`JobRegistry`]'s histograms into a buffer it keeps.
+/// Renders the exposition of a [`Snapshot`] and a [`JobRegistry`]'s
+/// histograms into a buffer it keeps: the Prometheus text format 0.0.4
+/// ([`Renderer::new`]) or OpenMetrics 1.0 with the job histograms'
+/// exemplars ([`Renderer::with_format`]).
 ///
 /// Keep one per scrape loop, like [`itoa::Buffer`]: after the first scrape of
 /// a given shape (host count, series count, label lengths), rendering again
@@ -47,8 +50,9 @@ pub struct Renderer {
     raw_lens: Vec<[usize; 3]>,
     /// Every host's gauge values, in id order.
     values: Vec<HostValues>,
-    /// The job family's encoder, kept for its scratch buffers.
-    jobs: TextEncoder,
+    /// The job family's encoder, kept for its scratch buffers; its format
+    /// is the renderer's.
+    jobs: Exposition,
 }
 
 /// One host's values of the [`HOST_FAMILIES`], copied out of its row.
@@ -135,9 +139,40 @@ const HOST_FAMILIES: [(&str, &str, HostValue); 6] = [
 type HostValue = fn(&HostRow<'_>) -> Option<Int>;
 
 impl Renderer {
-    /// A renderer with an empty buffer.
+    /// A renderer of the text format 0.0.4, with an empty buffer.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A renderer of `format`. In OpenMetrics the gauges are as in the
+    /// text format, the job histograms have canonical `le` values and
+    /// their exemplars, and the body ends with `# EOF`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use rm_metrics::{Exemplar, Format, JobRegistry, Renderer, Snapshot};
+    ///
+    /// let registry = JobRegistry::new();
+    /// let trace = Exemplar::new(&[("trace_id", "5b8aa5a2d2c872e8")])?;
+    /// registry.handle("backup", "succeeded").observe_with_exemplar(Duration::from_secs(42), &trace);
+    /// let mut renderer = Renderer::with_format(Format::OpenMetrics);
+    /// let text = std::str::from_utf8(renderer.render(&registry, &Snapshot::default()))?;
+    /// assert!(text.contains(
+    ///     r#"rm_job_duration_seconds_bucket{kind="backup",status="succeeded",le="60.0"} 1 # {trace_id="5b8aa5a2d2c872e8"} 42"#
+    /// ));
+    /// assert!(text.ends_with("# EOF\n"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_format(format: Format) -> Self {
+        Renderer {
+            jobs: Exposition::new(format),
+            ..Self::default()
+        }
+    }
+
+    /// The format this renderer writes.
+    pub fn format(&self) -> Format {
+        self.jobs.format()
     }
 
     /// Renders the complete exposition and returns it. The bytes stay valid
@@ -239,7 +274,10 @@ impl Renderer {
 
         if part.has_server_families() {
             // The job family, through the families API's own encoder.
-            self.jobs.encode_into(registry.registry(), out);
+            self.jobs.write_into(registry.registry(), out);
+        }
+        if self.jobs.format() == Format::OpenMetrics {
+            out.extend_from_slice(EOF);
         }
         &self.buf
     }
