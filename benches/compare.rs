@@ -24,7 +24,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rm_metrics::{
-    AlertCounts, BuildInfo, HostRow, JobRegistry, Renderer, Snapshot, BUCKET_BOUNDS_SECONDS,
+    AlertCounts, BuildInfo, Exemplar, Format, HostRow, JobRegistry, Renderer, Snapshot,
+    BUCKET_BOUNDS_SECONDS,
 };
 use rm_metrics_benches::{fleet, histogram_rows, observation, reference, Host, DURATIONS};
 
@@ -65,6 +66,16 @@ mod peers {
         prometheus_client::metrics::family::Family::new_with_constructor(|| {
             prometheus_client::metrics::histogram::Histogram::new(BOUNDS)
         })
+    }
+
+    #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+    pub struct Trace {
+        pub trace_id: String,
+    }
+
+    pub fn client_exemplar_histogram(
+    ) -> prometheus_client::metrics::exemplar::HistogramWithExemplars<Trace> {
+        prometheus_client::metrics::exemplar::HistogramWithExemplars::new(BOUNDS.iter().copied())
     }
 
     pub fn prometheus_histograms() -> prometheus::HistogramVec {
@@ -117,6 +128,48 @@ fn observe(c: &mut Criterion) {
         b.iter(|| {
             let (_, _, d) = observation(i);
             handles[i % 8].observe(black_box(d));
+            i = i.wrapping_add(1);
+        })
+    });
+
+    // Exemplars: a fresh trace id on every observation (1024 owned ids in
+    // turn), checked by `Exemplar::new` and stored through the same handles.
+    let trace_ids: Vec<String> = (0..1024u64)
+        .map(|j| {
+            format!(
+                "{:032x}",
+                u128::from(j).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835)
+            )
+        })
+        .collect();
+    g.bench_function("rm_metrics_exemplar", |b| {
+        b.iter(|| {
+            let (_, _, d) = observation(i);
+            let labels = [("trace_id", trace_ids[i % 1024].as_str())];
+            if let Ok(exemplar) = Exemplar::new(black_box(&labels)) {
+                handles[i % 8].observe_with_exemplar(black_box(d), &exemplar);
+            }
+            i = i.wrapping_add(1);
+        })
+    });
+    // One checked exemplar reused (a request's trace id on all its
+    // observations): the store alone.
+    let reused_labels = [("trace_id", trace_ids[0].as_str())];
+    let reused = Exemplar::new(&reused_labels).expect("a valid exemplar");
+    g.bench_function("rm_metrics_exemplar_reused", |b| {
+        b.iter(|| {
+            let (_, _, d) = observation(i);
+            handles[i % 8].observe_with_exemplar(black_box(d), black_box(&reused));
+            i = i.wrapping_add(1);
+        })
+    });
+    g.bench_function("rm_metrics_exemplar_labelled", |b| {
+        b.iter(|| {
+            let (k, s, d) = observation(i);
+            let labels = [("trace_id", trace_ids[i % 1024].as_str())];
+            if let Ok(exemplar) = Exemplar::new(black_box(&labels)) {
+                registry.observe_with_exemplar(black_box(k), black_box(s), black_box(d), &exemplar);
+            }
             i = i.wrapping_add(1);
         })
     });
@@ -269,6 +322,19 @@ fn observe(c: &mut Criterion) {
         b.iter(|| {
             let (_, _, d) = observation(i);
             handles[i % 8].observe(black_box(d).as_secs_f64());
+            i = i.wrapping_add(1);
+        })
+    });
+    // prometheus-client's exemplar histogram (a lock per observation), with
+    // the same fresh trace ids, owned as its label set requires.
+    let with_exemplars: Vec<_> = (0..8).map(|_| peers::client_exemplar_histogram()).collect();
+    g.bench_function("prometheus_client_exemplar", |b| {
+        b.iter(|| {
+            let (_, _, d) = observation(i);
+            let trace = peers::Trace {
+                trace_id: trace_ids[i % 1024].clone(),
+            };
+            with_exemplars[i % 8].observe(black_box(d).as_secs_f64(), Some(trace), None);
             i = i.wrapping_add(1);
         })
     });
@@ -439,11 +505,16 @@ fn contended(c: &mut Criterion) {
 // ---------------------------------------------------------------------------
 // render
 
+/// Job histograms of every shape, each observation with a trace id, so
+/// the OpenMetrics render writes an exemplar on every non-empty bucket.
 fn populated_registry() -> JobRegistry {
     let registry = JobRegistry::new();
     for (n, (k, s)) in histogram_rows().enumerate() {
         for j in 0..=n {
-            registry.observe(k, s, DURATIONS[j % DURATIONS.len()]);
+            let trace_id = format!("{:032x}", (n * 1000 + j) as u128 * 0x9e37_79b9_7f4a_7c15);
+            let labels = [("trace_id", trace_id.as_str())];
+            let exemplar = Exemplar::new(&labels).expect("a valid exemplar");
+            registry.observe_with_exemplar(k, s, DURATIONS[j % DURATIONS.len()], &exemplar);
         }
     }
     registry
@@ -664,6 +735,15 @@ fn render(c: &mut Criterion) {
                 let rows: Vec<HostRow<'_>> = hosts.iter().map(Host::row).collect();
                 let snapshot = snapshot(&rows);
                 black_box(renderer.render(&registry, &snapshot).len())
+            })
+        });
+        // The same in OpenMetrics, with an exemplar on every non-empty bucket.
+        let mut om = Renderer::with_format(Format::OpenMetrics);
+        g.bench_function(BenchmarkId::new("rm_metrics_om", n), |b| {
+            b.iter(|| {
+                let rows: Vec<HostRow<'_>> = hosts.iter().map(Host::row).collect();
+                let snapshot = snapshot(&rows);
+                black_box(om.render(&registry, &snapshot).len())
             })
         });
 

@@ -255,3 +255,65 @@ fn families_observe_and_encode_allocate_nothing_in_steady_state() {
     );
     assert!(text.contains("queue{name=\"mail\"} 3.5\n"), "{text}");
 }
+
+#[test]
+fn openmetrics_with_exemplars_allocates_nothing_in_steady_state() {
+    use rm_metrics::{Exemplar, Format, OpenMetricsEncoder, Opts, Registry};
+    let registry = Registry::new();
+    let requests = registry
+        .counter(Opts::new("requests", "Requests."), ["code"])
+        .unwrap();
+    let latency = registry
+        .histogram(
+            Opts::new("latency_seconds", "Latency.").unit("seconds"),
+            ["route"],
+            &[0.01, 0.1, 1.0],
+        )
+        .unwrap();
+    let jobs = JobRegistry::new();
+    let routes: Vec<String> = (0..20).map(|i| format!("/route/{i}")).collect();
+    // Fresh trace ids every round; some exemplars longer than a cell's
+    // inline room, which allocates its long block once.
+    let ids: Vec<String> = (0..64).map(|i| format!("{i:032x}")).collect();
+    let long = "s".repeat(60);
+    let mut encoder = OpenMetricsEncoder::new();
+    let mut renderer = Renderer::with_format(Format::OpenMetrics);
+    let mut n = 0usize;
+    let mut round = || {
+        for (i, r) in routes.iter().enumerate() {
+            n += 1;
+            let id = ids[n % ids.len()].as_str();
+            let pairs = [
+                ("trace_id", id),
+                ("span", if n % 3 == 0 { &long[..] } else { "s" }),
+            ];
+            let exemplar = Exemplar::new(&pairs).unwrap();
+            requests.inc_by_with_exemplar([if i % 2 == 0 { "200" } else { "500" }], 1, &exemplar);
+            latency.observe_with_exemplar([r], i as f64 * 0.013, &exemplar);
+            jobs.observe_with_exemplar(
+                "backup",
+                "failed",
+                Duration::from_millis(n as u64),
+                &exemplar,
+            );
+        }
+        std::hint::black_box(encoder.encode(&registry).len());
+        std::hint::black_box(renderer.render(&jobs, &Snapshot::default()).len());
+    };
+    // First rounds: series, exemplar cells and buffers are made.
+    round();
+    round();
+    round();
+    assert_eq!(allocations(&mut round), 0);
+    let text = String::from_utf8(encoder.encode(&registry).to_vec()).unwrap();
+    assert!(text.ends_with("# EOF\n"), "{text}");
+    assert!(
+        text.contains("requests_total{code=\"200\"} 40 # {trace_id=\""),
+        "{text}"
+    );
+    assert!(text.contains("# UNIT latency_seconds seconds\n"), "{text}");
+    let jobs_text =
+        String::from_utf8(renderer.render(&jobs, &Snapshot::default()).to_vec()).unwrap();
+    assert!(jobs_text.contains(",le=\"1.0\"} "), "{jobs_text}");
+    assert_eq!(jobs_text.matches(" # {trace_id=").count(), 1, "{jobs_text}");
+}

@@ -36,7 +36,7 @@ pub(crate) const MAX_BYTES: usize = 640;
 /// Text up to this many bytes (a `trace_id` and a `span_id` in hex fit)
 /// lives in the cell; longer text in a block allocated on first need.
 const INLINE_WORDS: usize = 12;
-const INLINE_BYTES: usize = INLINE_WORDS * 8;
+pub(crate) const INLINE_BYTES: usize = INLINE_WORDS * 8;
 const BIG_WORDS: usize = MAX_BYTES / 8;
 
 /// How often a reader retries a copy a writer raced with before it gives up.
@@ -68,11 +68,18 @@ impl Latest {
         }
     }
 
-    /// Replaces the record with `value` and the `len` bytes that `fill`
-    /// puts into the [`Words`] it is given (`len ≤ MAX_BYTES`). Returns
-    /// false, writing nothing, when a concurrent writer holds the cell.
-    pub(crate) fn store(&self, value: f64, len: usize, fill: impl FnOnce(&mut Words<'_>)) -> bool {
-        debug_assert!(len <= MAX_BYTES);
+    /// Replaces the record with `value` and the text `fill` puts into the
+    /// [`Words`] it is given: at most `max_len` bytes, or [`MAX_BYTES`] when
+    /// `max_len` is more (any further bytes are dropped). Returns false,
+    /// writing nothing and not calling `fill`, when a concurrent writer
+    /// holds the cell.
+    #[inline]
+    pub(crate) fn store(
+        &self,
+        value: f64,
+        max_len: usize,
+        fill: impl FnOnce(&mut Words<'_>),
+    ) -> bool {
         // Relaxed: only a guess at an even value for the claim below.
         let seq = self.seq.load(Ordering::Relaxed);
         if seq & 1 == 1 {
@@ -87,16 +94,13 @@ impl Latest {
         {
             return false;
         }
-        let words: &[AtomicU64] = if len <= INLINE_BYTES {
-            &self.inline
-        } else {
+        let big = max_len > INLINE_BYTES;
+        let words: &[AtomicU64] = if big {
             self.big
                 .get_or_init(|| Box::new(std::array::from_fn(|_| AtomicU64::new(0))))
+        } else {
+            &self.inline
         };
-        // Release (all data stores): a reader that loads one of them with
-        // Acquire sees our claim of `seq` in its second load of `seq`.
-        self.value.store(value.to_bits(), Ordering::Release);
-        self.len.store(len as u64, Ordering::Release);
         let mut w = Words {
             words,
             at: 0,
@@ -104,8 +108,13 @@ impl Latest {
             fill: 0,
         };
         fill(&mut w);
-        w.flush();
-        debug_assert_eq!(w.at, len.div_ceil(8), "the writer announced {len} bytes");
+        let len = w.finish();
+        // Release (all data stores, the words' included): a reader that
+        // loads one of them with Acquire sees our claim of `seq` in its
+        // second load of `seq`.
+        self.value.store(value.to_bits(), Ordering::Release);
+        self.len
+            .store(len as u64 | u64::from(big) << 63, Ordering::Release);
         // Release: pairs with a reader's Acquire first load of `seq`, which
         // then sees every store above.
         self.seq.store(seq + 2, Ordering::Release);
@@ -129,12 +138,14 @@ impl Latest {
                 let value = f64::from_bits(self.value.load(Ordering::Acquire));
                 // A length torn by a racing writer is clamped, and the copy
                 // is thrown away below.
-                let len = (self.len.load(Ordering::Acquire) as usize).min(MAX_BYTES);
-                let words = if len <= INLINE_BYTES {
-                    Some(&self.inline[..])
-                } else {
+                let word = self.len.load(Ordering::Acquire);
+                let big = word >> 63 == 1;
+                let words = if big {
                     self.big.get().map(|b| &b[..])
+                } else {
+                    Some(&self.inline[..])
                 };
+                let len = (word as usize & !(1 << 63)).min(words.map_or(0, |w| w.len() * 8));
                 if let Some(words) = words {
                     for w in &words[..len.div_ceil(8)] {
                         out.extend_from_slice(&w.load(Ordering::Acquire).to_le_bytes());
@@ -154,39 +165,46 @@ impl Latest {
     }
 }
 
-/// The text words of a record being written, filled a byte slice at a time.
+/// The text words of a record being written, filled a slice at a time and
+/// stored as each word completes (no byte buffer in between, so no load
+/// waits on a narrower store still in flight).
 pub(crate) struct Words<'a> {
     words: &'a [AtomicU64],
     /// The next word to store.
     at: usize,
-    /// Bytes not yet stored, little-endian, `fill` of them.
+    /// Bytes not yet stored, little-endian: `fill` of them.
     acc: u64,
     fill: usize,
 }
 
 impl Words<'_> {
-    /// Appends `bytes` (the writer stays within the `len` it announced).
+    /// Appends `bytes`; past the cell's room they are dropped.
     #[inline]
     pub(crate) fn put(&mut self, mut bytes: &[u8]) {
-        while !bytes.is_empty() {
-            if self.fill == 0 && bytes.len() >= 8 {
-                let (word, rest) = bytes.split_at(8);
-                self.store(u64::from_le_bytes(word.try_into().unwrap_or_default()));
-                bytes = rest;
-                continue;
+        while let Some((chunk, rest)) = bytes.split_first_chunk::<8>() {
+            let c = u64::from_le_bytes(*chunk);
+            if self.fill == 0 {
+                self.emit(c);
+            } else {
+                let shift = 8 * self.fill as u32; // 8 to 56
+                self.emit(self.acc | c << shift);
+                self.acc = c >> (64 - shift);
             }
-            self.acc |= u64::from(bytes[0]) << (8 * self.fill);
+            bytes = rest;
+        }
+        for &b in bytes {
+            self.acc |= u64::from(b) << (8 * self.fill);
             self.fill += 1;
-            bytes = &bytes[1..];
             if self.fill == 8 {
                 let acc = std::mem::take(&mut self.acc);
                 self.fill = 0;
-                self.store(acc);
+                self.emit(acc);
             }
         }
     }
 
-    fn store(&mut self, word: u64) {
+    #[inline]
+    fn emit(&mut self, word: u64) {
         if let Some(w) = self.words.get(self.at) {
             // Release: see `Latest::store`.
             w.store(word, Ordering::Release);
@@ -194,12 +212,15 @@ impl Words<'_> {
         self.at += 1;
     }
 
-    fn flush(&mut self) {
+    /// Stores the last partial word; returns the length put (within room).
+    #[inline]
+    fn finish(mut self) -> usize {
+        let len = self.at * 8 + self.fill;
         if self.fill > 0 {
-            let acc = std::mem::take(&mut self.acc);
-            self.fill = 0;
-            self.store(acc);
+            let acc = self.acc;
+            self.emit(acc);
         }
+        len.min(self.words.len() * 8)
     }
 }
 
@@ -209,10 +230,12 @@ mod tests {
 
     fn store(cell: &Latest, value: f64, text: &[u8]) -> bool {
         cell.store(value, text.len(), |w| {
-            // Split unevenly, as a label writer does.
-            let (a, b) = text.split_at(text.len() / 3);
+            // In uneven pieces, as a label writer puts them.
+            let (a, rest) = text.split_at(text.len() / 3);
+            let (b, c) = rest.split_at(rest.len().min(3));
             w.put(a);
             w.put(b);
+            w.put(c);
         })
     }
 

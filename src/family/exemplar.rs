@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::core::latest::{Latest, Words, MAX_BYTES};
+use crate::core::latest::{Latest, Words};
 use crate::family::opts::is_label_name;
 
 /// OpenMetrics 1.0's limit on an exemplar's label set: the characters of
@@ -36,8 +36,11 @@ pub const MAX_EXEMPLAR_CHARS: usize = 128;
 #[derive(Clone, Copy, Debug)]
 pub struct Exemplar<'a> {
     labels: &'a [(&'a str, &'a str)],
-    /// Bytes of the escaped `name="value",…` text.
-    text_len: usize,
+    /// At least the bytes of the escaped `name="value",…` text: its length
+    /// with every value byte escaped.
+    max_len: usize,
+    /// No value has a byte to escape.
+    plain: bool,
 }
 
 /// Why an [`Exemplar`] was refused.
@@ -74,9 +77,11 @@ impl<'a> Exemplar<'a> {
     /// Checks `labels`: valid, distinct names, and at most
     /// [`MAX_EXEMPLAR_CHARS`] characters (Unicode scalar values) in all
     /// names and values together. An empty set is allowed.
+    #[inline]
     pub fn new(labels: &'a [(&'a str, &'a str)]) -> Result<Self, ExemplarError> {
         let mut chars = 0;
-        let mut text_len = 0;
+        let mut max_len = 0;
+        let mut plain = true;
         for (i, &(name, value)) in labels.iter().enumerate() {
             if !is_label_name(name) {
                 return Err(ExemplarError::InvalidLabelName(name.into()));
@@ -84,20 +89,29 @@ impl<'a> Exemplar<'a> {
             if labels[..i].iter().any(|(n, _)| *n == name) {
                 return Err(ExemplarError::DuplicateLabelName(name.into()));
             }
+            let (ascii, special) = scan(value.as_bytes());
+            plain &= !special;
+            // A UTF-8 character has exactly one byte that is not a
+            // continuation byte.
             chars += name.len()
-                + if value.is_ascii() {
+                + if ascii {
                     value.len()
                 } else {
-                    value.chars().count()
+                    value.bytes().filter(|&b| (b as i8) >= -0x40).count()
                 };
-            // `name="value"` and a comma before all but the first.
-            text_len += name.len() + 3 + usize::from(i > 0) + value.len() + escapes(value);
+            // `name="value"`, a comma before all but the first, and room
+            // to escape every value byte (counting the escapes would cost
+            // more than the room).
+            max_len += name.len() + 3 + usize::from(i > 0) + 2 * value.len();
         }
         if chars > MAX_EXEMPLAR_CHARS {
             return Err(ExemplarError::TooLong(chars));
         }
-        debug_assert!(text_len <= MAX_BYTES);
-        Ok(Exemplar { labels, text_len })
+        Ok(Exemplar {
+            labels,
+            max_len,
+            plain,
+        })
     }
 
     /// The label pairs.
@@ -110,9 +124,13 @@ impl<'a> Exemplar<'a> {
     pub(crate) fn store(&self, cell: &Latest, value: f64) {
         // A concurrent writer may win the cell; then its exemplar is the
         // latest, and this one is dropped (see `core::latest`).
-        cell.store(value, self.text_len, |w| self.write(w));
+        cell.store(value, self.max_len, |w| self.write(w));
     }
 
+    /// Writes the escaped `name="value",…` text: at most `max_len` bytes,
+    /// and at most [`MAX_BYTES`] (5 bytes a character at the limit of 128;
+    /// see `core::latest`).
+    #[inline]
     fn write(&self, w: &mut Words<'_>) {
         for (i, (name, value)) in self.labels.iter().enumerate() {
             if i > 0 {
@@ -121,14 +139,18 @@ impl<'a> Exemplar<'a> {
             w.put(name.as_bytes());
             w.put(b"=\"");
             let mut rest = value.as_bytes();
-            while let Some(at) = memchr::memchr3(b'\\', b'"', b'\n', rest) {
-                w.put(&rest[..at]);
-                w.put(match rest[at] {
-                    b'\\' => b"\\\\",
-                    b'"' => b"\\\"",
+            while let Some(i) = match self.plain {
+                true => None,
+                false => memchr::memchr3(b'\\', b'"', b'\n', rest),
+            } {
+                let (plain, special) = rest.split_at(i);
+                w.put(plain);
+                w.put(match special.first() {
+                    Some(b'\\') => b"\\\\",
+                    Some(b'"') => b"\\\"",
                     _ => b"\\n",
                 });
-                rest = &rest[at + 1..];
+                rest = special.get(1..).unwrap_or_default();
             }
             w.put(rest);
             w.put(b"\"");
@@ -136,9 +158,38 @@ impl<'a> Exemplar<'a> {
     }
 }
 
-/// How many bytes escaping adds to `value`: one per `\`, `"` and line feed.
-fn escapes(value: &str) -> usize {
-    memchr::memchr3_iter(b'\\', b'"', b'\n', value.as_bytes()).count()
+/// Whether `bytes` are all ASCII, and whether any is one a label value
+/// escapes (`\\`, `"`, line feed): eight bytes at a time, branch-free
+/// within a word (the classic "has a zero byte" test on `x ^ c`).
+#[inline]
+fn scan(bytes: &[u8]) -> (bool, bool) {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    // High bit of each byte of `x` that is zero (exact for ASCII bytes,
+    // which is all that is asked when `high` is clear).
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let has = |x: u64| {
+        zero(x ^ (ONES * u64::from(b'\\')))
+            | zero(x ^ (ONES * u64::from(b'"')))
+            | zero(x ^ (ONES * u64::from(b'\n')))
+    };
+    let (mut high, mut special) = (0, 0);
+    let words = bytes.chunks_exact(8);
+    let tail = words.remainder();
+    for word in words {
+        let x = u64::from_le_bytes(word.try_into().unwrap_or_default());
+        high |= x & HIGH;
+        special |= has(x);
+    }
+    let mut last = [0; 8];
+    last[..tail.len()].copy_from_slice(tail);
+    let x = u64::from_le_bytes(last);
+    // The zero padding bytes match nothing above.
+    high |= x & HIGH;
+    special |= has(x);
+    // A non-ASCII byte can make a false "special" (a borrow from it); then
+    // memchr decides, in `write`.
+    (high == 0, special != 0 || high != 0)
 }
 
 /// The exemplar cells of a metric, allocated on its first exemplar: one
@@ -195,13 +246,14 @@ impl Exemplars {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::latest::MAX_BYTES;
 
     fn text(ex: &Exemplar<'_>) -> (f64, String) {
         let cell = Latest::new();
         ex.store(&cell, 1.5);
         let mut out = Vec::new();
         let v = cell.load(&mut out).unwrap();
-        assert_eq!(out.len(), ex.text_len);
+        assert!(out.len() <= ex.max_len);
         (v, String::from_utf8(out).unwrap())
     }
 
@@ -237,8 +289,31 @@ mod tests {
             .collect();
         for pairs in [&[("a", &*wide)][..], &many] {
             let ex = Exemplar::new(pairs).unwrap();
-            assert!(ex.text_len > 96 && ex.text_len <= MAX_BYTES);
-            assert_eq!(text(&ex).1.len(), ex.text_len);
+            let (_, t) = text(&ex);
+            assert!(t.len() > 96 && t.len() <= MAX_BYTES, "{}", t.len());
+        }
+    }
+
+    #[test]
+    fn scan_finds_every_special_byte() {
+        for s in [
+            "",
+            "a",
+            "abcdefgh",
+            "abcdefghi",
+            "ü",
+            "4bf92f3577b34da6a3ce929d0e0e4736",
+        ] {
+            assert_eq!(scan(s.as_bytes()), (s.is_ascii(), !s.is_ascii()), "{s:?}");
+        }
+        for len in 0..20 {
+            for at in 0..len {
+                for c in [b'\\', b'"', b'\n'] {
+                    let mut v = vec![b'x'; len];
+                    v[at] = c;
+                    assert_eq!(scan(&v), (true, true), "{v:?}");
+                }
+            }
         }
     }
 

@@ -138,10 +138,32 @@ fn is_metric_name(name: &str) -> bool {
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':')
 }
 
+/// `[a-zA-Z_][a-zA-Z0-9_]*`, a table lookup a byte (on the exemplar path).
+#[inline]
 pub(crate) fn is_label_name(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    matches!(bytes.next(), Some(b'a'..=b'z' | b'A'..=b'Z' | b'_'))
-        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    const fn table() -> [u8; 256] {
+        // Bit 0: may start a name; bit 1: may continue one.
+        let mut t = [0; 256];
+        let mut b = 0;
+        while b < 256 {
+            let c = b as u8;
+            if c.is_ascii_alphabetic() || c == b'_' {
+                t[b] = 3;
+            } else if c.is_ascii_digit() {
+                t[b] = 2;
+            }
+            b += 1;
+        }
+        t
+    }
+    static CLASS: [u8; 256] = table();
+    let bytes = name.as_bytes();
+    let Some((&first, rest)) = bytes.split_first() else {
+        return false;
+    };
+    // `&` over all bytes, no early exit: branch-free for short names.
+    let rest = rest.iter().fold(2, |acc, &b| acc & CLASS[usize::from(b)]);
+    CLASS[usize::from(first)] & 1 != 0 && rest != 0
 }
 
 /// Checks a family's name, labels and bounds.
