@@ -580,3 +580,96 @@ pub fn render_reuse(data: &[u8]) {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// (e) arbitrary exemplar label sets and values, on a counter and a histogram
+// bucket, read back through the OpenMetrics encoder: `Exemplar::new` refuses
+// exactly what OpenMetrics refuses (bad or repeated names, more than 128
+// characters), and what it accepts comes back whole, escaped, with its value.
+
+#[derive(Arbitrary, Debug)]
+struct ExemplarCase {
+    /// Several exemplars in turn: the cell keeps the latest.
+    rounds: Vec<(Vec<(String, String)>, u32)>,
+}
+
+fn expected_exemplar(pairs: &[(String, String)], value: &str) -> String {
+    let body: Vec<String> = pairs
+        .iter()
+        .map(|(n, v)| {
+            let v = v
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n");
+            format!("{n}=\"{v}\"")
+        })
+        .collect();
+    format!(" # {{{}}} {value}", body.join(","))
+}
+
+fn valid_exemplar(pairs: &[(String, String)]) -> bool {
+    let name_ok = |n: &str| {
+        let mut b = n.bytes();
+        matches!(b.next(), Some(b'a'..=b'z' | b'A'..=b'Z' | b'_'))
+            && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
+    };
+    let chars: usize = pairs
+        .iter()
+        .map(|(n, v)| n.chars().count() + v.chars().count())
+        .sum();
+    pairs.iter().all(|(n, _)| name_ok(n))
+        && pairs
+            .iter()
+            .enumerate()
+            .all(|(i, (n, _))| pairs[..i].iter().all(|(m, _)| m != n))
+        && chars <= 128
+}
+
+pub fn exemplar(data: &[u8]) {
+    use rm_metrics::{Exemplar, OpenMetricsEncoder, Opts, Registry};
+    let Ok(case) = ExemplarCase::arbitrary(&mut Unstructured::new(data)) else {
+        return;
+    };
+    let registry = Registry::new();
+    let counter = registry
+        .counter(Opts::new("c", "C."), [])
+        .expect("a valid family")
+        .with([]);
+    let histogram = registry
+        .histogram(Opts::new("h", "H."), [], &[10.0])
+        .expect("a valid family")
+        .with([]);
+    let mut encoder = OpenMetricsEncoder::new();
+    let mut latest = None;
+    for (pairs, n) in case.rounds.iter().take(16) {
+        let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(a, b)| (&**a, &**b)).collect();
+        let result = Exemplar::new(&borrowed);
+        assert_eq!(
+            result.is_ok(),
+            valid_exemplar(pairs),
+            "{pairs:?}: {result:?}"
+        );
+        let Ok(exemplar) = result else { continue };
+        let n = u64::from(*n % 1000);
+        counter.inc_by_with_exemplar(n, &exemplar);
+        histogram.observe_with_exemplar(n as f64, &exemplar);
+        latest = Some((pairs, n));
+        let text = String::from_utf8(encoder.encode(&registry).to_vec()).expect("UTF-8");
+        let want = expected_exemplar(pairs, &n.to_string());
+        let total = counter.get();
+        assert!(
+            text.contains(&format!("c_total {total}{want}\n")),
+            "counter exemplar of {pairs:?} not in\n{text}"
+        );
+        let bucket = if n <= 10 { "10.0" } else { "+Inf" };
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(&format!("h_bucket{{le=\"{bucket}\"}} "))
+                    && l.ends_with(&want)),
+            "histogram exemplar of {pairs:?} not in\n{text}"
+        );
+    }
+    if latest.is_some() {
+        assert!(encoder.encode(&registry).ends_with(b"# EOF\n"));
+    }
+}

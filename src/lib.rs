@@ -1,5 +1,6 @@
-//! Lock-free counters, gauges and histograms with exact reads, and a
-//! Prometheus text exporter that holds under hostile load.
+//! Lock-free counters, gauges and histograms with exact reads and
+//! exemplars, and a Prometheus exporter (text 0.0.4 or OpenMetrics 1.0)
+//! that holds under hostile load.
 //!
 //! `rm-metrics` is the metrics core a latency-sensitive service links in:
 //!
@@ -9,13 +10,16 @@
 //!   and scrape-time collectors ([`Registry::gauge_fn`]). Registration
 //!   returns an error for bad input; observing cannot fail, takes no lock
 //!   and, once a series exists, allocates nothing;
-//! * a [`TextEncoder`] that writes the text exposition (format 0.0.4) into
-//!   buffers it reuses;
+//! * a [`TextEncoder`] that writes the text exposition (format 0.0.4), and
+//!   an [`OpenMetricsEncoder`] that writes OpenMetrics 1.0 with
+//!   [`Exemplar`]s (a trace id on a histogram bucket or a counter, replaced
+//!   without a lock), both into buffers they reuse;
 //! * the restic-manager schema: a [`JobRegistry`] of job-duration
 //!   histograms, per-host and server gauges from a borrowed [`Snapshot`],
 //!   and its [`Renderer`];
 //! * with the `exporter` feature, a gated `/metrics` HTTP endpoint
-//!   (the `exporter` module).
+//!   (the `exporter` module) that serves either format as the scraper's
+//!   `Accept` asks.
 //!
 //! ```
 //! use rm_metrics::{Opts, Registry, TextEncoder};

@@ -47,3 +47,8 @@ fn spec_json_corpus() {
 fn render_reuse_corpus() {
     replay("render_reuse", checks::render_reuse);
 }
+
+#[test]
+fn exemplar_corpus() {
+    replay("exemplar", checks::exemplar);
+}

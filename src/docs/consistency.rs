@@ -79,5 +79,21 @@
 //! conversion to seconds: the `f64` nearest the exact value for sums below
 //! 2⁵³ ns (104 days), within one rounding above.
 //!
+//! ## Exemplars
+//!
+//! An exemplar is not part of the counts: a bucket's cell holds the latest
+//! one, written after the observation is counted. A scrape may therefore
+//! show a count without the exemplar of its newest observation (still being
+//! written) or, when it reads the counts before the cells, an exemplar
+//! whose observation its counts miss; it never shows a torn exemplar
+//! (labels of one observation with the value of another, or half-written
+//! text). Each cell is a sequence lock whose every word is atomic
+//! (`core::latest`): writers claim it with one compare-exchange and never
+//! wait (a writer that finds it claimed drops its exemplar, concurrent with
+//! the winner's); a scrape copies the words and keeps the copy only if the
+//! sequence did not move, retrying at most 16 times, after which it leaves
+//! that exemplar out of this scrape rather than wait. The loom model
+//! `exemplar_is_never_torn` ([`loom`](super::loom)) checks this.
+//!
 //! [`Renderer::render`]: crate::Renderer::render
 //! [`JobHandle::get`]: crate::JobHandle::get

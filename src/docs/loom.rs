@@ -56,6 +56,18 @@
 //!     collector family is registered during a scrape, which writes it whole
 //!     or not at all.
 //!
+//! Exemplars (`loom-tests/tests/exemplar.rs`):
+//!
+//! 12. `exemplar_is_never_torn` (bound 3, 159k executions): two threads
+//!     replace a counter's exemplar, with texts of one and three words,
+//!     while the main thread scrapes it twice in OpenMetrics; each scrape
+//!     shows no exemplar or exactly one a writer stored (its labels with
+//!     its own value), and once both are joined a scrape shows one of them.
+//!     Under loom the cells are made with the metric (once_cell's lock-free
+//!     one-time install publishes through a `std` atomic loom cannot see),
+//!     so the model checks the cell protocol and takes the install from
+//!     once_cell.
+//!
 //! Each model was checked to fail when its invariant is broken on purpose:
 //!
 //! * an owned-shard read accepted without the count check: models 1, 3
@@ -71,7 +83,11 @@
 //! * the index models fail without the re-check under the writers' lock;
 //! * the family histogram's count check removed, or its shared shard's
 //!   cool-down wait removed: model 9 fails;
-//! * a removed series left findable by value: model 10 fails.
+//! * a removed series left findable by value: model 10 fails;
+//! * an exemplar's data stored Relaxed, or loaded Relaxed, or a scrape's
+//!   copy kept without the second check of the cell's sequence, or writers
+//!   not excluded (a swap in place of the compare-exchange): model 12 fails
+//!   on each.
 //!
 //! Both carry models make three observations of 2⁶³−1 ns, since two sum to
 //! just under 2⁶⁴ and would never carry (an earlier version of them had two,
