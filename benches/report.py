@@ -38,7 +38,9 @@ def main():
            "rm_metrics_wide256", "family_labelled", "family_handle", "family_owned8", "family_wide256",
            "prometheus_wide256", "prometheus_client_wide256",
            "prometheus_labelled", "prometheus_handle",
-           "prometheus_client_labelled", "prometheus_client_handle", "metrics_labelled", "reference_design"]
+           "prometheus_client_labelled", "prometheus_client_handle", "metrics_labelled", "reference_design",
+           "rm_metrics_exemplar", "rm_metrics_exemplar_reused", "rm_metrics_exemplar_labelled",
+           "prometheus_client_exemplar"]
     out += ["### observe (one observation per iteration)", "", "| id | median | × floor |", "| --- | ---: | ---: |"]
     obs = {i: median_ns("observe", i) for i in ids}
     for i in ids:
@@ -56,17 +58,17 @@ def main():
             ns = median_ns("contended", f"{lib}/{t}")
             out.append(f"| `{lib}/{t}` | {fmt_ns(ns)} | {thr[(lib, t)] / 1e6:.1f} M | {thr[(lib, t)] / thr[(lib, 1)]:.2f} |")
 
-    out += ["", "### render (N hosts, 7 per-host families, 24 histogram rows, to text)", "",
+    out += ["", "### render (N hosts, 7 per-host families, 24 histogram rows; text, and `rm_metrics_om` OpenMetrics with an exemplar on every non-empty bucket)", "",
             "| id | median | × prometheus_client at the same N |", "| --- | ---: | ---: |"]
     ren = {}
     for n in [100, 1000, 10000]:
-        for lib in ["rm_metrics", "copy_floor", "prometheus_client"]:
+        for lib in ["rm_metrics", "rm_metrics_om", "copy_floor", "prometheus_client"]:
             ren[(lib, n)] = median_ns("render", f"{lib}/{n}")
     ren[("prometheus", 1000)] = median_ns("render", "prometheus/1000")
     for lib in ["rm_metrics", "copy_floor"]:
         ren[(lib, 100000)] = median_ns("render", f"{lib}/100000")
     for n in [100, 1000, 10000]:
-        for lib in ["rm_metrics", "copy_floor", "prometheus_client", "prometheus"]:
+        for lib in ["rm_metrics", "rm_metrics_om", "copy_floor", "prometheus_client", "prometheus"]:
             if (lib, n) in ren:
                 out.append(f"| `{lib}/{n}` | {fmt_ns(ren[(lib, n)])} | {ren[(lib, n)] / ren[('prometheus_client', n)]:.3f} |")
     for lib in ["rm_metrics", "copy_floor"]:
@@ -103,6 +105,12 @@ def main():
         target(f"`{shape}`: prometheus_client / rm_metrics", work[(shape, "prometheus_client")] / rm, 4, ">=")
     target("render 1000: `prometheus_client` / `rm_metrics`", ren[("prometheus_client", 1000)] / ren[("rm_metrics", 1000)], 7, ">=")
     target("render 1000: `rm_metrics` / `copy_floor`", ren[("rm_metrics", 1000)] / ren[("copy_floor", 1000)], 2.5, "<=")
+
+    out += ["", "### targets of OpenMetrics and exemplars (issue 11)", "", "| target | measured | required | |", "| --- | ---: | ---: | --- |"]
+    target("`rm_metrics_exemplar` / `floor`", obs["rm_metrics_exemplar"] / floor, 3, "<=")
+    target("render 1000: `rm_metrics_om` / `rm_metrics`", ren[("rm_metrics_om", 1000)] / ren[("rm_metrics", 1000)], 1.2, "<=")
+    out.append(f"| (`rm_metrics_exemplar_reused` / `floor`) | {obs['rm_metrics_exemplar_reused'] / floor:.2f} | | |")
+    out.append(f"| (`prometheus_client_exemplar` / `rm_metrics_exemplar`) | {obs['prometheus_client_exemplar'] / obs['rm_metrics_exemplar']:.2f} | | |")
 
     out += ["", "### earlier targets", "", "| target | measured | required | |", "| --- | ---: | ---: | --- |"]
     target("`rm_metrics_labelled` / `floor`", obs["rm_metrics_labelled"] / floor, 2.5, "<=")

@@ -58,7 +58,7 @@
 //!
 //! Exemplars (`loom-tests/tests/exemplar.rs`):
 //!
-//! 12. `exemplar_is_never_torn` (bound 3, 159k executions): two threads
+//! 12. `exemplar_is_never_torn` (bound 3, 93k executions): two threads
 //!     replace a counter's exemplar, with texts of one and three words,
 //!     while the main thread scrapes it twice in OpenMetrics; each scrape
 //!     shows no exemplar or exactly one a writer stored (its labels with
