@@ -36,7 +36,7 @@ pub(crate) const MAX_BYTES: usize = 640;
 /// Text up to this many bytes (a `trace_id` and a `span_id` in hex fit)
 /// lives in the cell; longer text in a block allocated on first need.
 const INLINE_WORDS: usize = 12;
-pub(crate) const INLINE_BYTES: usize = INLINE_WORDS * 8;
+const INLINE_BYTES: usize = INLINE_WORDS * 8;
 const BIG_WORDS: usize = MAX_BYTES / 8;
 
 /// How often a reader retries a copy a writer raced with before it gives up.

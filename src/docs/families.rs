@@ -67,8 +67,9 @@
 //!
 //! Exemplars cost nothing until a series gets its first: then a counter
 //! allocates one 128-byte cell, a histogram one per bucket (`128 (b + 1)`
-//! bytes); a cell that ever holds an exemplar longer than 96 bytes as
-//! written (escaped `name="value"` pairs) allocates 640 more, once.
+//! bytes); a cell that ever takes an exemplar longer than 96 bytes as
+//! written (`name="value"` pairs; for values with a `\`, `"` or line feed,
+//! counted with every value byte escaped) allocates 640 more, once.
 //!
 //! Counters are sharded for the contended case (many threads on one
 //! series); the price is memory and, at high cardinality, cache misses:

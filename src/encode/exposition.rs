@@ -34,7 +34,8 @@ impl Format {
 #[derive(Debug, Default)]
 pub(crate) struct Exposition {
     format: Format,
-    pub(crate) buf: Vec<u8>,
+    /// The caller's output, swapped in for the duration of a write.
+    buf: Vec<u8>,
     /// A series' escaped `name="value",…` pairs, without braces.
     labels: Vec<u8>,
     /// Histogram reads: one pass, and the counts added up.

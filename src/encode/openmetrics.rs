@@ -4,7 +4,8 @@ use crate::encode::exposition::{Exposition, Format};
 use crate::family::Registry;
 
 /// Writes a [`Registry`]'s families as OpenMetrics 1.0 text, exemplars
-/// included, into a buffer it keeps.
+/// included, into a buffer it keeps. Serve it as
+/// [`Format::OpenMetrics.content_type()`](crate::Format::content_type).
 ///
 /// What differs from the [`TextEncoder`](crate::TextEncoder)'s output:
 /// a counter family `x` is declared as `x` (its sample is still
@@ -62,9 +63,6 @@ impl Default for OpenMetricsEncoder {
 }
 
 impl OpenMetricsEncoder {
-    /// The `Content-Type` of this format.
-    pub const CONTENT_TYPE: &'static str = Format::OpenMetrics.content_type();
-
     /// An encoder with empty buffers.
     pub fn new() -> Self {
         OpenMetricsEncoder {

@@ -4,7 +4,8 @@ use crate::encode::exposition::{Exposition, Format};
 use crate::family::Registry;
 
 /// Writes a [`Registry`]'s families in the Prometheus text format (0.0.4)
-/// into a buffer it keeps.
+/// into a buffer it keeps. Serve it as
+/// [`Format::Text.content_type()`](crate::Format::content_type).
 ///
 /// Keep one per scrape loop, like an [`itoa::Buffer`]: once the buffer has
 /// grown to the size of a scrape, encoding again allocates nothing.
@@ -52,9 +53,6 @@ impl Default for TextEncoder {
 }
 
 impl TextEncoder {
-    /// The `Content-Type` of this format.
-    pub const CONTENT_TYPE: &'static str = Format::Text.content_type();
-
     /// An encoder with empty buffers.
     pub fn new() -> Self {
         TextEncoder {

@@ -36,8 +36,9 @@ pub const MAX_EXEMPLAR_CHARS: usize = 128;
 #[derive(Clone, Copy, Debug)]
 pub struct Exemplar<'a> {
     labels: &'a [(&'a str, &'a str)],
-    /// At least the bytes of the escaped `name="value",…` text: its length
-    /// with every value byte escaped.
+    /// At least the bytes of the escaped `name="value",…` text: exactly
+    /// its length when `plain`, else its length with every value byte
+    /// escaped.
     max_len: usize,
     /// No value has a byte to escape.
     plain: bool,
@@ -80,7 +81,8 @@ impl<'a> Exemplar<'a> {
     #[inline]
     pub fn new(labels: &'a [(&'a str, &'a str)]) -> Result<Self, ExemplarError> {
         let mut chars = 0;
-        let mut max_len = 0;
+        let mut raw_len = 0;
+        let mut value_bytes = 0;
         let mut plain = true;
         for (i, &(name, value)) in labels.iter().enumerate() {
             if !is_label_name(name) {
@@ -99,14 +101,16 @@ impl<'a> Exemplar<'a> {
                 } else {
                     value.bytes().filter(|&b| (b as i8) >= -0x40).count()
                 };
-            // `name="value"`, a comma before all but the first, and room
-            // to escape every value byte (counting the escapes would cost
-            // more than the room).
-            max_len += name.len() + 3 + usize::from(i > 0) + 2 * value.len();
+            // `name="value"` and a comma before all but the first.
+            raw_len += name.len() + 3 + usize::from(i > 0) + value.len();
+            value_bytes += value.len();
         }
         if chars > MAX_EXEMPLAR_CHARS {
             return Err(ExemplarError::TooLong(chars));
         }
+        // Values with bytes to escape get room to escape every byte
+        // (counting the escapes would cost more than the room).
+        let max_len = raw_len + if plain { 0 } else { value_bytes };
         Ok(Exemplar {
             labels,
             max_len,

@@ -170,11 +170,6 @@ impl Renderer {
         }
     }
 
-    /// The format this renderer writes.
-    pub fn format(&self) -> Format {
-        self.jobs.format()
-    }
-
     /// Renders the complete exposition and returns it. The bytes stay valid
     /// until the next call.
     pub fn render(&mut self, registry: &JobRegistry, snapshot: &Snapshot<'_>) -> &[u8] {
