@@ -5,7 +5,7 @@
 use crate::core::latest::Latest;
 use crate::encode::escape::write_label_value;
 use crate::encode::float::write_go_g;
-use crate::family::{Desc, Kind, ReadHistogram, Registry, Values, Visitor};
+use crate::family::{Collect, Desc, Kind, ReadHistogram, Registry, Values, Visitor};
 
 /// An exposition format, as a [`Renderer`](crate::Renderer) or the exporter
 /// writes it.
@@ -66,7 +66,7 @@ impl Exposition {
         std::mem::swap(&mut self.buf, out);
         for family in registry.families().iter() {
             let desc = family.desc();
-            self.header(desc);
+            self.header(&**family);
             if desc.kind == Kind::Histogram {
                 self.prepare_histogram(desc);
             }
@@ -75,7 +75,8 @@ impl Exposition {
         std::mem::swap(&mut self.buf, out);
     }
 
-    fn header(&mut self, desc: &Desc) {
+    fn header(&mut self, family: &dyn Collect) {
+        let desc = family.desc();
         // Text 0.0.4 names a counter family by its sample, `x_total`;
         // OpenMetrics by its own name `x`.
         let suffix: &[u8] = if desc.kind == Kind::Counter && self.format == Format::Text {
@@ -85,26 +86,28 @@ impl Exposition {
         };
         let om = self.format == Format::OpenMetrics;
         let out = &mut self.buf;
-        out.extend_from_slice(b"# HELP ");
-        out.extend_from_slice(desc.name.as_bytes());
-        out.extend_from_slice(suffix);
-        out.push(b' ');
-        write_help(out, &desc.help, om);
-        out.extend_from_slice(b"\n# TYPE ");
-        out.extend_from_slice(desc.name.as_bytes());
-        out.extend_from_slice(suffix);
-        out.extend_from_slice(match desc.kind {
-            Kind::Counter => b" counter\n",
-            Kind::Gauge => b" gauge\n",
-            Kind::Histogram => b" histogram\n",
-        });
-        if let (true, Some(unit)) = (om, &desc.unit) {
-            out.extend_from_slice(b"# UNIT ");
+        family.describe(&mut |help, unit| {
+            out.extend_from_slice(b"# HELP ");
             out.extend_from_slice(desc.name.as_bytes());
+            out.extend_from_slice(suffix);
             out.push(b' ');
-            out.extend_from_slice(unit.as_bytes());
-            out.push(b'\n');
-        }
+            write_help(out, help, om);
+            out.extend_from_slice(b"\n# TYPE ");
+            out.extend_from_slice(desc.name.as_bytes());
+            out.extend_from_slice(suffix);
+            out.extend_from_slice(match desc.kind {
+                Kind::Counter => b" counter\n",
+                Kind::Gauge => b" gauge\n",
+                Kind::Histogram => b" histogram\n",
+            });
+            if let (true, Some(unit)) = (om, unit) {
+                out.extend_from_slice(b"# UNIT ");
+                out.extend_from_slice(desc.name.as_bytes());
+                out.push(b' ');
+                out.extend_from_slice(unit.as_bytes());
+                out.push(b'\n');
+            }
+        });
     }
 
     fn prepare_histogram(&mut self, desc: &Desc) {
@@ -132,12 +135,22 @@ impl Exposition {
     /// Fills `labels` with the series' pairs: constant labels first.
     fn labels(&mut self, desc: &Desc, values: Values<'_>) {
         self.labels.clear();
-        let pairs = desc.const_labels.iter().map(|(n, v)| (&**n, &**v)).chain(
-            desc.labels
+        let consts = desc.const_labels.iter().map(|(n, v)| (&**n, &**v));
+        if desc.pairs {
+            // The series carries its names: `name, value, name, value, …`.
+            let own = (0..values.len() / 2).map(|i| (values.get(2 * i), values.get(2 * i + 1)));
+            self.write_pairs(consts.chain(own));
+        } else {
+            let own = desc
+                .labels
                 .iter()
                 .enumerate()
-                .map(|(i, n)| (&**n, values.get(i))),
-        );
+                .map(|(i, n)| (&**n, values.get(i)));
+            self.write_pairs(consts.chain(own));
+        }
+    }
+
+    fn write_pairs<'a>(&mut self, pairs: impl Iterator<Item = (&'a str, &'a str)>) {
         for (i, (name, value)) in pairs.enumerate() {
             if i > 0 {
                 self.labels.push(b',');

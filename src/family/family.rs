@@ -19,12 +19,22 @@ pub(crate) struct Desc {
     pub(crate) const_labels: Box<[(Box<str>, Box<str>)]>,
     /// A histogram's bounds; empty for the other kinds.
     pub(crate) bounds: Box<[f64]>,
+    /// Whether each series carries its own label names (`labels` is then
+    /// empty and a series' values are `name, value, name, value, …`): the
+    /// families of the `metrics` facade, whose label sets vary by call site.
+    pub(crate) pairs: bool,
 }
 
 /// What the registry keeps of each family: something a scrape visits.
 pub(crate) trait Collect: Send + Sync {
     fn desc(&self) -> &Desc;
     fn visit(&self, visitor: &mut dyn Visitor);
+    /// Calls `f` with the family's help text and unit: the description's,
+    /// unless the family can be described after registration.
+    fn describe(&self, f: &mut dyn FnMut(&str, Option<&str>)) {
+        let desc = self.desc();
+        f(&desc.help, desc.unit.as_deref());
+    }
 }
 
 pub(crate) struct Inner<M> {

@@ -38,6 +38,14 @@ pub(crate) struct Series<M> {
     pub(crate) metric: M,
 }
 
+#[cfg(all(feature = "metrics", not(loom)))]
+impl<M> Series<M> {
+    /// Whether this is an overflow series, which the limit does not count.
+    pub(crate) fn is_overflow(&self) -> bool {
+        !self.counted
+    }
+}
+
 /// One immutable version of a family's index.
 pub(crate) struct Index<M> {
     by_values: HashTable<Arc<Series<M>>>,
@@ -100,6 +108,9 @@ pub(crate) struct SeriesIndex<M> {
     writer: Mutex<()>,
     hasher: DefaultHashBuilder,
     max_series: usize,
+    /// Whether values are `name, value, …` pairs (see `Desc::pairs`): the
+    /// overflow series then keeps the names, one per set of names.
+    pairs: bool,
     /// Bumped after every removal and clear: memo entries made before it
     /// are stale (see `memo.rs`).
     generation: AtomicU64,
@@ -162,7 +173,44 @@ impl<M> SeriesIndex<M> {
             writer: Mutex::new(()),
             hasher: DefaultHashBuilder::default(),
             max_series,
+            pairs: false,
             generation: AtomicU64::new(0),
+        }
+    }
+
+    /// An index of `name, value, …` tuples, whose series each carry their
+    /// own label names.
+    #[cfg(all(feature = "metrics", not(loom)))]
+    pub(crate) fn with_pairs(max_series: usize) -> Self {
+        SeriesIndex {
+            pairs: true,
+            ..Self::new(max_series)
+        }
+    }
+
+    /// The values of the overflow series that takes `values` past the
+    /// limit: every value `__overflow__` (the names kept, with pairs).
+    fn overflow_values<'a>(&self, values: &[&'a str]) -> Vec<&'a str> {
+        let mut out = vec![OVERFLOW_LABEL; values.len()];
+        if self.pairs {
+            for (o, v) in out.iter_mut().zip(values).step_by(2) {
+                *o = v;
+            }
+        }
+        out
+    }
+
+    /// Whether `values` are those of an overflow series.
+    fn is_overflow(&self, values: &[&str]) -> bool {
+        if self.pairs {
+            !values.is_empty()
+                && values
+                    .iter()
+                    .skip(1)
+                    .step_by(2)
+                    .all(|v| *v == OVERFLOW_LABEL)
+        } else {
+            values.iter().all(|v| *v == OVERFLOW_LABEL)
         }
     }
 
@@ -193,6 +241,14 @@ impl<M> SeriesIndex<M> {
         if let Some(series) = index.find_or_overflow(hash, values, self.max_series) {
             return Arc::clone(series);
         }
+        if self.pairs && index.counted >= self.max_series {
+            // Past the limit, the overflow series of these names, if it
+            // exists, without the writers' lock.
+            let overflow = self.overflow_values(values);
+            if let Some(series) = index.find(self.hash(&overflow), &overflow) {
+                return Arc::clone(series);
+            }
+        }
         drop(index);
         self.insert(hash, values, make)
     }
@@ -216,18 +272,23 @@ impl<M> SeriesIndex<M> {
         let full = current.counted >= self.max_series;
         let overflow_values: Vec<&str>;
         let (values, hash) = if full {
-            overflow_values = vec![OVERFLOW_LABEL; values.len()];
+            overflow_values = self.overflow_values(values);
             let hash = self.hash(&overflow_values);
+            if let Some(series) = current.find(hash, &overflow_values) {
+                // With pairs: the overflow series of these names exists.
+                return Arc::clone(series);
+            }
             (&overflow_values[..], hash)
         } else {
             (values, hash)
         };
         let mut next = Index::clone(&current);
         drop(current);
-        // The series whose every value is `__overflow__` is the overflow
-        // series, whoever made it: the limit never counts it, and
-        // `overflow` names it while it exists.
-        let overflow = values.iter().all(|v| *v == OVERFLOW_LABEL);
+        // A series whose every value is `__overflow__` is an overflow
+        // series, whoever made it: the limit never counts it. Without pairs
+        // there is one, and `overflow` names it while it exists; with pairs,
+        // one per set of label names, found by their values.
+        let overflow = self.is_overflow(values);
         let series = Arc::new(Series {
             values: Tuple::new(values),
             hash,
@@ -241,7 +302,7 @@ impl<M> SeriesIndex<M> {
             .partition_point(|s| s.values.cmp_with(values).is_lt());
         next.sorted.insert(at, Arc::clone(&series));
         next.counted += usize::from(!overflow);
-        if overflow {
+        if overflow && !self.pairs {
             next.overflow = Some(Arc::clone(&series));
         }
         self.current.store(Arc::new(next));

@@ -37,6 +37,13 @@ impl<'a> Values<'a> {
             Values::Passed(v) => v[i],
         }
     }
+
+    pub(crate) fn len(&self) -> usize {
+        match *self {
+            Values::Stored(v) => v.len(),
+            Values::Passed(v) => v.len(),
+        }
+    }
 }
 
 /// What an encoder does with each series of a scrape.

@@ -4,6 +4,8 @@
 mod collector;
 mod counter;
 mod duration;
+#[cfg(all(feature = "metrics", not(loom)))]
+mod dynamic;
 mod exemplar;
 #[allow(clippy::module_inception)]
 mod family;
@@ -31,5 +33,12 @@ pub use metric::Metric;
 pub use opts::{Opts, RegisterError, DEFAULT_BUCKETS, DEFAULT_MAX_SERIES};
 pub use registry::Registry;
 
-pub(crate) use family::Desc;
+pub(crate) use family::{Collect, Desc};
 pub(crate) use metric::{Kind, ReadHistogram, Values, Visitor};
+// What the `metrics` facade recorder builds on.
+#[cfg(all(feature = "metrics", not(loom)))]
+pub(crate) use {
+    dynamic::DynamicFamily,
+    index::Series,
+    opts::{is_label_name, is_metric_name, validate},
+};

@@ -35,7 +35,15 @@ use crate::family::{Counter, DurationHistogram, Gauge, Histogram};
 /// assert!(text.contains("in_flight 3\n"));
 /// # Ok::<(), rm_metrics::RegisterError>(())
 /// ```
-pub struct Registry {
+///
+/// Cloning is one reference-count increment: clones share the families, so
+/// one registry can be handed to several owners (a
+/// [`JobRegistry`](crate::JobRegistry), the `metrics` recorder, the
+/// service's own code) and every family shows in one exposition.
+#[derive(Clone)]
+pub struct Registry(StdArc<Families>);
+
+struct Families {
     families: SwapCell<Vec<StdArc<dyn Collect>>>,
     /// Serializes registrations; scrapes never touch it.
     writer: Mutex<()>,
@@ -44,10 +52,10 @@ pub struct Registry {
 impl Registry {
     /// An empty registry.
     pub fn new() -> Self {
-        Registry {
+        Registry(StdArc::new(Families {
             families: SwapCell::new(Vec::new()),
             writer: Mutex::new(()),
-        }
+        }))
     }
 
     /// Registers a counter family with the label names `labels`.
@@ -175,7 +183,7 @@ impl Registry {
 
     /// Validates, checks the names are free, and publishes what `make`
     /// builds from the description.
-    fn add(
+    pub(crate) fn add(
         &self,
         kind: Kind,
         opts: &Opts<'_>,
@@ -185,8 +193,8 @@ impl Registry {
     ) -> Result<(), RegisterError> {
         validate(kind, opts, labels, bounds)?;
         // The list is only ever replaced whole: poisoning is moot.
-        let _writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        let current = self.families.load();
+        let _writer = self.0.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let current = self.0.families.load();
         let taken = sample_names(kind, opts.name);
         for family in current.iter() {
             let desc = family.desc();
@@ -209,16 +217,17 @@ impl Registry {
                 .map(|(n, v)| (Box::from(*n), Box::from(*v)))
                 .collect(),
             bounds: bounds.into(),
+            pairs: false,
         };
         let mut next = Vec::clone(&current);
         next.push(make(desc));
-        self.families.store(Arc::new(next));
+        self.0.families.store(Arc::new(next));
         Ok(())
     }
 
     /// The families, for a scrape.
     pub(crate) fn families(&self) -> Loaded<Vec<StdArc<dyn Collect>>> {
-        self.families.load()
+        self.0.families.load()
     }
 }
 
