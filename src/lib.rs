@@ -51,6 +51,10 @@ mod encode;
 mod family;
 mod restic;
 
+#[cfg(all(feature = "metrics", not(loom)))]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+pub mod facade;
+
 #[cfg(feature = "exporter")]
 #[cfg_attr(docsrs, doc(cfg(feature = "exporter")))]
 pub mod exporter;

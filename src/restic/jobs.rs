@@ -128,9 +128,10 @@ impl JobRegistry {
         });
     }
 
-    /// The registry holding the job family: encode it with a
-    /// [`TextEncoder`](crate::TextEncoder), or look at the family's
-    /// definition there. (Other families do not belong in it.)
+    /// The registry holding the job family. Families registered in it too
+    /// (the service's own, or a `metrics` facade recorder's) are written
+    /// after the job family by a [`Renderer`](crate::Renderer) (in
+    /// partition 0), and so served by the exporter.
     pub fn registry(&self) -> &Registry {
         &self.registry
     }

@@ -1,0 +1,442 @@
+//! The recorder: `metrics` keys → rm-metrics series, through a sharded map
+//! of immutable tables behind atomic pointers (lock-free reads; copy and
+//! publish under one lock on the first use of a key).
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use hashbrown::hash_table::HashTable;
+use metrics::{Key, KeyName, Metadata, SetRecorderError, SharedString, Unit};
+
+use crate::core::sync::{Arc, StdArc, SwapCell};
+use crate::facade::builder::Builder;
+use crate::family::{DynamicFamily, Kind, Series};
+use crate::{Counter, Gauge, Histogram, Metric, Opts, RegisterError, Registry};
+
+/// A [`metrics::Recorder`] whose counters, gauges and histograms are
+/// rm-metrics families in a [`Registry`]: what the `metrics` macros of
+/// any crate record is counted by the lock-free core, and written by the
+/// registry's encoders (or the exporter) next to the registry's other
+/// families.
+///
+/// Each metric name is one family; each distinct label set one series,
+/// whatever the order of its labels. A handle that a macro returns is the
+/// series itself, so `let h = metrics::histogram!("x", "k" => "v");` then
+/// `h.record(v)` skips every lookup. The macro calls themselves find the
+/// series in a lock-free map by the key's own hash; only a key's first use
+/// takes a lock.
+///
+/// ```
+/// use rm_metrics::{facade::Recorder, Registry, TextEncoder};
+///
+/// let registry = Registry::new();
+/// let recorder = Recorder::new(&registry);
+/// metrics::with_local_recorder(&recorder, || {
+///     metrics::describe_counter!("jobs", "Jobs run.");
+///     metrics::counter!("jobs", "queue" => "mail").increment(2);
+///     metrics::histogram!("job.seconds").record(0.25);
+/// });
+/// let text = String::from_utf8(TextEncoder::new().encode(&registry).to_vec()).unwrap();
+/// assert!(text.contains("# HELP jobs_total Jobs run.\n"));
+/// assert!(text.contains("jobs_total{queue=\"mail\"} 2\n"));
+/// assert!(text.contains("job_seconds_count 1\n"));
+/// assert!(recorder.errors().is_empty());
+/// ```
+///
+/// What the facade cannot express maps as follows:
+/// - A counter named `x_total` is the family `x` (its sample is
+///   `x_total`, not `x_total_total`).
+/// - A name that is not a valid Prometheus name has each invalid character
+///   replaced by `_` (see [`Builder::strict_names`]).
+/// - A unit shows as OpenMetrics' `# UNIT` when the family name ends with
+///   `_` and the unit's name (`Unit::Seconds` on `x_seconds`); otherwise it
+///   is left out.
+/// - A key that cannot be registered (a reserved or repeated label name, a
+///   name used for two kinds) records nothing; its error is listed once by
+///   [`errors`](Recorder::errors). A macro call never panics.
+///
+/// Memory: a series costs what a family's series costs (see
+/// [`docs::families`](crate::docs::families)), its label names stored with
+/// its values, plus one 64-byte entry in the recorder's map holding a copy
+/// of the key: 48 bytes a label, and the bytes of owned names and values.
+/// Overflow series are not in the map (any number of keys may reach
+/// them): a key past the series limit is looked up in its family's index
+/// on every call, without a lock. A new key copies one of the map's 16
+/// shards.
+#[derive(Clone)]
+pub struct Recorder(StdArc<Shared>);
+
+/// The first this many distinct registration errors are kept.
+const MAX_ERRORS: usize = 100;
+
+struct Shared {
+    config: Builder,
+    registry: Registry,
+    counters: Map<Counter>,
+    gauges: Map<Gauge>,
+    histograms: Map<Histogram>,
+    /// Descriptions by family name, read lock-free by a `describe_*` that
+    /// changes nothing (the macros' inline `description:` repeats it on
+    /// every call).
+    described: SwapCell<HashMap<String, Description>>,
+    /// Families by name; held to add a family, a series to a map, or a
+    /// description.
+    families: Mutex<HashMap<String, Slot>>,
+    errors: Mutex<Vec<RegisterError>>,
+}
+
+#[derive(Clone, PartialEq)]
+struct Description {
+    help: String,
+    unit: Option<&'static str>,
+}
+
+enum Slot {
+    Counter(DynamicFamily<Counter>),
+    Gauge(DynamicFamily<Gauge>),
+    Histogram(DynamicFamily<Histogram>),
+    /// The name could not be registered (its error is listed once).
+    Refused,
+}
+
+impl Slot {
+    fn describe(&self, d: &Description) {
+        match self {
+            Slot::Counter(f) => f.describe(&d.help, d.unit),
+            Slot::Gauge(f) => f.describe(&d.help, d.unit),
+            Slot::Histogram(f) => f.describe(&d.help, d.unit),
+            Slot::Refused => {}
+        }
+    }
+}
+
+/// The three kinds, as the recorder handles them.
+trait Facade: Metric + Sized {
+    const FACADE_KIND: Kind;
+    fn map(shared: &Shared) -> &Map<Self>;
+    fn family(slot: &Slot) -> Option<&DynamicFamily<Self>>;
+    fn slot(family: DynamicFamily<Self>) -> Slot;
+}
+
+macro_rules! facade {
+    ($m:ident, $kind:ident, $map:ident) => {
+        impl Facade for $m {
+            const FACADE_KIND: Kind = Kind::$kind;
+            fn map(shared: &Shared) -> &Map<Self> {
+                &shared.$map
+            }
+            fn family(slot: &Slot) -> Option<&DynamicFamily<Self>> {
+                match slot {
+                    Slot::$m(f) => Some(f),
+                    _ => None,
+                }
+            }
+            fn slot(family: DynamicFamily<Self>) -> Slot {
+                Slot::$m(family)
+            }
+        }
+    };
+}
+facade!(Counter, Counter, counters);
+facade!(Gauge, Gauge, gauges);
+facade!(Histogram, Histogram, histograms);
+
+/// Keys → series, in shards by the key's hash so that adding a key copies
+/// one shard's table, not all of them.
+struct Map<M> {
+    shards: [SwapCell<Table<M>>; SHARDS],
+}
+
+/// One shard: each key with its series.
+type Table<M> = HashTable<(Key, Arc<Series<M>>)>;
+
+const SHARDS: usize = 16;
+
+impl<M> Map<M> {
+    fn new() -> Self {
+        Map {
+            shards: std::array::from_fn(|_| SwapCell::new(HashTable::new())),
+        }
+    }
+
+    #[inline]
+    fn shard(&self, hash: u64) -> &SwapCell<Table<M>> {
+        // Bits the table itself uses least: it indexes by the low bits and
+        // tags by the top seven.
+        &self.shards[(hash >> 32) as usize % SHARDS]
+    }
+
+    /// The series of `key`, if it has one.
+    #[inline]
+    fn get(&self, key: &Key) -> Option<Arc<Series<M>>> {
+        let hash = key.get_hash();
+        let table = self.shard(hash).load();
+        table
+            .find(hash, |(k, _)| same_key(k, key))
+            .map(|(_, s)| Arc::clone(s))
+    }
+
+    /// Adds `key` (callers hold the families lock, which serializes adds:
+    /// none is lost between the copy and the publish).
+    fn insert(&self, key: &Key, series: &Arc<Series<M>>) {
+        let hash = key.get_hash();
+        let shard = self.shard(hash);
+        let current = shard.load();
+        if current.find(hash, |(k, _)| same_key(k, key)).is_some() {
+            return;
+        }
+        let mut next = HashTable::clone(&current);
+        drop(current);
+        next.insert_unique(hash, (key.clone(), Arc::clone(series)), |(k, _)| {
+            k.get_hash()
+        });
+        shard.store(Arc::new(next));
+    }
+}
+
+/// `Key`'s own equality (name, and the set of labels whatever their
+/// order), first tried label by label in order with each string compared by
+/// address before bytes: a macro's literal names and values, and the
+/// `&'static str`s a service passes, are then equal without a `memcmp`.
+#[inline]
+fn same_key(stored: &Key, key: &Key) -> bool {
+    #[inline]
+    fn same(a: &str, b: &str) -> bool {
+        (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b
+    }
+    if stored.get_hash() != key.get_hash() {
+        return false;
+    }
+    let in_order = same(stored.name(), key.name())
+        && stored.labels().len() == key.labels().len()
+        && stored
+            .labels()
+            .zip(key.labels())
+            .all(|(a, b)| same(a.key(), b.key()) && same(a.value(), b.value()));
+    in_order || stored == key
+}
+
+impl Recorder {
+    /// A recorder with the default configuration (see [`Builder`]),
+    /// registering its families in `registry`.
+    pub fn new(registry: &Registry) -> Self {
+        Builder::default().build(registry)
+    }
+
+    /// Configuration: bucket ladders, series limit, name checks.
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    pub(crate) fn new_with(config: Builder, registry: Registry) -> Self {
+        Recorder(StdArc::new(Shared {
+            config,
+            registry,
+            counters: Map::new(),
+            gauges: Map::new(),
+            histograms: Map::new(),
+            described: SwapCell::new(HashMap::new()),
+            families: Mutex::new(HashMap::new()),
+            errors: Mutex::new(Vec::new()),
+        }))
+    }
+
+    /// Installs this recorder as the process' global `metrics` recorder.
+    /// Fails if one is installed already.
+    pub fn install(self) -> Result<(), SetRecorderError<Recorder>> {
+        metrics::set_global_recorder(self)
+    }
+
+    /// The registry holding the recorder's families.
+    pub fn registry(&self) -> &Registry {
+        &self.0.registry
+    }
+
+    /// The distinct registration errors so far (the first 100), each once:
+    /// the keys they name record nothing.
+    pub fn errors(&self) -> Vec<RegisterError> {
+        lock(&self.0.errors).clone()
+    }
+}
+
+/// Poisoning is moot for these locks: each guards data that is only ever
+/// replaced whole or appended to.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Shared {
+    #[inline]
+    fn series<M: Facade>(&self, key: &Key) -> Option<Arc<Series<M>>> {
+        match M::map(self).get(key) {
+            Some(series) => Some(series),
+            None => self.add::<M>(key),
+        }
+    }
+
+    /// The series of a key not in the map yet: its family (made if new),
+    /// its series (made if new), remembered in the map unless it is an
+    /// overflow series (which any number of keys may reach).
+    #[cold]
+    #[inline(never)]
+    fn add<M: Facade>(&self, key: &Key) -> Option<Arc<Series<M>>> {
+        let names = self.config.names;
+        let checked = names.metric(key.name()).and_then(|name| {
+            let pairs = names.pairs(key, M::FACADE_KIND == Kind::Histogram)?;
+            Ok((family_name(M::FACADE_KIND, name), pairs))
+        });
+        let (name, pairs) = match checked {
+            Ok(checked) => checked,
+            Err(e) => return self.refuse(e),
+        };
+        let mut families = lock(&self.families);
+        let family = match families.get(&*name) {
+            Some(Slot::Refused) => return None,
+            Some(slot) => match M::family(slot) {
+                Some(family) => family.clone(),
+                // One name, two kinds: the second is refused.
+                None => return self.refuse(RegisterError::DuplicateName(name.into_owned())),
+            },
+            None => match self.register::<M>(&name) {
+                Ok(family) => {
+                    families.insert(name.into_owned(), M::slot(family.clone()));
+                    family
+                }
+                Err(e) => {
+                    families.insert(name.into_owned(), Slot::Refused);
+                    return self.refuse(e);
+                }
+            },
+        };
+        let pairs: Vec<&str> = pairs.iter().map(|p| &**p).collect();
+        let series = family.resolve(&pairs);
+        if !series.is_overflow() {
+            M::map(self).insert(key, &series);
+        }
+        Some(series)
+    }
+
+    fn register<M: Facade>(&self, name: &str) -> Result<DynamicFamily<M>, RegisterError> {
+        let described = self.described.load();
+        let description = described.get(name);
+        let mut opts =
+            Opts::new(name, description.map_or("", |d| &d.help)).max_series(self.config.max_series);
+        if let Some(unit) = description.and_then(|d| d.unit) {
+            opts = opts.unit(unit);
+        }
+        let bounds = match M::FACADE_KIND {
+            Kind::Histogram => self.config.ladder(name),
+            _ => &[],
+        };
+        DynamicFamily::register(&self.registry, &opts, bounds)
+    }
+
+    fn refuse<T>(&self, e: RegisterError) -> Option<T> {
+        let mut errors = lock(&self.errors);
+        if errors.len() < MAX_ERRORS && !errors.contains(&e) {
+            errors.push(e);
+        }
+        None
+    }
+
+    fn describe(&self, kind: Kind, name: KeyName, unit: Option<Unit>, help: SharedString) {
+        let name = match self.config.names.metric(name.as_str()) {
+            Ok(name) => family_name(kind, name),
+            Err(e) => return self.refuse(e).unwrap_or(()),
+        };
+        let unit = unit.map(|u| u.as_str()).filter(|u| unit_fits(&name, u));
+        if let Some(d) = self.described.load().get(&*name) {
+            if d.help == *help && d.unit == unit {
+                return;
+            }
+        }
+        let families = lock(&self.families);
+        let description = Description {
+            help: help.into_owned(),
+            unit,
+        };
+        if let Some(slot) = families.get(&*name) {
+            slot.describe(&description);
+        }
+        let mut next = HashMap::clone(&self.described.load());
+        next.insert(name.into_owned(), description);
+        self.described.store(Arc::new(next));
+    }
+}
+
+/// A counter `x_total` is the family `x`, whose sample is `x_total`.
+fn family_name(kind: Kind, name: Cow<'_, str>) -> Cow<'_, str> {
+    match name.strip_suffix("_total") {
+        Some(head) if kind == Kind::Counter && !head.is_empty() => Cow::Owned(head.into()),
+        _ => name,
+    }
+}
+
+/// Whether `unit` may be the `# UNIT` of the family `name` (OpenMetrics:
+/// the name ends with `_` and the unit).
+fn unit_fits(name: &str, unit: &str) -> bool {
+    name.strip_suffix(unit)
+        .is_some_and(|head| head.len() > 1 && head.ends_with('_'))
+}
+
+impl metrics::Recorder for Recorder {
+    fn describe_counter(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.0.describe(Kind::Counter, key, unit, description);
+    }
+
+    fn describe_gauge(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.0.describe(Kind::Gauge, key, unit, description);
+    }
+
+    fn describe_histogram(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.0.describe(Kind::Histogram, key, unit, description);
+    }
+
+    #[inline]
+    fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> metrics::Counter {
+        match self.0.series::<Counter>(key) {
+            Some(series) => metrics::Counter::from_arc(series),
+            None => metrics::Counter::noop(),
+        }
+    }
+
+    #[inline]
+    fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> metrics::Gauge {
+        match self.0.series::<Gauge>(key) {
+            Some(series) => metrics::Gauge::from_arc(series),
+            None => metrics::Gauge::noop(),
+        }
+    }
+
+    #[inline]
+    fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> metrics::Histogram {
+        match self.0.series::<Histogram>(key) {
+            Some(series) => metrics::Histogram::from_arc(series),
+            None => metrics::Histogram::noop(),
+        }
+    }
+}
+
+impl fmt::Debug for Recorder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Recorder")
+            .field("registry", &self.0.registry)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Keeps the memory note of [`Recorder`] true.
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn map_entry_size_is_as_documented() {
+        use std::mem::size_of;
+        assert_eq!(size_of::<(Key, Arc<Series<Counter>>)>(), 64);
+        assert_eq!(size_of::<metrics::Label>(), 48);
+    }
+}
