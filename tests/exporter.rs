@@ -466,3 +466,47 @@ fn load_8_scrapers_1000_hosts() {
     };
     assert_eq!(total, observed, "observations lost");
 }
+
+#[test]
+fn serves_the_facade_recorders_families_next_to_the_preset() {
+    let registry = Arc::new(JobRegistry::new());
+    registry.observe("backup", "succeeded", Duration::from_secs(2));
+    let recorder = rm_metrics::facade::Recorder::new(registry.registry());
+    metrics::with_local_recorder(&recorder, || {
+        metrics::describe_counter!("cache_hits", "Cache hits.");
+        metrics::counter!("cache_hits", "cache" => "users").increment(41);
+        metrics::histogram!("query_seconds").record(0.02);
+    });
+    let s = Exporter::new("127.0.0.1:0".parse().unwrap())
+        .gate(gate(None, Some("127.0.0.1/32")))
+        .spawn(registry, |render: &mut dyn FnMut(&Snapshot<'_>)| {
+            render(&Snapshot::default())
+        })
+        .unwrap();
+    // Recorded after the exporter started: served by the next scrape.
+    metrics::with_local_recorder(&recorder, || {
+        metrics::counter!("cache_hits", "cache" => "users").increment(1);
+    });
+    for accept in [None, Some(PROMETHEUS_ACCEPT)] {
+        let headers: Vec<(&str, &str)> = accept.iter().map(|v| ("accept", *v)).collect();
+        let r = get(s.local_addr(), &headers);
+        assert_eq!(r.status, 200);
+        let body = String::from_utf8(r.body).unwrap();
+        assert!(body.contains("rm_hosts_total 0\n"), "{body}");
+        assert!(body
+            .contains("rm_job_duration_seconds_count{kind=\"backup\",status=\"succeeded\"} 1\n"));
+        assert!(
+            body.contains("cache_hits_total{cache=\"users\"} 42\n"),
+            "{body}"
+        );
+        assert!(body.contains("query_seconds_count 1\n"), "{body}");
+        if accept.is_some() {
+            assert!(body.ends_with("# EOF\n"));
+            assert!(body.contains("# TYPE cache_hits counter\n"));
+        } else {
+            exposition::parse(&body).unwrap();
+            assert!(body.contains("# HELP cache_hits_total Cache hits.\n"));
+        }
+    }
+    s.shutdown();
+}

@@ -14,6 +14,10 @@ use std::sync::OnceLock;
 use fastrand::Rng;
 use serde_json::{json, Value};
 
+#[path = "common/python.rs"]
+mod python;
+use python::python_parse;
+
 /// The driver, built once per test run (a filtered `cargo test --test
 /// families` does not build examples, and a stale one would be tested).
 fn driver() -> PathBuf {
@@ -751,41 +755,6 @@ fn normalized(v: &Value) -> Value {
         ),
         Value::Array(a) => Value::Array(a.iter().map(normalized).collect()),
         v => v.clone(),
-    }
-}
-
-/// The parses of `bodies` by `tests/oracle/om_parse.py`. Without python3
-/// and prometheus_client (`pip install prometheus_client`) this is a
-/// failure under CI and a skip, said on stderr, elsewhere.
-fn python_parse(bodies: &[&str]) -> Option<Vec<Value>> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/oracle/om_parse.py");
-    let child = Command::new("python3")
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let out = child.and_then(|mut c| {
-        c.stdin
-            .take()
-            .unwrap()
-            .write_all(json!(bodies).to_string().as_bytes())?;
-        c.wait_with_output()
-    });
-    match out {
-        Ok(out) if out.status.success() => Some(serde_json::from_slice(&out.stdout).unwrap()),
-        other => {
-            let why = match other {
-                Ok(out) => String::from_utf8_lossy(&out.stderr).into_owned(),
-                Err(e) => e.to_string(),
-            };
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "the OpenMetrics parser check needs python3 and prometheus_client: {why}"
-            );
-            eprintln!("SKIPPED the prometheus_client OpenMetrics parse (pip install prometheus_client): {why}");
-            None
-        }
     }
 }
 
