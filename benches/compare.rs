@@ -88,6 +88,46 @@ mod peers {
     }
 }
 
+/// A `metrics` recorder that does the least a recorder can: every key gets
+/// the same one-counter histogram, with no lookup.
+mod facade_floor {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+
+    use metrics::{
+        Counter, Gauge, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder, SharedString,
+        Unit,
+    };
+
+    #[derive(Default)]
+    pub struct Count(AtomicU64);
+
+    impl HistogramFn for Count {
+        fn record(&self, _: f64) {
+            // Relaxed: a count read by nobody; the floor of a recording.
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    #[derive(Default)]
+    pub struct FacadeFloor(Arc<Count>);
+
+    impl Recorder for FacadeFloor {
+        fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn register_counter(&self, _: &Key, _: &Metadata<'_>) -> Counter {
+            Counter::noop()
+        }
+        fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
+            Gauge::noop()
+        }
+        fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
+            Histogram::from_arc(Arc::clone(&self.0))
+        }
+    }
+}
+
 fn observe(c: &mut Criterion) {
     let mut g = c.benchmark_group("observe");
 
@@ -367,6 +407,56 @@ fn observe(c: &mut Criterion) {
                 .record(black_box(d).as_secs_f64());
         })
     });
+    // The rm-metrics recorder behind the same macro call (a local recorder
+    // takes precedence over the global one above).
+    let facade_registry = rm_metrics::Registry::new();
+    let facade = rm_metrics::facade::Recorder::builder()
+        .buckets(&peers::BOUNDS)
+        .unwrap()
+        .build(&facade_registry);
+    metrics::with_local_recorder(&facade, || {
+        g.bench_function("metrics_facade_rm_labelled", |b| {
+            b.iter(|| {
+                let (kind, status, d) = observation(i);
+                i = i.wrapping_add(1);
+                metrics::histogram!("rm_job_duration_seconds", "kind" => black_box(kind), "status" => black_box(status))
+                    .record(black_box(d).as_secs_f64());
+            })
+        });
+        let handles: Vec<metrics::Histogram> = (0..8)
+            .map(|j| {
+                let (kind, status, _) = observation(j);
+                metrics::histogram!("rm_job_duration_seconds", "kind" => kind, "status" => status)
+            })
+            .collect();
+        g.bench_function("metrics_facade_rm_handle", |b| {
+            b.iter(|| {
+                let (_, _, d) = observation(i);
+                handles[i % 8].record(black_box(d).as_secs_f64());
+                i = i.wrapping_add(1);
+            })
+        });
+    });
+    // What any recorder pays for the macro call itself: the key (a `Vec`
+    // of labels, hashed), the recorder lookup, the returned handle's
+    // reference count and the dynamic call, into one atomic counter.
+    let floor = facade_floor::FacadeFloor::default();
+    metrics::with_local_recorder(&floor, || {
+        g.bench_function("metrics_facade_floor", |b| {
+            b.iter(|| {
+                let (kind, status, d) = observation(i);
+                i = i.wrapping_add(1);
+                metrics::histogram!("rm_job_duration_seconds", "kind" => black_box(kind), "status" => black_box(status))
+                    .record(black_box(d).as_secs_f64());
+            })
+        });
+    });
+    black_box(
+        rm_metrics::TextEncoder::new()
+            .encode(&facade_registry)
+            .len(),
+    );
+
     // Relaxed: see the loop; `join` waits for its last upkeep.
     upkeep_stop.store(true, Ordering::Relaxed);
     upkeep.join().unwrap();
