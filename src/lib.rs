@@ -76,6 +76,7 @@ pub use family::{
     Registry, SeriesRef, DEFAULT_BUCKETS, DEFAULT_MAX_SERIES, MAX_EXEMPLAR_CHARS,
     MAX_OBSERVATION_NANOS, OVERFLOW_LABEL,
 };
+pub use family::{Native, NativeHistogram, NativeHistogramValue};
 pub use restic::{
     AlertCounts, BuildInfo, HostRow, JobHandle, JobRegistry, Partition, Renderer, Snapshot,
     BUCKET_BOUNDS_SECONDS,

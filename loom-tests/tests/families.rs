@@ -1,5 +1,5 @@
-//! Models of the families API: histogram reads of any width, removal, and
-//! registration during a scrape. (Under loom a process has one owned shard
+//! Models of the families API: histogram reads of any width (native ones
+//! too), removal, and registration during a scrape. (Under loom a process has one owned shard
 //! slot, so of two observers one may own it while the other shares.)
 #![cfg(loom)]
 
@@ -9,7 +9,7 @@ use std::sync::Arc;
 use loom::sync::atomic::AtomicBool;
 
 use loom_tests::model;
-use rm_metrics::{Opts, Registry, TextEncoder};
+use rm_metrics::{Native, Opts, Registry, TextEncoder};
 
 /// Two observers of one family histogram, one value in the first bucket and
 /// one in `+Inf`, while the main thread reads twice. Invariant: each read is
@@ -135,5 +135,78 @@ fn register_collector_while_scraping() {
         adder.join().unwrap();
         let text = String::from_utf8(TextEncoder::new().encode(&registry).to_vec()).unwrap();
         assert_eq!(text, format!("{first}{second}"));
+    });
+}
+
+/// Two observers: one records 0.75 (classic bucket 0, native bucket 0)
+/// then 3.0 (classic `+Inf`, native bucket 2), so that a read may meet it
+/// between the two; the other records 3.0. The main thread reads twice.
+/// Invariant: in each read the classic counts, the native counts and the
+/// sum are exactly those of the same observations, every observation that
+/// returned before the read began is in it, and the second read has no
+/// less than the first.
+#[test]
+fn native_reads_are_exact_in_both_ladders() {
+    model("native_reads_are_exact_in_both_ladders", 3, || {
+        let registry = Registry::new();
+        // Schema 0, magnitudes (0.5, 4]: three native buckets.
+        let family = registry
+            .native_histogram(
+                Opts::new("h", "H."),
+                [],
+                &[1.0],
+                Native::new(0.5, 4.0).schema(0),
+            )
+            .unwrap();
+        let handle = family.with([]);
+        let returned = Arc::new([AtomicBool::new(false), AtomicBool::new(false)]);
+        let work: [&[f64]; 2] = [&[0.75, 3.0], &[3.0]];
+        let threads: Vec<_> = (0..2)
+            .map(|i| {
+                let (h, returned) = (handle.clone(), Arc::clone(&returned));
+                loom::thread::spawn(move || {
+                    for &v in work[i] {
+                        h.observe(v);
+                    }
+                    returned[i].store(true, Release);
+                })
+            })
+            .collect();
+        loom::thread::yield_now();
+        let before = [returned[0].load(Acquire), returned[1].load(Acquire)];
+        let first = handle.get();
+        let c = first.cumulative();
+        let (small, large) = (c[0], c[1] - c[0]);
+        // 0.75 is in native bucket 0 ((0.5, 1]), 3.0 in bucket 2 ((2, 4]).
+        let native = |key: i32| {
+            first
+                .positive()
+                .iter()
+                .find(|b| b.0 == key)
+                .map_or(0, |b| b.1)
+        };
+        assert_eq!(
+            (small, large),
+            (native(0), native(2)),
+            "the ladders hold different observations"
+        );
+        assert_eq!(
+            first.sum(),
+            0.75 * small as f64 + 3.0 * large as f64,
+            "sum is not exactly the counted observations"
+        );
+        assert!(
+            !before[0] || (small == 1 && large >= 1),
+            "returned but missing"
+        );
+        assert!(!before[1] || large >= 1, "returned but missing");
+        let second = handle.get();
+        assert!(second.count() >= first.count());
+        for t in threads {
+            t.join().unwrap();
+        }
+        let end = handle.get();
+        assert_eq!(end.positive(), [(0, 1), (2, 2)]);
+        assert_eq!((end.cumulative(), end.sum()), (vec![1, 3], 6.75));
     });
 }

@@ -14,6 +14,11 @@
 //!   observation's counter visible too (its Release store precedes the sum),
 //!   so the counters would add up to more than `c`.
 //!
+//! A shard may hold two ladders of counters (a native histogram's classic
+//! and exponential buckets): each observation then writes one counter in
+//! each part before the sum, and a read is accepted when *each* part adds
+//! up to exactly the count, by the same argument part by part.
+//!
 //! A reader whose pass fails raises `readers`; while it is raised the owner
 //! records into the shared shard instead, so the reader waits for at most
 //! the observation in flight.
@@ -49,21 +54,24 @@ impl<'a, S: Sum> Owned<'a, S> {
         word(self.0, i)
     }
 
-    /// Records `value` in bucket `bucket`, for the thread that owns this
-    /// shard's slot (its only writer). `false`, recording nothing, while a
-    /// reader asks the owner to write elsewhere.
+    /// Records `value` in the buckets `buckets` (one per part), for the
+    /// thread that owns this shard's slot (its only writer). `false`,
+    /// recording nothing, while a reader asks the owner to write elsewhere.
     #[inline]
-    pub(crate) fn try_record(&self, bucket: usize, value: S) -> bool {
+    pub(crate) fn try_record<const K: usize>(&self, buckets: [usize; K], value: S) -> bool {
         // Relaxed: a progress hint only; a stale zero is caught by the
         // reader's count check, which then retries.
         if self.at(READERS).load(Ordering::Relaxed) != 0 {
             return false;
         }
-        // Relaxed loads of words only this thread writes (or, after a slot
-        // hand-over, the previous owner, ordered by the claim's Acquire).
-        let b = self.at(FIRST_BUCKET + bucket);
-        // Relaxed: published by the Release stores below.
-        b.store(b.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+        for bucket in buckets {
+            // Relaxed loads of words only this thread writes (or, after a
+            // slot hand-over, the previous owner, ordered by the claim's
+            // Acquire).
+            let b = self.at(FIRST_BUCKET + bucket);
+            // Relaxed: published by the Release stores below.
+            b.store(b.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+        }
         // Its last store Release: a reader that sees this sum sees the
         // counter increment above.
         let (lo, hi) = self.sum_words();
@@ -79,10 +87,11 @@ impl<'a, S: Sum> Owned<'a, S> {
     }
 
     /// Adds this shard's per-bucket counts and sum, read exactly, into
-    /// `acc` and `sum`, using `pass` (as long as `acc`) for each attempt.
-    /// Waits only for the owner's observation in flight.
-    pub(crate) fn read_into(&self, pass: &mut [u64], acc: &mut [u64], sum: &mut S) {
-        let s = match self.read(pass) {
+    /// `acc` and `sum`, using `pass` (as long as `acc`) for each attempt;
+    /// the second part, if any, starts at bucket `split`. Waits only for
+    /// the owner's observation in flight.
+    pub(crate) fn read_into(&self, pass: &mut [u64], acc: &mut [u64], sum: &mut S, split: usize) {
+        let s = match self.read(pass, split) {
             Some(s) => s,
             None => {
                 // Relaxed: progress only (see `try_record`), as the
@@ -90,7 +99,7 @@ impl<'a, S: Sum> Owned<'a, S> {
                 self.at(READERS).fetch_add(1, Ordering::Relaxed);
                 let backoff = Backoff::new();
                 let s = loop {
-                    if let Some(s) = self.read(pass) {
+                    if let Some(s) = self.read(pass, split) {
                         break s;
                     }
                     backoff.snooze();
@@ -105,9 +114,9 @@ impl<'a, S: Sum> Owned<'a, S> {
         *sum += s;
     }
 
-    /// One pass into `out`: the sum, if the counts are exactly those of the
-    /// first `count` observations.
-    fn read(&self, out: &mut [u64]) -> Option<S> {
+    /// One pass into `out`: the sum, if the counts of each part (before and
+    /// from `split`) are exactly those of the first `count` observations.
+    fn read(&self, out: &mut [u64], split: usize) -> Option<S> {
         // Acquire: pairs with the owner's Release store of the count.
         let count = self.at(COUNT).load(Ordering::Acquire);
         if count == 0 {
@@ -119,12 +128,14 @@ impl<'a, S: Sum> Owned<'a, S> {
         // from a later observation shows in the counters loaded next.
         let (lo, hi) = self.sum_words();
         let sum = S::load(lo, hi);
-        let mut total = 0u64;
+        let mut totals = [0u64; 2];
         for (i, c) in out.iter_mut().enumerate() {
             // Relaxed: ordered after the Acquire loads above; validated below.
             *c = self.at(FIRST_BUCKET + i).load(Ordering::Relaxed);
-            total = total.wrapping_add(*c);
+            let part = &mut totals[usize::from(i >= split)];
+            *part = part.wrapping_add(*c);
         }
-        (total == count).then_some(sum)
+        let second = split >= out.len() || totals[1] == count;
+        (totals[0] == count && second).then_some(sum)
     }
 }

@@ -10,6 +10,8 @@ use crate::core::sum::Sum;
 pub(crate) struct Shards<S> {
     /// Lines per owned shard.
     stride: usize,
+    /// Where the second part of the counters starts (the width, with one).
+    split: usize,
     /// `slot_count()` owned shards of `stride` lines.
     owned: Box<[Line]>,
     shared: Box<Shared<S>>,
@@ -18,9 +20,17 @@ pub(crate) struct Shards<S> {
 impl<S: Sum> Shards<S> {
     /// Counters for `buckets` buckets (`+Inf` included).
     pub(crate) fn new(buckets: usize) -> Self {
+        Self::with_parts(buckets, 0)
+    }
+
+    /// Counters in two parts, `first` then `second` buckets: each
+    /// observation counts once in each (see `owned.rs`).
+    pub(crate) fn with_parts(first: usize, second: usize) -> Self {
+        let buckets = first + second;
         let stride = lines::lines_for(FIRST_BUCKET + buckets);
         Shards {
             stride,
+            split: first,
             owned: lines::zeroed(slot::slot_count(), stride),
             shared: Box::new(Shared::new(buckets)),
         }
@@ -30,20 +40,32 @@ impl<S: Sum> Shards<S> {
     /// shared one (no slot, or a reader asked the owner to step aside).
     #[inline]
     pub(crate) fn record(&self, bucket: usize, value: S) {
+        self.record_in([bucket], value);
+    }
+
+    /// Records `value` in one bucket of each part (`second` counts from
+    /// the start of the second part).
+    #[inline]
+    pub(crate) fn record2(&self, first: usize, second: usize, value: S) {
+        self.record_in([first, self.split + second], value);
+    }
+
+    #[inline]
+    fn record_in<const K: usize>(&self, buckets: [usize; K], value: S) {
         let start = slot::current() * self.stride;
         if let Some(lines) = self.owned.get(start..start + self.stride) {
-            if Owned::new(lines).try_record(bucket, value) {
+            if Owned::new(lines).try_record(buckets, value) {
                 return;
             }
         }
-        self.shared.record(bucket, value);
+        self.shared.record(buckets, value);
     }
 
     /// Adds the per-bucket counts into `acc` and the sum into `sum`, read
     /// exactly, using `pass` (as long as `acc`) as scratch.
     pub(crate) fn read_into(&self, pass: &mut [u64], acc: &mut [u64], sum: &mut S) {
         for shard in self.owned.chunks(self.stride) {
-            Owned::new(shard).read_into(pass, acc, sum);
+            Owned::new(shard).read_into(pass, acc, sum, self.split);
         }
         // Last: an owner sent to the shared shard while its own was read is
         // then in this read already.

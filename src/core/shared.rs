@@ -70,14 +70,16 @@ impl<S: Sum> Shared<S> {
     /// compare-exchange loop (the only retry, against other writers of this
     /// half).
     #[inline]
-    pub(crate) fn record(&self, bucket: usize, value: S) {
+    pub(crate) fn record<const K: usize>(&self, buckets: [usize; K], value: S) {
         // Acquire: pairs with the reader's AcqRel flip, so a writer that
         // sees the flip writes a half whose zeroing (before the flip, under
         // the reader's lock) it also sees.
         let n = self.started.fetch_add(1, Ordering::Acquire);
         let half = self.half(n & HOT != 0);
-        // Relaxed: published by the Release increment of `completed`.
-        word(half, FIRST_BUCKET + bucket).fetch_add(1, Ordering::Relaxed);
+        for bucket in buckets {
+            // Relaxed: published by the Release increment of `completed`.
+            word(half, FIRST_BUCKET + bucket).fetch_add(1, Ordering::Relaxed);
+        }
         let (lo, hi) = sum_words(half);
         S::shared_add(value, lo, hi);
         // Release: pairs with the reader's Acquire load of `completed`; a

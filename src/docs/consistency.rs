@@ -37,6 +37,11 @@
 //!   most for the one observation in flight. The owner's extra cost is one
 //!   load and one store of the count and one load of the hint, on a line it
 //!   already holds, and no fence: about 1 ns, measured in `BENCHMARKS.md`.
+//!   A [native histogram](crate::NativeHistogram)'s observation writes two
+//!   counters, a classic and an exponential bucket, both before the sum;
+//!   the reader then checks that *each* ladder adds up to the count, so the
+//!   classic buckets, the native buckets and the sum of a read are always
+//!   those of exactly the same observations.
 //! * **The shared shard** (threads without a slot, and owners sent there)
 //!   has two halves. A writer's first `fetch_add` counts it as started and
 //!   says which half is hot; it writes there and counts itself completed. A

@@ -68,6 +68,15 @@
 //!     so the model checks the cell protocol and takes the install from
 //!     once_cell.
 //!
+//! Native histograms (in `loom-tests/tests/families.rs`):
+//!
+//! 13. `native_reads_are_exact_in_both_ladders` (bound 3, 167k executions):
+//!     one thread observes twice (so a read can meet it between the two),
+//!     another once, into a native histogram whose observations each write
+//!     a classic and a native counter; each of two reads holds exactly the
+//!     same observations in both ladders and in the sum, and every
+//!     observation that returned before it.
+//!
 //! Each model was checked to fail when its invariant is broken on purpose:
 //!
 //! * an owned-shard read accepted without the count check: models 1, 3
@@ -87,7 +96,11 @@
 //! * an exemplar's data stored Relaxed, or loaded Relaxed, or a scrape's
 //!   copy kept without the second check of the cell's sequence, or writers
 //!   not excluded (a swap in place of the compare-exchange): model 12 fails
-//!   on each.
+//!   on each;
+//! * an owned-shard read of a native histogram that checks only the classic
+//!   part's total: model 13 fails. (Writing the native counter after the
+//!   sum instead of before is not a bug, and the model passes: the
+//!   per-part check still rejects a read that sees it early.)
 //!
 //! Both carry models make three observations of 2⁶³−1 ns, since two sum to
 //! just under 2⁶⁴ and would never carry (an earlier version of them had two,

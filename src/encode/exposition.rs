@@ -111,7 +111,9 @@ impl Exposition {
     }
 
     fn prepare_histogram(&mut self, desc: &Desc) {
-        let n = desc.bounds.len() + 1;
+        // Every counter of a series (a native histogram's too); the text
+        // formats write the classic ones.
+        let n = desc.width();
         self.pass.resize(n, 0);
         self.counts.resize(n, 0);
         self.les.clear();
@@ -223,7 +225,7 @@ impl Visitor for Family<'_> {
         let sum = histogram.read(&mut enc.pass, &mut enc.counts);
         let mut cumulative = 0u64;
         let mut le_start = 0;
-        for i in 0..enc.counts.len() {
+        for i in 0..=self.desc.bounds.len() {
             cumulative = cumulative.wrapping_add(enc.counts[i]);
             let out = &mut enc.buf;
             out.extend_from_slice(name.as_bytes());

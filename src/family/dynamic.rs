@@ -78,8 +78,8 @@ impl<M: Metric> DynamicFamily<M> {
     /// The series of `pairs`, added if new (past the limit: the overflow
     /// series of these label names).
     pub(crate) fn resolve(&self, pairs: &[&str]) -> Arc<Series<M>> {
-        let bounds = &self.0.inner.desc.bounds;
-        self.0.inner.index.resolve(pairs, || M::make(bounds))
+        let desc = &self.0.inner.desc;
+        self.0.inner.index.resolve(pairs, || M::make(desc))
     }
 
     /// Replaces the help text and unit (checked by the caller).

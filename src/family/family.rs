@@ -6,10 +6,14 @@ use std::ops::Deref;
 use crate::core::sync::{Arc, StdArc};
 use crate::family::index::{Series, SeriesIndex};
 use crate::family::metric::{Kind, Metric, Values, Visitor};
-use crate::family::{Counter, DurationHistogram, Exemplar, Gauge, Histogram};
+use crate::family::{
+    Counter, DurationHistogram, Exemplar, Gauge, Histogram, Native, NativeHistogram,
+};
 
-/// What a family is, for the encoders.
-pub(crate) struct Desc {
+/// What a family is, for the encoders. (`pub` in this private module: the
+/// sealed `Metric` trait's signatures name it.)
+#[allow(unreachable_pub)]
+pub struct Desc {
     pub(crate) name: Box<str>,
     pub(crate) help: Box<str>,
     /// OpenMetrics' `# UNIT`, when declared.
@@ -19,10 +23,20 @@ pub(crate) struct Desc {
     pub(crate) const_labels: Box<[(Box<str>, Box<str>)]>,
     /// A histogram's bounds; empty for the other kinds.
     pub(crate) bounds: Box<[f64]>,
+    /// A native histogram's exponential buckets.
+    pub(crate) native: Option<Native>,
     /// Whether each series carries its own label names (`labels` is then
     /// empty and a series' values are `name, value, name, value, …`): the
     /// families of the `metrics` facade, whose label sets vary by call site.
     pub(crate) pairs: bool,
+}
+
+impl Desc {
+    /// Counters a histogram series of this family reads into: its classic
+    /// buckets (`+Inf` included), then its native ones.
+    pub(crate) fn width(&self) -> usize {
+        self.bounds.len() + 1 + self.native.as_ref().map_or(0, Native::width)
+    }
 }
 
 /// What the registry keeps of each family: something a scrape visits.
@@ -100,7 +114,7 @@ impl<M: Metric, const N: usize> Family<M, N> {
 
     #[inline]
     fn make(&self) -> impl Fn() -> M + '_ {
-        || M::make(&self.inner.desc.bounds)
+        || M::make(&self.inner.desc)
     }
 
     /// Runs `f` on the metric of `values` (added if new).
@@ -201,6 +215,14 @@ impl<const N: usize> Family<Histogram, N> {
     #[inline]
     pub fn observe_with_exemplar(&self, values: [&str; N], v: f64, exemplar: &Exemplar<'_>) {
         self.apply(values, |h| h.observe_with_exemplar(v, exemplar));
+    }
+}
+
+impl<const N: usize> Family<NativeHistogram, N> {
+    /// Records one observation of `v` in the histogram of `values`.
+    #[inline]
+    pub fn observe(&self, values: [&str; N], v: f64) {
+        self.apply(values, |h| h.observe(v));
     }
 }
 

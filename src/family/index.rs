@@ -358,7 +358,7 @@ mod tests {
         // Arc's two counts + the series.
         assert_eq!(16 + size_of::<Series<Counter>>(), 88);
         assert_eq!(16 + size_of::<Series<Gauge>>(), 72);
-        assert_eq!(16 + size_of::<Series<Histogram>>(), 120);
+        assert_eq!(16 + size_of::<Series<Histogram>>(), 128);
         assert_eq!(size_of::<Shared<f64>>(), 72);
         assert_eq!(size_of::<Shared<u128>>(), 96);
         assert_eq!(size_of::<crate::core::lines::Line>(), 128);

@@ -5,9 +5,10 @@ use std::cell::RefCell;
 
 use crate::core::latest::Latest;
 use crate::core::sync::{thread_local, LocalKey};
+use crate::family::family::Desc;
 use crate::family::memo::Memo;
 use crate::family::tuple::Tuple;
-use crate::family::{Counter, DurationHistogram, Gauge, Histogram};
+use crate::family::{Counter, DurationHistogram, Gauge, Histogram, NativeHistogram};
 
 // `Kind`, `Values` and `Visitor` appear in the sealed trait's signatures,
 // so they are `pub` in this private module; nothing outside the crate can
@@ -59,7 +60,8 @@ pub trait Visitor {
 #[allow(unreachable_pub)]
 pub trait ReadHistogram {
     /// Adds the per-bucket counts into `acc` (using `pass`, as long, as
-    /// scratch) and returns the sum in the exposition's unit.
+    /// scratch; both as long as the family's `Desc::width`, classic buckets
+    /// first) and returns the sum in the exposition's unit.
     fn read(&self, pass: &mut [u64], acc: &mut [u64]) -> f64;
     /// The latest exemplar of bucket `bucket`, if it ever had one.
     fn exemplar(&self, bucket: usize) -> Option<&Latest>;
@@ -88,8 +90,8 @@ pub(crate) mod sealed {
     /// What a family needs to make and visit its series.
     pub trait Sealed: Sized {
         const KIND: Kind;
-        /// `bounds`: a histogram family's ladder (empty for the others).
-        fn make(bounds: &[f64]) -> Self;
+        /// A new series of the family `desc` describes.
+        fn make(desc: &Desc) -> Self;
         fn visit(&self, values: Values<'_>, visitor: &mut dyn Visitor);
         /// This thread's memo for this kind.
         fn memo() -> &'static LocalKey<RefCell<Memo<Self>>>;
@@ -108,11 +110,14 @@ thread_local! {
 thread_local! {
     static HISTOGRAMS: RefCell<Memo<Histogram>> = RefCell::new(Memo::new());
 }
+thread_local! {
+    static NATIVES: RefCell<Memo<NativeHistogram>> = RefCell::new(Memo::new());
+}
 
 impl Metric for Counter {}
 impl sealed::Sealed for Counter {
     const KIND: Kind = Kind::Counter;
-    fn make(_: &[f64]) -> Self {
+    fn make(_: &Desc) -> Self {
         Counter::new()
     }
     fn visit(&self, values: Values<'_>, visitor: &mut dyn Visitor) {
@@ -126,7 +131,7 @@ impl sealed::Sealed for Counter {
 impl Metric for Gauge {}
 impl sealed::Sealed for Gauge {
     const KIND: Kind = Kind::Gauge;
-    fn make(_: &[f64]) -> Self {
+    fn make(_: &Desc) -> Self {
         Gauge::new()
     }
     fn visit(&self, values: Values<'_>, visitor: &mut dyn Visitor) {
@@ -140,8 +145,8 @@ impl sealed::Sealed for Gauge {
 impl Metric for Histogram {}
 impl sealed::Sealed for Histogram {
     const KIND: Kind = Kind::Histogram;
-    fn make(bounds: &[f64]) -> Self {
-        Histogram::new(bounds)
+    fn make(desc: &Desc) -> Self {
+        Histogram::new(&desc.bounds)
     }
     fn visit(&self, values: Values<'_>, visitor: &mut dyn Visitor) {
         visitor.histogram(values, self);
@@ -151,11 +156,39 @@ impl sealed::Sealed for Histogram {
     }
 }
 
+impl ReadHistogram for NativeHistogram {
+    fn read(&self, pass: &mut [u64], acc: &mut [u64]) -> f64 {
+        let mut sum = 0.0;
+        self.read_into(pass, acc, &mut sum);
+        sum
+    }
+
+    fn exemplar(&self, _: usize) -> Option<&Latest> {
+        None
+    }
+}
+
+impl Metric for NativeHistogram {}
+impl sealed::Sealed for NativeHistogram {
+    const KIND: Kind = Kind::Histogram;
+    fn make(desc: &Desc) -> Self {
+        // Native families are registered with their `Native`.
+        let native = desc.native.as_ref().expect("a native family");
+        NativeHistogram::new(&desc.bounds, native)
+    }
+    fn visit(&self, values: Values<'_>, visitor: &mut dyn Visitor) {
+        visitor.histogram(values, self);
+    }
+    fn memo() -> &'static LocalKey<RefCell<Memo<Self>>> {
+        &NATIVES
+    }
+}
+
 impl Metric for DurationHistogram {}
 impl sealed::Sealed for DurationHistogram {
     const KIND: Kind = Kind::Histogram;
-    fn make(bounds: &[f64]) -> Self {
-        DurationHistogram::new(bounds)
+    fn make(desc: &Desc) -> Self {
+        DurationHistogram::new(&desc.bounds)
     }
     fn visit(&self, values: Values<'_>, visitor: &mut dyn Visitor) {
         visitor.histogram(values, self);

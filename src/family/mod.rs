@@ -7,6 +7,7 @@ mod duration;
 #[cfg(all(feature = "metrics", not(loom)))]
 mod dynamic;
 mod exemplar;
+mod exponential;
 #[allow(clippy::module_inception)]
 mod family;
 mod fixed;
@@ -16,6 +17,7 @@ mod index;
 mod key;
 mod memo;
 mod metric;
+mod native;
 mod opts;
 mod registry;
 mod tuple;
@@ -30,6 +32,7 @@ pub use gauge::Gauge;
 pub use histogram::{Histogram, HistogramValue};
 pub use index::OVERFLOW_LABEL;
 pub use metric::Metric;
+pub use native::{Native, NativeHistogram, NativeHistogramValue};
 pub use opts::{Opts, RegisterError, DEFAULT_BUCKETS, DEFAULT_MAX_SERIES};
 pub use registry::Registry;
 

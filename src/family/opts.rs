@@ -110,6 +110,9 @@ pub enum RegisterError {
     /// The unit is empty, not `[a-zA-Z0-9_]*`, or not the end of the name
     /// after a `_`.
     InvalidUnit(String),
+    /// A native histogram's [`Native`](crate::Native) settings are out of
+    /// range.
+    InvalidNative(String),
 }
 
 impl fmt::Display for RegisterError {
@@ -123,6 +126,7 @@ impl fmt::Display for RegisterError {
                 write!(f, "a family named {n:?} is already registered")
             }
             RegisterError::InvalidBuckets(why) => write!(f, "invalid buckets: {why}"),
+            RegisterError::InvalidNative(why) => write!(f, "invalid native buckets: {why}"),
             RegisterError::InvalidUnit(u) => {
                 write!(f, "invalid unit {u:?}: the name must end with \"_{u}\"")
             }

@@ -9,7 +9,7 @@ use crate::family::family::{Collect, Desc, Family, Inner};
 use crate::family::index::SeriesIndex;
 use crate::family::metric::{Kind, Metric};
 use crate::family::opts::{sample_names, validate, Opts, RegisterError};
-use crate::family::{Counter, DurationHistogram, Gauge, Histogram};
+use crate::family::{Counter, DurationHistogram, Gauge, Histogram, Native, NativeHistogram};
 
 /// A set of metric families: counters, gauges and histograms with labels
 /// of your own, and collectors that write families from your data at
@@ -86,6 +86,21 @@ impl Registry {
         buckets: &[f64],
     ) -> Result<Family<Histogram, N>, RegisterError> {
         self.family(opts, labels, buckets)
+    }
+
+    /// Registers a family of [`NativeHistogram`]s with the label names
+    /// `labels`, the classic upper bounds `buckets` (as
+    /// [`histogram`](Self::histogram)'s, what the text formats show) and
+    /// the exponential buckets `native`.
+    pub fn native_histogram<const N: usize>(
+        &self,
+        opts: Opts<'_>,
+        labels: [&str; N],
+        buckets: &[f64],
+        native: Native,
+    ) -> Result<Family<NativeHistogram, N>, RegisterError> {
+        native.check()?;
+        self.family_with(opts, labels, buckets, Some(native))
     }
 
     /// Registers a family of [`DurationHistogram`]s with the label names
@@ -167,9 +182,20 @@ impl Registry {
         labels: [&str; N],
         bounds: &[f64],
     ) -> Result<Family<M, N>, RegisterError> {
+        self.family_with(opts, labels, bounds, None)
+    }
+
+    fn family_with<M: Metric, const N: usize>(
+        &self,
+        opts: Opts<'_>,
+        labels: [&str; N],
+        bounds: &[f64],
+        native: Option<Native>,
+    ) -> Result<Family<M, N>, RegisterError> {
         let max_series = opts.max_series;
         let mut inner = None;
-        self.add(M::KIND, &opts, &labels, bounds, |desc| {
+        self.add(M::KIND, &opts, &labels, bounds, |mut desc| {
+            desc.native = native;
             let family = StdArc::new(Inner {
                 desc,
                 index: SeriesIndex::<M>::new(max_series),
@@ -217,6 +243,7 @@ impl Registry {
                 .map(|(n, v)| (Box::from(*n), Box::from(*v)))
                 .collect(),
             bounds: bounds.into(),
+            native: None,
             pairs: false,
         };
         let mut next = Vec::clone(&current);

@@ -1,0 +1,471 @@
+//! A native histogram: Prometheus' exponential buckets (a schema, a zero
+//! bucket) beside classic buckets of the caller's choice, in one sharded
+//! set of counters.
+
+use std::fmt;
+
+use crate::core::shards::Shards;
+use crate::family::exponential::{self, Ladder, MAX_SCHEMA, MIN_SCHEMA};
+use crate::family::histogram::{bucket_of, cumulative, total};
+use crate::family::RegisterError;
+
+/// The exponential buckets of a native histogram family: their schema, the
+/// zero bucket's threshold, the range kept at full resolution, and the
+/// most buckets a scrape shows.
+///
+/// Each series keeps one counter for every bucket of the schema between the
+/// zero threshold and `max` (so that observing never allocates or locks),
+/// and a scrape reduces the resolution, as client_golang does, until at
+/// most `max_buckets` buckets are populated.
+///
+/// * A value of magnitude at most the zero threshold counts in the zero
+///   bucket.
+/// * A value above `max` (or `+Inf`) counts in the highest bucket, the one
+///   holding `max`; pick `max` above what you observe.
+/// * A NaN, and a negative value unless [`negative`](Native::negative) is
+///   set, counts in the count and the sum and in no bucket (as
+///   client_golang counts a NaN).
+///
+/// ```
+/// use rm_metrics::Native;
+///
+/// // Durations from 1 ms to a week, 8 buckets per doubling (schema 3).
+/// let native = Native::new(0.001, 7.0 * 86400.0).schema(3).max_buckets(160);
+/// assert_eq!(native.buckets(), 234);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Native {
+    schema: i8,
+    zero_threshold: f64,
+    max: f64,
+    max_buckets: usize,
+    negative: bool,
+}
+
+/// Most buckets of one sign a series may keep.
+const MAX_WINDOW: usize = 4096;
+
+impl Native {
+    /// Exponential buckets for magnitudes in `(zero_threshold, max]`, at
+    /// schema 3 (each bucket about 9 % wide), at most 160 buckets a scrape.
+    pub fn new(zero_threshold: f64, max: f64) -> Self {
+        Native {
+            schema: 3,
+            zero_threshold,
+            max,
+            max_buckets: 160,
+            negative: false,
+        }
+    }
+
+    /// The schema, from -4 (each bucket 65536 times as wide as the one
+    /// below) to 8 (256 buckets per doubling, 0.27 % wide); 3 by default.
+    pub fn schema(mut self, schema: i8) -> Self {
+        self.schema = schema;
+        self
+    }
+
+    /// The most populated buckets a scrape shows (160 by default); with
+    /// more, the scrape merges neighbours, lowering the schema, until they
+    /// fit. 0: no limit.
+    pub fn max_buckets(mut self, max_buckets: usize) -> Self {
+        self.max_buckets = max_buckets;
+        self
+    }
+
+    /// Keep buckets for negative values too (doubling the counters).
+    pub fn negative(mut self) -> Self {
+        self.negative = true;
+        self
+    }
+
+    /// Buckets of one sign each series keeps: those of the schema from the
+    /// zero threshold to `max`.
+    pub fn buckets(&self) -> usize {
+        let ladder = Ladder::new(self.schema);
+        (ladder.key(self.max) - ladder.key(self.zero_threshold) + 1) as usize
+    }
+
+    pub(crate) fn check(&self) -> Result<(), RegisterError> {
+        let bad = |why: String| Err(RegisterError::InvalidNative(why));
+        if !(MIN_SCHEMA..=MAX_SCHEMA).contains(&self.schema) {
+            return bad(format!("schema {} is not in -4..=8", self.schema));
+        }
+        if !(self.zero_threshold >= f64::MIN_POSITIVE && self.zero_threshold.is_finite()) {
+            return bad(format!(
+                "zero threshold {} is not a positive normal number",
+                self.zero_threshold
+            ));
+        }
+        if !(self.max > self.zero_threshold && self.max.is_finite()) {
+            return bad(format!(
+                "max {} is not finite and above the zero threshold",
+                self.max
+            ));
+        }
+        if self.buckets() > MAX_WINDOW {
+            return bad(format!(
+                "{} buckets between the zero threshold and max at schema {} (at most {MAX_WINDOW})",
+                self.buckets(),
+                self.schema
+            ));
+        }
+        Ok(())
+    }
+
+    /// Counters of the native part: NaN/out-of-range, zero, then buckets.
+    pub(crate) fn width(&self) -> usize {
+        FIRST + self.buckets() * (1 + usize::from(self.negative))
+    }
+}
+
+/// Native part, word 0: observations in no bucket (NaN, unkept negatives).
+const NONE: usize = 0;
+/// Word 1: the zero bucket.
+const ZERO: usize = 1;
+/// Word 2 on: positive buckets from the lowest key, then negative ones.
+const FIRST: usize = 2;
+
+/// A histogram with classic buckets and native (exponential) buckets,
+/// updated together by each observation: lock-free, allocation-free, and
+/// read exactly (both ladders hold exactly the same observations; see
+/// [`docs::consistency`](crate::docs::consistency)).
+///
+/// The text formats show its classic buckets; the native ones are read by
+/// [`get`](NativeHistogram::get).
+///
+/// ```
+/// use rm_metrics::{Native, Opts, Registry};
+///
+/// let registry = Registry::new();
+/// let latency = registry.native_histogram(
+///     Opts::new("latency_seconds", "Request latency."),
+///     ["route"],
+///     &[0.1, 1.0],
+///     Native::new(0.001, 3600.0),
+/// )?;
+/// latency.observe(["/a"], 0.25);
+/// latency.observe(["/a"], 0.0);
+/// let read = latency.with(["/a"]).get();
+/// assert_eq!(read.count(), 2);
+/// assert_eq!(read.zero_count(), 1);
+/// // 0.25 = 2^-2 is the top of bucket -2·2^3 at schema 3.
+/// assert_eq!(read.positive(), [(-16, 1)]);
+/// assert_eq!(read.cumulative(), [1, 2, 2]);
+/// # Ok::<(), rm_metrics::RegisterError>(())
+/// ```
+pub struct NativeHistogram {
+    bounds: Box<[f64]>,
+    ladder: Ladder,
+    zero_threshold: f64,
+    /// Keys of the lowest and highest kept bucket.
+    low: i32,
+    high: i32,
+    negative: bool,
+    max_buckets: usize,
+    shards: Shards<f64>,
+}
+
+impl NativeHistogram {
+    /// `bounds` and `native`: checked at registration.
+    pub(crate) fn new(bounds: &[f64], native: &Native) -> Self {
+        let ladder = Ladder::new(native.schema);
+        NativeHistogram {
+            bounds: bounds.into(),
+            low: ladder.key(native.zero_threshold),
+            high: ladder.key(native.max),
+            ladder,
+            zero_threshold: native.zero_threshold,
+            negative: native.negative,
+            max_buckets: native.max_buckets,
+            shards: Shards::with_parts(bounds.len() + 1, native.width()),
+        }
+    }
+
+    /// Records one observation of `v` in its classic and native buckets.
+    #[inline]
+    pub fn observe(&self, v: f64) {
+        self.shards
+            .record2(bucket_of(&self.bounds, v), self.native_bucket(v), v);
+    }
+
+    /// The native part's counter of `v`.
+    #[inline]
+    fn native_bucket(&self, v: f64) -> usize {
+        let magnitude = v.abs();
+        if magnitude > self.zero_threshold {
+            // `key` is monotone and `magnitude` above the zero threshold, so
+            // at least `low`; above `max`, the highest kept bucket.
+            let at = (self.ladder.key(magnitude).min(self.high) - self.low) as usize;
+            if v > 0.0 {
+                FIRST + at
+            } else if self.negative {
+                FIRST + self.width() + at
+            } else {
+                NONE
+            }
+        } else if magnitude.is_nan() {
+            NONE
+        } else {
+            ZERO
+        }
+    }
+
+    /// Buckets of one sign.
+    #[inline]
+    fn width(&self) -> usize {
+        (self.high - self.low + 1) as usize
+    }
+
+    /// The classic bounds, `+Inf` not included.
+    pub fn bounds(&self) -> &[f64] {
+        &self.bounds
+    }
+
+    /// Counters of the classic part (`+Inf` included) and in all.
+    pub(crate) fn widths(&self) -> (usize, usize) {
+        let classic = self.bounds.len() + 1;
+        let native = FIRST + self.width() * (1 + usize::from(self.negative));
+        (classic, classic + native)
+    }
+
+    /// Adds all counters (classic, then native) into `acc` and the sum into
+    /// `sum`, using `pass` (as long as `acc`, see `widths`) as scratch.
+    pub(crate) fn read_into(&self, pass: &mut [u64], acc: &mut [u64], sum: &mut f64) {
+        self.shards.read_into(pass, acc, sum);
+    }
+
+    /// The current counts and sum, read exactly, the native buckets reduced
+    /// to at most the family's `max_buckets`.
+    pub fn get(&self) -> NativeHistogramValue {
+        let (classic, all) = self.widths();
+        let mut pass = vec![0; all];
+        let mut counts = vec![0; all];
+        let mut sum = 0.0;
+        self.read_into(&mut pass, &mut counts, &mut sum);
+        let mut value = NativeHistogramValue {
+            classic: counts[..classic].to_vec(),
+            sum,
+            schema: self.ladder.schema(),
+            zero_threshold: self.zero_threshold,
+            zero_count: 0,
+            positive: Vec::new(),
+            negative: Vec::new(),
+        };
+        self.native_into(&counts[classic..], &mut value);
+        value
+    }
+
+    /// The native part of a read (`native`: its counters) into `out`'s
+    /// zero count, schema and buckets (their vectors reused).
+    pub(crate) fn native_into(&self, native: &[u64], out: &mut NativeHistogramValue) {
+        out.zero_count = native[ZERO];
+        let width = self.width();
+        let sparse = |counts: &[u64], into: &mut Vec<(i32, u64)>| {
+            into.clear();
+            into.extend(
+                counts
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| **c != 0)
+                    .map(|(i, c)| (self.low + i as i32, *c)),
+            );
+        };
+        sparse(&native[FIRST..FIRST + width], &mut out.positive);
+        if self.negative {
+            sparse(&native[FIRST + width..], &mut out.negative);
+        } else {
+            out.negative.clear();
+        }
+        out.schema = self.ladder.schema();
+        while self.max_buckets != 0
+            && out.positive.len() + out.negative.len() > self.max_buckets
+            && out.schema > MIN_SCHEMA
+        {
+            halve(&mut out.positive);
+            halve(&mut out.negative);
+            out.schema -= 1;
+        }
+    }
+}
+
+/// Merges sorted sparse buckets into those one schema lower, in place.
+fn halve(buckets: &mut Vec<(i32, u64)>) {
+    let mut kept = 0;
+    for i in 0..buckets.len() {
+        let (key, count) = buckets[i];
+        let key = exponential::coarser(key);
+        if kept > 0 && buckets[kept - 1].0 == key {
+            buckets[kept - 1].1 += count;
+        } else {
+            buckets[kept] = (key, count);
+            kept += 1;
+        }
+    }
+    buckets.truncate(kept);
+}
+
+impl fmt::Debug for NativeHistogram {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NativeHistogram")
+            .field("bounds", &self.bounds)
+            .field("schema", &self.ladder.schema())
+            .field("zero_threshold", &self.zero_threshold)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A native histogram's counts at one moment, from
+/// [`NativeHistogram::get`]: the classic buckets, and the native ones as
+/// `(key, count)` pairs of the populated buckets (bucket `k` at schema `s`
+/// holds the magnitudes in `(2^((k-1)·2^-s), 2^(k·2^-s)]`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NativeHistogramValue {
+    classic: Vec<u64>,
+    sum: f64,
+    schema: i8,
+    zero_threshold: f64,
+    zero_count: u64,
+    positive: Vec<(i32, u64)>,
+    negative: Vec<(i32, u64)>,
+}
+
+impl NativeHistogramValue {
+    /// Number of observations (NaNs included).
+    pub fn count(&self) -> u64 {
+        total(&self.classic)
+    }
+
+    /// Sum of the observed values.
+    pub fn sum(&self) -> f64 {
+        self.sum
+    }
+
+    /// Cumulative classic counts, one per bound and one for `+Inf`.
+    pub fn cumulative(&self) -> Vec<u64> {
+        cumulative(&self.classic)
+    }
+
+    /// The schema of the native buckets (the family's, or lower after a
+    /// reduction).
+    pub fn schema(&self) -> i8 {
+        self.schema
+    }
+
+    /// The zero bucket's threshold.
+    pub fn zero_threshold(&self) -> f64 {
+        self.zero_threshold
+    }
+
+    /// Observations in the zero bucket.
+    pub fn zero_count(&self) -> u64 {
+        self.zero_count
+    }
+
+    /// Populated buckets of positive values, by increasing key.
+    pub fn positive(&self) -> &[(i32, u64)] {
+        &self.positive
+    }
+
+    /// Populated buckets of negative values (keys of their magnitudes).
+    pub fn negative(&self) -> &[(i32, u64)] {
+        &self.negative
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    fn histogram(native: Native) -> NativeHistogram {
+        native.check().unwrap();
+        NativeHistogram::new(&[1.0, 10.0], &native)
+    }
+
+    #[test]
+    fn every_observation_lands_once_in_each_ladder() {
+        let h = histogram(Native::new(0.01, 1000.0).negative());
+        for v in [
+            0.0,
+            0.005,
+            -0.005,
+            0.5,
+            1.0,
+            2.0,
+            1e6,
+            f64::INFINITY,
+            -3.0,
+            f64::NAN,
+        ] {
+            h.observe(v);
+        }
+        let r = h.get();
+        assert_eq!(r.count(), 10);
+        assert_eq!(r.zero_count(), 3);
+        let native: u64 = r.positive().iter().chain(r.negative()).map(|b| b.1).sum();
+        // All but the NaN.
+        assert_eq!(native + r.zero_count(), 9);
+        // 1e6 and +Inf: the bucket holding max = 1000.
+        let top = Ladder::new(3).key(1000.0);
+        assert_eq!(r.positive().last(), Some(&(top, 2)));
+        assert_eq!(r.positive()[..3], [(-8, 1), (0, 1), (8, 1)]);
+        assert_eq!(r.negative(), [(Ladder::new(3).key(3.0), 1)]);
+    }
+
+    #[test]
+    fn negatives_without_negative_buckets_count_in_no_bucket() {
+        let h = histogram(Native::new(0.01, 1000.0));
+        h.observe(-5.0);
+        h.observe(5.0);
+        let r = h.get();
+        assert_eq!((r.count(), r.sum()), (2, 0.0));
+        assert_eq!(r.positive().len(), 1);
+        assert!(r.negative().is_empty());
+    }
+
+    #[test]
+    fn a_scrape_reduces_to_max_buckets() {
+        let h = histogram(Native::new(1e-3, 1e6).schema(3).max_buckets(10));
+        // 100 values spread over 2^0 .. 2^10: 80 buckets at schema 3.
+        for i in 0..100 {
+            h.observe(2f64.powf(f64::from(i) / 10.0));
+        }
+        let r = h.get();
+        assert!(r.positive().len() <= 10, "{:?}", r.positive());
+        // 2^0 .. 2^9.9 is 11 buckets at schema 0 (2^0 is the top of bucket
+        // 0), 6 at schema -1.
+        assert_eq!(r.schema(), -1);
+        assert_eq!(r.positive().iter().map(|b| b.1).sum::<u64>(), 100);
+        // Each value in the bucket of schema 0 that holds it.
+        let mut want = std::collections::BTreeMap::new();
+        for i in 0..100 {
+            *want
+                .entry(Ladder::new(-1).key(2f64.powf(f64::from(i) / 10.0)))
+                .or_insert(0) += 1;
+        }
+        assert_eq!(r.positive(), want.into_iter().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn bad_configurations_are_errors() {
+        for bad in [
+            Native::new(0.0, 1.0),
+            Native::new(1.0, 1.0),
+            Native::new(1e-3, f64::INFINITY),
+            Native::new(1e-3, 1.0).schema(9),
+            Native::new(1e-300, 1e300).schema(8),
+        ] {
+            assert!(
+                matches!(bad.check(), Err(RegisterError::InvalidNative(_))),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn window_is_as_documented() {
+        assert_eq!(Native::new(0.001, 7.0 * 86400.0).buckets(), 234);
+        // 2^-20 .. 2^20 at schema 3: 320 buckets and the one holding 2^-20.
+        assert_eq!(Native::new(2f64.powi(-20), 2f64.powi(20)).buckets(), 321);
+    }
+}
