@@ -172,6 +172,28 @@ fn observe(c: &mut Criterion) {
         })
     });
 
+    // Native buckets (schema 3, 1 ms to 12 days) beside the same classic
+    // ladder, through a handle: two counters an observation.
+    let natives = rm_metrics::Registry::new();
+    let native_family = natives
+        .native_histogram(
+            rm_metrics::Opts::new("job_seconds", "Jobs."),
+            ["kind", "status"],
+            &peers::BOUNDS,
+            rm_metrics::Native::new(0.001, 1_048_576.0),
+        )
+        .unwrap();
+    let native_handles: Vec<_> = (0..8)
+        .map(|j| native_family.with([observation(j).0, observation(j).1]))
+        .collect();
+    g.bench_function("rm_metrics_native", |b| {
+        b.iter(|| {
+            let (_, _, d) = observation(i);
+            native_handles[i % 8].observe(black_box(d).as_secs_f64());
+            i = i.wrapping_add(1);
+        })
+    });
+
     // Exemplars: a fresh trace id on every observation (1024 owned ids in
     // turn), checked by `Exemplar::new` and stored through the same handles.
     let trace_ids: Vec<String> = (0..1024u64)
