@@ -8,6 +8,8 @@ use crate::core::shards::Shards;
 use crate::family::exemplar::{Exemplar, Exemplars};
 use crate::family::histogram::{bucket_of, cumulative, total};
 use crate::family::metric::ReadHistogram;
+use crate::family::native::NativeBuckets;
+use crate::family::{Native, NativeHistogramValue};
 
 /// The longest duration one observation carries: `i64::MAX` nanoseconds
 /// (about 292 years), the range of Go's `time.Duration`. Longer durations
@@ -41,16 +43,22 @@ pub struct DurationHistogram {
     shards: Shards<u128>,
     /// The latest exemplar of each bucket, from the first one on.
     exemplars: Exemplars,
+    /// Native (exponential) buckets in seconds, for a family registered
+    /// with them.
+    native: Option<NativeBuckets>,
 }
 
 impl DurationHistogram {
     /// `bounds`: seconds, finite, non-negative, strictly increasing
     /// (checked at registration).
-    pub(crate) fn new(bounds: &[f64]) -> Self {
+    pub(crate) fn new(bounds: &[f64], native: Option<&Native>) -> Self {
+        let native = native.map(NativeBuckets::new);
+        let counters = native.as_ref().map_or(0, NativeBuckets::counters);
         DurationHistogram {
             bounds: bounds.iter().map(|&b| nanos_of_bound(b)).collect(),
-            shards: Shards::new(bounds.len() + 1),
+            shards: Shards::with_parts(bounds.len() + 1, counters),
             exemplars: Exemplars::new(bounds.len() + 1),
+            native,
         }
     }
 
@@ -75,7 +83,7 @@ impl DurationHistogram {
     pub fn observe_with_exemplar(&self, d: Duration, exemplar: &Exemplar<'_>) {
         let nanos = nanos_of_duration(d);
         let bucket = bucket_of(&self.bounds, nanos);
-        self.shards.record(bucket, u128::from(nanos));
+        self.record_in(bucket, nanos);
         if let Some(cell) = self.exemplars.cell(bucket, self.bounds.len() + 1) {
             exemplar.store(cell, seconds(u128::from(nanos)));
         }
@@ -83,8 +91,34 @@ impl DurationHistogram {
 
     #[inline]
     fn record(&self, nanos: u64) {
-        self.shards
-            .record(bucket_of(&self.bounds, nanos), u128::from(nanos));
+        self.record_in(bucket_of(&self.bounds, nanos), nanos);
+    }
+
+    #[inline]
+    fn record_in(&self, bucket: usize, nanos: u64) {
+        match &self.native {
+            None => self.shards.record(bucket, u128::from(nanos)),
+            Some(native) => {
+                let at = native.bucket(seconds(u128::from(nanos)));
+                self.shards.record2(bucket, at, u128::from(nanos));
+            }
+        }
+    }
+
+    /// The native buckets (in seconds), read exactly with the same
+    /// observations as [`get`](Self::get) would see at that moment;
+    /// `None` for a family registered without them.
+    pub fn native(&self) -> Option<NativeHistogramValue> {
+        let native = self.native.as_ref()?;
+        let classic = self.bounds.len() + 1;
+        let all = classic + native.counters();
+        let (mut pass, mut counts, mut nanos) = (vec![0; all], vec![0; all], 0u128);
+        self.read_into(&mut pass, &mut counts, &mut nanos);
+        let mut value = NativeHistogramValue::empty();
+        value.classic = counts[..classic].to_vec();
+        value.sum = seconds(nanos);
+        native.read(&counts[classic..], &mut value);
+        Some(value)
     }
 
     /// Adds the per-bucket counts into `acc` and the exact sum into `sum`.
@@ -112,6 +146,16 @@ impl ReadHistogram for DurationHistogram {
 
     fn exemplar(&self, bucket: usize) -> Option<&Latest> {
         self.exemplars.get(bucket)
+    }
+
+    fn native(&self, counts: &[u64], out: &mut NativeHistogramValue) -> bool {
+        match &self.native {
+            Some(native) => {
+                native.read(counts, out);
+                true
+            }
+            None => false,
+        }
     }
 }
 
@@ -169,9 +213,9 @@ mod tests {
 
     #[test]
     fn exactly_on_a_bound_counts_in_that_bucket() {
-        let h = DurationHistogram::new(&[1.0, 5.0, 0.25]);
+        let h = DurationHistogram::new(&[1.0, 5.0, 0.25], None);
         assert_eq!(h.bounds[..], [1_000_000_000, 5_000_000_000, 250_000_000]);
-        let h = DurationHistogram::new(&[0.005, 1.0, 86400.0]);
+        let h = DurationHistogram::new(&[0.005, 1.0, 86400.0], None);
         for (i, &b) in h.bounds.iter().enumerate() {
             assert_eq!(bucket_of(&h.bounds, b), i);
             assert_eq!(bucket_of(&h.bounds, b + 1), i + 1);
@@ -196,7 +240,7 @@ mod tests {
 
     #[test]
     fn the_sum_carries_past_two_to_the_64() {
-        let h = DurationHistogram::new(&[1.0]);
+        let h = DurationHistogram::new(&[1.0], None);
         for _ in 0..5 {
             h.observe(Duration::MAX);
         }

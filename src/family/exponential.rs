@@ -14,7 +14,7 @@ pub(crate) struct Ladder {
     schema: i8,
     /// For a positive schema, the `2^s` bounds within `[0.5, 1)` of a
     /// value's binary fraction: `fracs[j] = 2^(j·2^-s - 1)`.
-    fracs: Box<[f64]>,
+    fracs: &'static [f64],
 }
 
 impl Ladder {
@@ -22,10 +22,9 @@ impl Ladder {
         let schema = schema.clamp(MIN_SCHEMA, MAX_SCHEMA);
         Ladder {
             schema,
-            fracs: if schema > 0 {
-                fracs(schema)
-            } else {
-                Box::new([])
+            fracs: match schema {
+                1.. => &tables()[schema as usize - 1],
+                _ => &[],
             },
         }
     }
@@ -57,6 +56,13 @@ impl Ladder {
         };
         key + inf
     }
+}
+
+/// The tables of schemas 1 to 8, made once per process.
+fn tables() -> &'static [Box<[f64]>; MAX_SCHEMA as usize] {
+    static TABLES: std::sync::OnceLock<[Box<[f64]>; MAX_SCHEMA as usize]> =
+        std::sync::OnceLock::new();
+    TABLES.get_or_init(|| std::array::from_fn(|i| fracs(i as i8 + 1)))
 }
 
 /// `2^(j·2^-s - 1)` for `j` in `0..2^s`, each from its own exponent (no

@@ -32,6 +32,23 @@ pub struct Desc {
 }
 
 impl Desc {
+    /// A series' label pairs, constant labels first.
+    pub(crate) fn pairs<'a>(
+        &'a self,
+        values: Values<'a>,
+    ) -> impl Iterator<Item = (&'a str, &'a str)> + Clone + 'a {
+        let consts = self.const_labels.iter().map(|(n, v)| (&**n, &**v));
+        let own = (0..values.len()).filter_map(move |i| {
+            if self.pairs {
+                // The series carries its names: `name, value, name, value, …`.
+                (i % 2 == 0).then(|| (values.get(i), values.get(i + 1)))
+            } else {
+                Some((&*self.labels[i], values.get(i)))
+            }
+        });
+        consts.chain(own)
+    }
+
     /// Counters a histogram series of this family reads into: its classic
     /// buckets (`+Inf` included), then its native ones.
     pub(crate) fn width(&self) -> usize {

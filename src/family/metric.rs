@@ -8,7 +8,9 @@ use crate::core::sync::{thread_local, LocalKey};
 use crate::family::family::Desc;
 use crate::family::memo::Memo;
 use crate::family::tuple::Tuple;
-use crate::family::{Counter, DurationHistogram, Gauge, Histogram, NativeHistogram};
+use crate::family::{
+    Counter, DurationHistogram, Gauge, Histogram, NativeHistogram, NativeHistogramValue,
+};
 
 // `Kind`, `Values` and `Visitor` appear in the sealed trait's signatures,
 // so they are `pub` in this private module; nothing outside the crate can
@@ -65,6 +67,12 @@ pub trait ReadHistogram {
     fn read(&self, pass: &mut [u64], acc: &mut [u64]) -> f64;
     /// The latest exemplar of bucket `bucket`, if it ever had one.
     fn exemplar(&self, bucket: usize) -> Option<&Latest>;
+    /// A native histogram's exponential buckets, from the counters after
+    /// the classic ones in a [`read`](Self::read): into `out`, `true`.
+    /// `false` for a classic histogram.
+    fn native(&self, _counts: &[u64], _out: &mut NativeHistogramValue) -> bool {
+        false
+    }
 }
 
 impl ReadHistogram for Histogram {
@@ -166,6 +174,11 @@ impl ReadHistogram for NativeHistogram {
     fn exemplar(&self, _: usize) -> Option<&Latest> {
         None
     }
+
+    fn native(&self, counts: &[u64], out: &mut NativeHistogramValue) -> bool {
+        self.native_into(counts, out);
+        true
+    }
 }
 
 impl Metric for NativeHistogram {}
@@ -188,7 +201,7 @@ impl Metric for DurationHistogram {}
 impl sealed::Sealed for DurationHistogram {
     const KIND: Kind = Kind::Histogram;
     fn make(desc: &Desc) -> Self {
-        DurationHistogram::new(&desc.bounds)
+        DurationHistogram::new(&desc.bounds, desc.native.as_ref())
     }
     fn visit(&self, values: Values<'_>, visitor: &mut dyn Visitor) {
         visitor.histogram(values, self);

@@ -115,7 +115,7 @@ impl Native {
 
     /// Counters of the native part: NaN/out-of-range, zero, then buckets.
     pub(crate) fn width(&self) -> usize {
-        FIRST + self.buckets() * (1 + usize::from(self.negative))
+        NativeBuckets::new(self).counters()
     }
 }
 
@@ -156,6 +156,14 @@ const FIRST: usize = 2;
 /// ```
 pub struct NativeHistogram {
     bounds: Box<[f64]>,
+    native: NativeBuckets,
+    shards: Shards<f64>,
+}
+
+/// The native part of a histogram: which counter of the part an
+/// observation takes, and how a read of the part becomes sparse buckets.
+#[derive(Debug)]
+pub(crate) struct NativeBuckets {
     ladder: Ladder,
     zero_threshold: f64,
     /// Keys of the lowest and highest kept bucket.
@@ -163,35 +171,24 @@ pub struct NativeHistogram {
     high: i32,
     negative: bool,
     max_buckets: usize,
-    shards: Shards<f64>,
 }
 
-impl NativeHistogram {
-    /// `bounds` and `native`: checked at registration.
-    pub(crate) fn new(bounds: &[f64], native: &Native) -> Self {
+impl NativeBuckets {
+    pub(crate) fn new(native: &Native) -> Self {
         let ladder = Ladder::new(native.schema);
-        NativeHistogram {
-            bounds: bounds.into(),
+        NativeBuckets {
             low: ladder.key(native.zero_threshold),
             high: ladder.key(native.max),
             ladder,
             zero_threshold: native.zero_threshold,
             negative: native.negative,
             max_buckets: native.max_buckets,
-            shards: Shards::with_parts(bounds.len() + 1, native.width()),
         }
     }
 
-    /// Records one observation of `v` in its classic and native buckets.
+    /// The part's counter of `v`.
     #[inline]
-    pub fn observe(&self, v: f64) {
-        self.shards
-            .record2(bucket_of(&self.bounds, v), self.native_bucket(v), v);
-    }
-
-    /// The native part's counter of `v`.
-    #[inline]
-    fn native_bucket(&self, v: f64) -> usize {
+    pub(crate) fn bucket(&self, v: f64) -> usize {
         let magnitude = v.abs();
         if magnitude > self.zero_threshold {
             // `key` is monotone and `magnitude` above the zero threshold, so
@@ -217,48 +214,16 @@ impl NativeHistogram {
         (self.high - self.low + 1) as usize
     }
 
-    /// The classic bounds, `+Inf` not included.
-    pub fn bounds(&self) -> &[f64] {
-        &self.bounds
+    /// Counters of the part.
+    pub(crate) fn counters(&self) -> usize {
+        FIRST + self.width() * (1 + usize::from(self.negative))
     }
 
-    /// Counters of the classic part (`+Inf` included) and in all.
-    pub(crate) fn widths(&self) -> (usize, usize) {
-        let classic = self.bounds.len() + 1;
-        let native = FIRST + self.width() * (1 + usize::from(self.negative));
-        (classic, classic + native)
-    }
-
-    /// Adds all counters (classic, then native) into `acc` and the sum into
-    /// `sum`, using `pass` (as long as `acc`, see `widths`) as scratch.
-    pub(crate) fn read_into(&self, pass: &mut [u64], acc: &mut [u64], sum: &mut f64) {
-        self.shards.read_into(pass, acc, sum);
-    }
-
-    /// The current counts and sum, read exactly, the native buckets reduced
-    /// to at most the family's `max_buckets`.
-    pub fn get(&self) -> NativeHistogramValue {
-        let (classic, all) = self.widths();
-        let mut pass = vec![0; all];
-        let mut counts = vec![0; all];
-        let mut sum = 0.0;
-        self.read_into(&mut pass, &mut counts, &mut sum);
-        let mut value = NativeHistogramValue {
-            classic: counts[..classic].to_vec(),
-            sum,
-            schema: self.ladder.schema(),
-            zero_threshold: self.zero_threshold,
-            zero_count: 0,
-            positive: Vec::new(),
-            negative: Vec::new(),
-        };
-        self.native_into(&counts[classic..], &mut value);
-        value
-    }
-
-    /// The native part of a read (`native`: its counters) into `out`'s
-    /// zero count, schema and buckets (their vectors reused).
-    pub(crate) fn native_into(&self, native: &[u64], out: &mut NativeHistogramValue) {
+    /// The part's counters of a read (`native`) into `out`'s zero bucket,
+    /// schema and buckets (their vectors reused), reduced to at most
+    /// `max_buckets` populated buckets.
+    pub(crate) fn read(&self, native: &[u64], out: &mut NativeHistogramValue) {
+        out.zero_threshold = self.zero_threshold;
         out.zero_count = native[ZERO];
         let width = self.width();
         let sparse = |counts: &[u64], into: &mut Vec<(i32, u64)>| {
@@ -289,6 +254,57 @@ impl NativeHistogram {
     }
 }
 
+impl NativeHistogram {
+    /// `bounds` and `native`: checked at registration.
+    pub(crate) fn new(bounds: &[f64], native: &Native) -> Self {
+        let native = NativeBuckets::new(native);
+        NativeHistogram {
+            bounds: bounds.into(),
+            shards: Shards::with_parts(bounds.len() + 1, native.counters()),
+            native,
+        }
+    }
+
+    /// Records one observation of `v` in its classic and native buckets.
+    #[inline]
+    pub fn observe(&self, v: f64) {
+        self.shards
+            .record2(bucket_of(&self.bounds, v), self.native.bucket(v), v);
+    }
+
+    /// The classic bounds, `+Inf` not included.
+    pub fn bounds(&self) -> &[f64] {
+        &self.bounds
+    }
+
+    /// Adds all counters (classic, then native) into `acc` and the sum into
+    /// `sum`, using `pass` (as long as `acc`: every counter) as scratch.
+    pub(crate) fn read_into(&self, pass: &mut [u64], acc: &mut [u64], sum: &mut f64) {
+        self.shards.read_into(pass, acc, sum);
+    }
+
+    /// The current counts and sum, read exactly, the native buckets reduced
+    /// to at most the family's `max_buckets`.
+    pub fn get(&self) -> NativeHistogramValue {
+        let classic = self.bounds.len() + 1;
+        let all = classic + self.native.counters();
+        let mut pass = vec![0; all];
+        let mut counts = vec![0; all];
+        let mut sum = 0.0;
+        self.read_into(&mut pass, &mut counts, &mut sum);
+        let mut value = NativeHistogramValue::empty();
+        value.classic = counts[..classic].to_vec();
+        value.sum = sum;
+        self.native.read(&counts[classic..], &mut value);
+        value
+    }
+
+    /// The native part of a read into `out` (see `NativeBuckets::read`).
+    pub(crate) fn native_into(&self, native: &[u64], out: &mut NativeHistogramValue) {
+        self.native.read(native, out);
+    }
+}
+
 /// Merges sorted sparse buckets into those one schema lower, in place.
 fn halve(buckets: &mut Vec<(i32, u64)>) {
     let mut kept = 0;
@@ -309,8 +325,7 @@ impl fmt::Debug for NativeHistogram {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("NativeHistogram")
             .field("bounds", &self.bounds)
-            .field("schema", &self.ladder.schema())
-            .field("zero_threshold", &self.zero_threshold)
+            .field("native", &self.native)
             .finish_non_exhaustive()
     }
 }
@@ -321,8 +336,8 @@ impl fmt::Debug for NativeHistogram {
 /// holds the magnitudes in `(2^((k-1)·2^-s), 2^(k·2^-s)]`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct NativeHistogramValue {
-    classic: Vec<u64>,
-    sum: f64,
+    pub(crate) classic: Vec<u64>,
+    pub(crate) sum: f64,
     schema: i8,
     zero_threshold: f64,
     zero_count: u64,
@@ -331,6 +346,19 @@ pub struct NativeHistogramValue {
 }
 
 impl NativeHistogramValue {
+    /// A value to read into.
+    pub(crate) fn empty() -> Self {
+        NativeHistogramValue {
+            classic: Vec::new(),
+            sum: 0.0,
+            schema: 0,
+            zero_threshold: 0.0,
+            zero_count: 0,
+            positive: Vec::new(),
+            negative: Vec::new(),
+        }
+    }
+
     /// Number of observations (NaNs included).
     pub fn count(&self) -> u64 {
         total(&self.classic)

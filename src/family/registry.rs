@@ -112,12 +112,25 @@ impl Registry {
         labels: [&str; N],
         buckets: &[f64],
     ) -> Result<Family<DurationHistogram, N>, RegisterError> {
-        if let Some(b) = buckets.iter().find(|b| **b < 0.0) {
-            return Err(RegisterError::InvalidBuckets(format!(
-                "{b} is a negative duration"
-            )));
-        }
+        check_durations(buckets)?;
         self.family(opts, labels, buckets)
+    }
+
+    /// Registers a family of [`DurationHistogram`]s with native
+    /// (exponential) buckets in seconds beside the classic `buckets`: what
+    /// [`duration_histogram`](Self::duration_histogram) registers, plus
+    /// [`DurationHistogram::native`] and the protobuf exposition's native
+    /// histogram.
+    pub fn native_duration_histogram<const N: usize>(
+        &self,
+        opts: Opts<'_>,
+        labels: [&str; N],
+        buckets: &[f64],
+        native: Native,
+    ) -> Result<Family<DurationHistogram, N>, RegisterError> {
+        native.check()?;
+        check_durations(buckets)?;
+        self.family_with(opts, labels, buckets, Some(native))
     }
 
     /// Registers a gauge family whose samples `collect` writes at each
@@ -255,6 +268,15 @@ impl Registry {
     /// The families, for a scrape.
     pub(crate) fn families(&self) -> Loaded<Vec<StdArc<dyn Collect>>> {
         self.0.families.load()
+    }
+}
+
+fn check_durations(buckets: &[f64]) -> Result<(), RegisterError> {
+    match buckets.iter().find(|b| **b < 0.0) {
+        Some(b) => Err(RegisterError::InvalidBuckets(format!(
+            "{b} is a negative duration"
+        ))),
+        None => Ok(()),
     }
 }
 

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use crate::restic::ladder::BUCKET_BOUNDS_SECONDS;
 use crate::{
-    DurationHistogram, DurationHistogramValue, Exemplar, Family, Handle, Opts, Registry,
-    DEFAULT_MAX_SERIES,
+    DurationHistogram, DurationHistogramValue, Exemplar, Family, Handle, Native,
+    NativeHistogramValue, Opts, RegisterError, Registry, DEFAULT_MAX_SERIES,
 };
 
 /// The family's name and help text, as the Go original exports them.
@@ -66,17 +66,49 @@ impl JobRegistry {
     /// assert_eq!(overflow.get().count(), 1);
     /// ```
     pub fn with_max_series(max_series: usize) -> Self {
-        let registry = Registry::new();
-        let jobs = registry.duration_histogram(
-            Opts::new(NAME, HELP).max_series(max_series),
-            ["kind", "status"],
-            &BUCKET_BOUNDS_SECONDS,
-        );
-        match jobs {
-            Ok(jobs) => JobRegistry { registry, jobs },
+        match Self::build(max_series, None) {
+            Ok(registry) => registry,
             // The name, labels and ladder are constants a test checks.
             Err(e) => unreachable!("the job family's constants are invalid: {e}"),
         }
+    }
+
+    /// An empty registry whose job histograms also keep native
+    /// (exponential) buckets, in seconds: served in the protobuf
+    /// exposition as native histograms, whose quantiles are within the
+    /// schema's bucket width, beside the classic ladder that the text
+    /// formats show. Each series then costs the memory of its native
+    /// counters too (see [`docs::families`](crate::docs::families)).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use rm_metrics::{JobRegistry, Native};
+    ///
+    /// // 1 ms to 12 days, 8 buckets per doubling.
+    /// let registry = JobRegistry::with_native(Native::new(0.001, 1_048_576.0))?;
+    /// registry.observe("backup", "succeeded", Duration::from_secs(754));
+    /// let native = registry.handle("backup", "succeeded").native().unwrap();
+    /// assert_eq!((native.schema(), native.positive().len()), (3, 1));
+    /// # Ok::<(), rm_metrics::RegisterError>(())
+    /// ```
+    pub fn with_native(native: Native) -> Result<Self, RegisterError> {
+        Self::build(DEFAULT_MAX_SERIES, Some(native))
+    }
+
+    fn build(max_series: usize, native: Option<Native>) -> Result<Self, RegisterError> {
+        let registry = Registry::new();
+        let opts = Opts::new(NAME, HELP).max_series(max_series);
+        let labels = ["kind", "status"];
+        let jobs = match native {
+            None => registry.duration_histogram(opts, labels, &BUCKET_BOUNDS_SECONDS),
+            Some(native) => {
+                registry.native_duration_histogram(opts, labels, &BUCKET_BOUNDS_SECONDS, native)
+            }
+        };
+        Ok(JobRegistry {
+            jobs: jobs?,
+            registry,
+        })
     }
 
     /// Records one job of `kind` that ended with `status` after `duration`.
@@ -188,6 +220,12 @@ impl JobHandle {
     /// The `status` label of this series.
     pub fn status(&self) -> &str {
         self.0.values().nth(1).unwrap_or("")
+    }
+
+    /// The native buckets, for a registry made
+    /// [`with_native`](JobRegistry::with_native).
+    pub fn native(&self) -> Option<NativeHistogramValue> {
+        self.0.native()
     }
 
     /// The series' current counts and exact sum, read exactly (see
