@@ -69,6 +69,7 @@ pub use restic::spec;
 
 pub use encode::exposition::Format;
 pub use encode::openmetrics::OpenMetricsEncoder;
+pub use encode::protobuf::ProtobufEncoder;
 pub use encode::text::TextEncoder;
 pub use family::{
     Counter, DurationHistogram, DurationHistogramValue, Emit, Exemplar, ExemplarError, Family,

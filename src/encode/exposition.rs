@@ -18,6 +18,9 @@ pub enum Format {
     /// OpenMetrics 1.0 text, with exemplars
     /// ([`OpenMetricsEncoder`](crate::OpenMetricsEncoder)).
     OpenMetrics,
+    /// The Prometheus protobuf exposition, with native histograms
+    /// ([`ProtobufEncoder`](crate::ProtobufEncoder)).
+    Protobuf,
 }
 
 impl Format {
@@ -26,6 +29,7 @@ impl Format {
         match self {
             Format::Text => "text/plain; version=0.0.4; charset=utf-8",
             Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            Format::Protobuf => crate::encode::protobuf::CONTENT_TYPE,
         }
     }
 }
@@ -137,23 +141,7 @@ impl Exposition {
     /// Fills `labels` with the series' pairs: constant labels first.
     fn labels(&mut self, desc: &Desc, values: Values<'_>) {
         self.labels.clear();
-        let consts = desc.const_labels.iter().map(|(n, v)| (&**n, &**v));
-        if desc.pairs {
-            // The series carries its names: `name, value, name, value, …`.
-            let own = (0..values.len() / 2).map(|i| (values.get(2 * i), values.get(2 * i + 1)));
-            self.write_pairs(consts.chain(own));
-        } else {
-            let own = desc
-                .labels
-                .iter()
-                .enumerate()
-                .map(|(i, n)| (&**n, values.get(i)));
-            self.write_pairs(consts.chain(own));
-        }
-    }
-
-    fn write_pairs<'a>(&mut self, pairs: impl Iterator<Item = (&'a str, &'a str)>) {
-        for (i, (name, value)) in pairs.enumerate() {
+        for (i, (name, value)) in desc.pairs(values).enumerate() {
             if i > 0 {
                 self.labels.push(b',');
             }

@@ -6,4 +6,6 @@ pub(crate) mod escape;
 pub(crate) mod exposition;
 pub(crate) mod float;
 pub(crate) mod openmetrics;
+pub(crate) mod padded;
+pub(crate) mod protobuf;
 pub(crate) mod text;

@@ -3,6 +3,8 @@
 use crate::encode::escape::write_label_value;
 use crate::encode::exposition::{Exposition, Format};
 use crate::encode::openmetrics::EOF;
+use crate::encode::padded::{append_padded, CHUNK};
+use crate::encode::protobuf::{put_labels, Writer as ProtoWriter};
 use crate::restic::jobs::JobRegistry;
 use crate::restic::partition::Partition;
 use crate::restic::snapshot::{HostRow, Snapshot};
@@ -53,6 +55,18 @@ pub struct Renderer {
     /// The job family's encoder, kept for its scratch buffers; its format
     /// is the renderer's.
     jobs: Exposition,
+    /// The protobuf writer, for `Format::Protobuf`.
+    proto: ProtoWriter,
+    /// Protobuf: each host's encoded `host_id` and `host` label fields,
+    /// then its `status` field, kept across scrapes like `labels`; their
+    /// ends, and the raw strings they were made from, per host in id order.
+    proto_labels: Vec<u8>,
+    proto_ends: Vec<(usize, usize)>,
+    proto_raw: Vec<[(usize, usize); 3]>,
+    /// Protobuf: the server families' label fields (each severity, then
+    /// the build info) and their ends.
+    proto_server: Vec<u8>,
+    proto_server_ends: [usize; 4],
 }
 
 /// One host's values of the [`HOST_FAMILIES`], copied out of its row.
@@ -192,6 +206,10 @@ impl Renderer {
             self.keep.extend(hosts.iter().map(|h| part.holds(h.id)));
         }
         let order_kept = sort_by_id(&mut self.order, hosts, &self.keep);
+        if self.jobs.format() == Format::Protobuf {
+            self.render_protobuf(registry, snapshot, part);
+            return &self.buf;
+        }
 
         if part.has_server_families() {
             server_gauges(&mut self.buf, snapshot);
@@ -275,6 +293,147 @@ impl Renderer {
             out.extend_from_slice(EOF);
         }
         &self.buf
+    }
+}
+
+impl Renderer {
+    /// The same families in the protobuf exposition (`order` is sorted):
+    /// the server gauges, the host gauges, the job family with its native
+    /// buckets if it has them, then the registry's other families.
+    fn render_protobuf(&mut self, registry: &JobRegistry, s: &Snapshot<'_>, part: Partition) {
+        self.proto_labels_of(s);
+        let (w, out) = (&mut self.proto, &mut self.buf);
+        let (server, server_ends) = (&self.proto_server, self.proto_server_ends);
+        if part.has_server_families() {
+            for (name, help, value) in [
+                (
+                    "rm_hosts_total",
+                    "Total number of enrolled hosts (excludes pending announces).",
+                    s.hosts.len(),
+                ),
+                (
+                    "rm_hosts_online",
+                    "Number of hosts currently online (status='online').",
+                    s.hosts_online(),
+                ),
+            ] {
+                w.gauge_family(out, name, help, &|sink| sink(&[0; CHUNK], 0, value as f64));
+            }
+            let a = &s.alerts;
+            w.gauge_family(
+                out,
+                "rm_active_alerts",
+                "Open alerts grouped by severity.",
+                &|sink| {
+                    for (k, n) in [a.info, a.warning, a.critical].into_iter().enumerate() {
+                        let start = if k == 0 { 0 } else { server_ends[k - 1] };
+                        sink(&server[start..], server_ends[k] - start, n as f64);
+                    }
+                },
+            );
+            w.gauge_family(
+                out,
+                "rm_build_info",
+                "Build identifying labels; value is always 1.",
+                &|sink| {
+                    sink(
+                        &server[server_ends[2]..],
+                        server_ends[3] - server_ends[2],
+                        1.0,
+                    )
+                },
+            );
+        }
+        let (order, arena, ends) = (&self.order, &self.proto_labels, &self.proto_ends);
+        // Host `j`'s id and name fields: `arena[start..ends[j].0]`, its
+        // status field `arena[ends[j].0..ends[j].1]`.
+        let start = |j: usize| if j == 0 { 0 } else { ends[j - 1].1 };
+        for (name, help, value) in HOST_FAMILIES.iter() {
+            w.gauge_family(out, name, help, &|sink| {
+                for (j, &(_, i)) in order.iter().enumerate() {
+                    if let Some(v) = value(&s.hosts[i]) {
+                        let v = match v {
+                            Int::I(v) => v as f64,
+                            Int::U(v) => v as f64,
+                        };
+                        sink(&arena[start(j)..], ends[j].0 - start(j), v);
+                    }
+                }
+            });
+        }
+        w.gauge_family(
+            out,
+            "rm_host_repo_status",
+            "Repo readiness state for the host. Exactly one row per host with status label set.",
+            &|sink| {
+                for j in 0..order.len() {
+                    sink(&arena[start(j)..], ends[j].1 - start(j), 1.0);
+                }
+            },
+        );
+        if part.has_server_families() {
+            w.write_into(registry.registry(), out);
+        }
+    }
+
+    /// Encodes the server families' label fields into `proto_server`, and
+    /// each host's (in id order) into `proto_labels`, unless every host's
+    /// id, name and status are those they were encoded from last time.
+    /// Both end with `CHUNK` bytes of padding.
+    fn proto_labels_of(&mut self, s: &Snapshot<'_>) {
+        self.proto_server.clear();
+        for (k, severity) in ["info", "warning", "critical"].into_iter().enumerate() {
+            put_labels(&mut self.proto_server, &[("severity", severity)]);
+            self.proto_server_ends[k] = self.proto_server.len();
+        }
+        let b = &s.build;
+        put_labels(
+            &mut self.proto_server,
+            &[
+                ("version", b.version),
+                ("commit", b.commit),
+                ("go_version", b.go_version),
+            ],
+        );
+        self.proto_server_ends[3] = self.proto_server.len();
+        self.proto_server.extend_from_slice(&[0; CHUNK]);
+
+        let arena = &self.proto_labels;
+        let kept = self.proto_raw.len() == self.order.len()
+            && self
+                .order
+                .iter()
+                .zip(&self.proto_raw)
+                .all(|(&(_, i), raw)| {
+                    let h = &s.hosts[i];
+                    [h.id, h.name, repo_status(h)]
+                        .iter()
+                        .zip(raw)
+                        .all(|(v, &(a, b))| &arena[a..b] == v.as_bytes())
+                });
+        if kept {
+            return;
+        }
+        self.proto_labels.clear();
+        self.proto_ends.clear();
+        self.proto_raw.clear();
+        for &(_, i) in &self.order {
+            let h = &s.hosts[i];
+            let labels = &mut self.proto_labels;
+            // Each value is the last bytes of its field.
+            let mut put = |name: &str, value: &str| {
+                put_labels(labels, &[(name, value)]);
+                (labels.len() - value.len(), labels.len())
+            };
+            let raw = [
+                put("host_id", h.id),
+                put("host", h.name),
+                put("status", repo_status(h)),
+            ];
+            self.proto_ends.push((raw[1].1, raw[2].1));
+            self.proto_raw.push(raw);
+        }
+        self.proto_labels.extend_from_slice(&[0; CHUNK]);
     }
 }
 
@@ -444,23 +603,6 @@ fn labels_unchanged(
         && labels[start + OPEN..][..id_len] == *h.id.as_bytes()
         && labels[start + OPEN + id_len + SEP..][..name_len] == *h.name.as_bytes()
         && labels[labels_end..end] == *status.as_bytes()
-}
-
-/// Bytes `append_padded` copies at a time.
-const CHUNK: usize = 32;
-
-/// Appends `src[..len]` to `out` in whole `CHUNK`s, then cuts `out` back to
-/// the right length: fixed-size copies the compiler turns into a few vector
-/// moves, where a short copy of run-time length is a call to `memcpy`. The
-/// extra bytes read must exist: `src` has at least `len + CHUNK - 1` bytes.
-#[inline]
-fn append_padded(out: &mut Vec<u8>, src: &[u8], len: usize) {
-    let end = out.len() + len;
-    for chunk in src[..len.next_multiple_of(CHUNK)].chunks_exact(CHUNK) {
-        let chunk: &[u8; CHUNK] = chunk.try_into().unwrap();
-        out.extend_from_slice(chunk);
-    }
-    out.truncate(end);
 }
 
 /// A metric name padded for [`append_padded`].

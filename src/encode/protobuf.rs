@@ -1,0 +1,431 @@
+//! The Prometheus protobuf exposition (`io.prometheus.client.MetricFamily`,
+//! length-delimited): every family, classic histograms with their buckets
+//! and native histograms with their spans and deltas, encoded with prost
+//! into buffers reused from scrape to scrape.
+//!
+//! The numeric messages are prost-derived structs (reused, so their vectors
+//! keep their room); label pairs, names and help text are written from the
+//! borrowed strings with prost's key and varint encoders, so that a scrape
+//! copies no string into an owned one.
+
+use prost::encoding::{encode_key, encode_varint, encoded_len_varint, key_len, WireType};
+use prost::Message;
+
+use crate::core::latest::Latest;
+use crate::encode::padded::append_padded;
+use crate::family::{
+    Collect, Desc, Kind, NativeHistogramValue, ReadHistogram, Registry, Values, Visitor,
+};
+
+/// The `Content-Type` of the delimited protobuf exposition.
+pub(crate) const CONTENT_TYPE: &str =
+    "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
+
+/// `io.prometheus.client.MetricType`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(i32)]
+pub(crate) enum MetricType {
+    Counter = 0,
+    Gauge = 1,
+    Histogram = 4,
+}
+
+/// `io.prometheus.client.Gauge` (and `Counter`: the same field).
+#[derive(Clone, PartialEq, Message)]
+struct Value {
+    #[prost(double, optional, tag = "1")]
+    value: Option<f64>,
+}
+
+/// `io.prometheus.client.Histogram`, the fields this crate writes.
+#[derive(Clone, PartialEq, Message)]
+struct Histogram {
+    #[prost(uint64, optional, tag = "1")]
+    sample_count: Option<u64>,
+    #[prost(double, optional, tag = "2")]
+    sample_sum: Option<f64>,
+    #[prost(message, repeated, tag = "3")]
+    bucket: Vec<Bucket>,
+    #[prost(sint32, optional, tag = "5")]
+    schema: Option<i32>,
+    #[prost(double, optional, tag = "6")]
+    zero_threshold: Option<f64>,
+    #[prost(uint64, optional, tag = "7")]
+    zero_count: Option<u64>,
+    #[prost(message, repeated, tag = "9")]
+    negative_span: Vec<BucketSpan>,
+    #[prost(sint64, repeated, packed = "false", tag = "10")]
+    negative_delta: Vec<i64>,
+    #[prost(message, repeated, tag = "12")]
+    positive_span: Vec<BucketSpan>,
+    #[prost(sint64, repeated, packed = "false", tag = "13")]
+    positive_delta: Vec<i64>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct Bucket {
+    #[prost(uint64, optional, tag = "1")]
+    cumulative_count: Option<u64>,
+    #[prost(double, optional, tag = "2")]
+    upper_bound: Option<f64>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct BucketSpan {
+    #[prost(sint32, optional, tag = "1")]
+    offset: Option<i32>,
+    #[prost(uint32, optional, tag = "2")]
+    length: Option<u32>,
+}
+
+/// Field numbers of `MetricFamily` and `Metric`.
+mod field {
+    pub(super) const FAMILY_NAME: u32 = 1;
+    pub(super) const FAMILY_HELP: u32 = 2;
+    pub(super) const FAMILY_TYPE: u32 = 3;
+    pub(super) const FAMILY_METRIC: u32 = 4;
+    pub(super) const FAMILY_UNIT: u32 = 5;
+    pub(super) const METRIC_LABEL: u32 = 1;
+    pub(super) const METRIC_GAUGE: u32 = 2;
+    pub(super) const METRIC_COUNTER: u32 = 3;
+    pub(super) const METRIC_HISTOGRAM: u32 = 7;
+    pub(super) const LABEL_NAME: u32 = 1;
+    pub(super) const LABEL_VALUE: u32 = 2;
+}
+
+/// The delimited writer. A family of the registry is written one metric
+/// at a time into a reused buffer (its metrics are read once, so its length
+/// is known only at its end), then copied behind its header; the
+/// restic-manager renderer's gauge families, whose rows do not change
+/// during a scrape, are sized in a first pass and written in place.
+#[derive(Debug, Default)]
+pub(crate) struct Writer {
+    /// The current family's `metric` fields.
+    body: Vec<u8>,
+    histogram: Histogram,
+    native: Option<NativeHistogramValue>,
+    pass: Vec<u64>,
+    counts: Vec<u64>,
+}
+
+/// Encoded length of a length-delimited field of `len` bytes.
+fn field_len(tag: u32, len: usize) -> usize {
+    key_len(tag) + encoded_len_varint(len as u64) + len
+}
+
+/// Encoded length of a label pair's message.
+fn pair_len(name: &str, value: &str) -> usize {
+    field_len(field::LABEL_NAME, name.len()) + field_len(field::LABEL_VALUE, value.len())
+}
+
+/// Encoded length of a `Metric` with these labels and a value message of
+/// `value_len` bytes in field `tag`.
+fn metric_len<'a>(
+    pairs: impl Iterator<Item = (&'a str, &'a str)>,
+    tag: u32,
+    value_len: usize,
+) -> usize {
+    pairs
+        .map(|(n, v)| field_len(field::METRIC_LABEL, pair_len(n, v)))
+        .sum::<usize>()
+        + field_len(tag, value_len)
+}
+
+/// Writes a `metric` field: its length, its label pairs, then the value
+/// message (written by `value`, `value_len` bytes, in field `tag`).
+fn put_metric<'a>(
+    out: &mut Vec<u8>,
+    pairs: impl Iterator<Item = (&'a str, &'a str)> + Clone,
+    tag: u32,
+    value_len: usize,
+    value: impl FnOnce(&mut Vec<u8>),
+) {
+    let len = metric_len(pairs.clone(), tag, value_len);
+    encode_key(field::FAMILY_METRIC, WireType::LengthDelimited, out);
+    encode_varint(len as u64, out);
+    for (name, value) in pairs {
+        encode_key(field::METRIC_LABEL, WireType::LengthDelimited, out);
+        encode_varint(pair_len(name, value) as u64, out);
+        put_string(out, field::LABEL_NAME, name);
+        put_string(out, field::LABEL_VALUE, value);
+    }
+    encode_key(tag, WireType::LengthDelimited, out);
+    encode_varint(value_len as u64, out);
+    value(out);
+}
+
+/// A `Gauge` or `Counter` message: its one double.
+const VALUE_LEN: usize = 9;
+
+fn put_value(out: &mut Vec<u8>, v: f64) {
+    prost::encoding::double::encode(1, &v, out);
+}
+
+/// Writes a family's header fields (not its length).
+fn put_header(
+    out: &mut Vec<u8>,
+    name: (&str, &str),
+    help: &str,
+    kind: MetricType,
+    unit: Option<&str>,
+) {
+    encode_key(field::FAMILY_NAME, WireType::LengthDelimited, out);
+    encode_varint((name.0.len() + name.1.len()) as u64, out);
+    out.extend_from_slice(name.0.as_bytes());
+    out.extend_from_slice(name.1.as_bytes());
+    put_string(out, field::FAMILY_HELP, help);
+    encode_key(field::FAMILY_TYPE, WireType::Varint, out);
+    encode_varint(kind as u64, out);
+    if let Some(unit) = unit {
+        put_string(out, field::FAMILY_UNIT, unit);
+    }
+}
+
+fn header_len(name: (&str, &str), help: &str, kind: MetricType, unit: Option<&str>) -> usize {
+    field_len(field::FAMILY_NAME, name.0.len() + name.1.len())
+        + field_len(field::FAMILY_HELP, help.len())
+        + key_len(field::FAMILY_TYPE)
+        + encoded_len_varint(kind as u64)
+        + unit.map_or(0, |u| field_len(field::FAMILY_UNIT, u.len()))
+}
+
+/// What a gauge family's rows are: each calls the sink once per metric,
+/// with its label fields (as [`put_labels`] encodes them: `src[..len]`,
+/// where `src` has `CHUNK - 1` readable bytes more, for a padded copy) and
+/// value. Called twice (sizes, then bytes), so it must give the same
+/// metrics both times.
+pub(crate) type Rows<'r> = &'r dyn Fn(&mut dyn FnMut(&[u8], usize, f64));
+
+/// Appends the `label` fields of a metric with these pairs to `out`: what
+/// a caller may keep across scrapes and pass to
+/// [`gauge_family`](Writer::gauge_family).
+pub(crate) fn put_labels(out: &mut Vec<u8>, pairs: &[(&str, &str)]) {
+    for &(name, value) in pairs {
+        encode_key(field::METRIC_LABEL, WireType::LengthDelimited, out);
+        encode_varint(pair_len(name, value) as u64, out);
+        put_string(out, field::LABEL_NAME, name);
+        put_string(out, field::LABEL_VALUE, value);
+    }
+}
+
+impl Writer {
+    /// Writes a gauge family whose metrics `rows` gives (with their label
+    /// fields already encoded), straight into `out`.
+    pub(crate) fn gauge_family(
+        &mut self,
+        out: &mut Vec<u8>,
+        name: &str,
+        help: &str,
+        rows: Rows<'_>,
+    ) {
+        // A metric: its labels, then the gauge field (key, length, value).
+        let gauge_len = field_len(field::METRIC_GAUGE, VALUE_LEN);
+        let mut len = header_len((name, ""), help, MetricType::Gauge, None);
+        rows(&mut |_, labels, _| len += field_len(field::FAMILY_METRIC, labels + gauge_len));
+        out.reserve(len + encoded_len_varint(len as u64));
+        encode_varint(len as u64, out);
+        put_header(out, (name, ""), help, MetricType::Gauge, None);
+        rows(&mut |src, labels, v| {
+            encode_key(field::FAMILY_METRIC, WireType::LengthDelimited, out);
+            encode_varint((labels + gauge_len) as u64, out);
+            append_padded(out, src, labels);
+            encode_key(field::METRIC_GAUGE, WireType::LengthDelimited, out);
+            encode_varint(VALUE_LEN as u64, out);
+            put_value(out, v);
+        });
+    }
+
+    /// Writes every family of `registry` into `out`.
+    pub(crate) fn write_into(&mut self, registry: &Registry, out: &mut Vec<u8>) {
+        for family in registry.families().iter() {
+            self.family(&**family, out);
+        }
+    }
+
+    fn family(&mut self, family: &dyn Collect, out: &mut Vec<u8>) {
+        let desc = family.desc();
+        self.body.clear();
+        family.visit(&mut Series { w: self, desc });
+        let (kind, suffix) = match desc.kind {
+            Kind::Counter => (MetricType::Counter, "_total"),
+            Kind::Gauge => (MetricType::Gauge, ""),
+            Kind::Histogram => (MetricType::Histogram, ""),
+        };
+        let body = &self.body;
+        family.describe(&mut |help, unit| {
+            let name = (&*desc.name, suffix);
+            encode_varint(
+                (header_len(name, help, kind, unit) + body.len()) as u64,
+                out,
+            );
+            put_header(out, name, help, kind, unit);
+            out.extend_from_slice(body);
+        });
+    }
+
+    /// A histogram metric: its classic buckets (`bounds`, without `+Inf`),
+    /// and its native ones if it has them.
+    fn histogram<'a>(
+        &mut self,
+        pairs: impl Iterator<Item = (&'a str, &'a str)> + Clone,
+        bounds: &[f64],
+        width: usize,
+        read: &dyn ReadHistogram,
+    ) {
+        self.pass.resize(width, 0);
+        self.counts.clear();
+        self.counts.resize(width, 0);
+        let sum = read.read(&mut self.pass, &mut self.counts);
+        let h = &mut self.histogram;
+        h.bucket.resize(bounds.len(), Bucket::default());
+        let mut cumulative = 0u64;
+        for (i, (bucket, bound)) in h.bucket.iter_mut().zip(bounds).enumerate() {
+            cumulative = cumulative.wrapping_add(self.counts[i]);
+            bucket.cumulative_count = Some(cumulative);
+            bucket.upper_bound = Some(*bound);
+        }
+        let classic = bounds.len() + 1;
+        let count = self.counts[..classic]
+            .iter()
+            .fold(0u64, |a, c| a.wrapping_add(*c));
+        h.sample_count = Some(count);
+        h.sample_sum = Some(sum);
+        let native = self.native.get_or_insert_with(NativeHistogramValue::empty);
+        if read.native(&self.counts[classic..], native) {
+            h.schema = Some(i32::from(native.schema()));
+            h.zero_threshold = Some(native.zero_threshold());
+            h.zero_count = Some(native.zero_count());
+            spans(
+                native.positive(),
+                &mut h.positive_span,
+                &mut h.positive_delta,
+            );
+            spans(
+                native.negative(),
+                &mut h.negative_span,
+                &mut h.negative_delta,
+            );
+        } else {
+            h.schema = None;
+            h.zero_threshold = None;
+            h.zero_count = None;
+            h.positive_span.clear();
+            h.positive_delta.clear();
+            h.negative_span.clear();
+            h.negative_delta.clear();
+        }
+        let h = &self.histogram;
+        put_metric(
+            &mut self.body,
+            pairs,
+            field::METRIC_HISTOGRAM,
+            h.encoded_len(),
+            |out| h.encode_raw(out),
+        );
+    }
+}
+
+/// Sorted sparse buckets as spans (a gap between two populated buckets
+/// starts a new span) and count deltas.
+fn spans(buckets: &[(i32, u64)], spans: &mut Vec<BucketSpan>, deltas: &mut Vec<i64>) {
+    spans.clear();
+    deltas.clear();
+    let mut previous: Option<(i32, u64)> = None;
+    for &(key, count) in buckets {
+        match previous {
+            Some((p, _)) if key == p + 1 => {
+                if let Some(span) = spans.last_mut() {
+                    span.length = Some(span.length.unwrap_or(0) + 1);
+                }
+            }
+            _ => spans.push(BucketSpan {
+                offset: Some(previous.map_or(key, |(p, _)| key - p - 1)),
+                length: Some(1),
+            }),
+        }
+        deltas.push(count as i64 - previous.map_or(0, |(_, c)| c as i64));
+        previous = Some((key, count));
+    }
+}
+
+fn put_string(out: &mut Vec<u8>, tag: u32, s: &str) {
+    encode_key(tag, WireType::LengthDelimited, out);
+    encode_varint(s.len() as u64, out);
+    out.extend_from_slice(s.as_bytes());
+}
+
+/// Encodes a [`Registry`] in the Prometheus protobuf exposition
+/// (`application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily;
+/// encoding=delimited`), the format Prometheus needs for native
+/// histograms: every family, histograms with their classic buckets, native
+/// histograms with their exponential buckets too. Keep one encoder: it
+/// reuses its buffers, so a steady-state encode allocates nothing.
+///
+/// ```
+/// use rm_metrics::{Native, Opts, ProtobufEncoder, Registry};
+///
+/// let registry = Registry::new();
+/// let latency = registry.native_histogram(
+///     Opts::new("latency_seconds", "Latency."), [], &[0.1, 1.0], Native::new(0.001, 60.0),
+/// )?;
+/// latency.observe([], 0.25);
+/// let body = ProtobufEncoder::new().encode(&registry).to_vec();
+/// // One length-delimited MetricFamily.
+/// assert_eq!(usize::from(body[0]) + 1, body.len());
+/// # Ok::<(), rm_metrics::RegisterError>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct ProtobufEncoder {
+    writer: Writer,
+    out: Vec<u8>,
+}
+
+impl ProtobufEncoder {
+    /// An encoder with empty buffers.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Encodes every family of `registry`, in registration order.
+    pub fn encode(&mut self, registry: &Registry) -> &[u8] {
+        self.out.clear();
+        self.writer.write_into(registry, &mut self.out);
+        &self.out
+    }
+}
+
+struct Series<'a> {
+    w: &'a mut Writer,
+    desc: &'a Desc,
+}
+
+impl Visitor for Series<'_> {
+    fn counter(&mut self, values: Values<'_>, value: u64, _: Option<&Latest>) {
+        // The exposition's counters are doubles.
+        let pairs = self.desc.pairs(values);
+        put_metric(
+            &mut self.w.body,
+            pairs,
+            field::METRIC_COUNTER,
+            VALUE_LEN,
+            |out| put_value(out, value as f64),
+        );
+    }
+
+    fn gauge(&mut self, values: Values<'_>, value: f64) {
+        let pairs = self.desc.pairs(values);
+        put_metric(
+            &mut self.w.body,
+            pairs,
+            field::METRIC_GAUGE,
+            VALUE_LEN,
+            |out| put_value(out, value),
+        );
+    }
+
+    fn histogram(&mut self, values: Values<'_>, histogram: &dyn ReadHistogram) {
+        let pairs = self.desc.pairs(values);
+        self.w
+            .histogram(pairs, &self.desc.bounds, self.desc.width(), histogram);
+    }
+}
