@@ -5,9 +5,13 @@ use mediatype::{MediaTypeList, ReadParams};
 use crate::Format;
 
 /// The format for `Accept` values (RFC 9110 §12.5.1), as Prometheus 2.x and
-/// 3.x send them: OpenMetrics 1.0.0 when it is acceptable (`q` above 0) and
-/// preferred to the text format 0.0.4, or named and as preferred;
-/// otherwise, and with no `Accept` or only `*/*`, the text format.
+/// 3.x send them: the protobuf exposition when it is named (with
+/// `proto=io.prometheus.client.MetricFamily` and `encoding=delimited`, as
+/// Prometheus asks for it with native histograms on), acceptable and at
+/// least as preferred as the others; else OpenMetrics 1.0.0 when it is
+/// acceptable (`q` above 0) and preferred to the text format 0.0.4, or
+/// named and as preferred; otherwise, and with no `Accept` or only `*/*`,
+/// the text format. Wildcards never select protobuf, a binary format.
 ///
 /// Each format's quality is that of the most specific range naming it:
 /// `application/openmetrics-text` with `version=1.0.0` or no version (other
@@ -18,6 +22,7 @@ pub(crate) fn negotiate<'a>(values: impl IntoIterator<Item = &'a [u8]>) -> Forma
     // Per format: the best quality at each specificity (exact, type/*, */*).
     let mut om = [None::<f32>; 3];
     let mut text = [None::<f32>; 3];
+    let mut proto = None::<f32>;
     for value in values {
         let Ok(value) = std::str::from_utf8(value) else {
             continue;
@@ -43,6 +48,18 @@ pub(crate) fn negotiate<'a>(values: impl IntoIterator<Item = &'a [u8]>) -> Forma
                 ("text", "plain") if version.as_deref().is_none_or(|v| v == "0.0.4") => {
                     note(&mut text[0])
                 }
+                ("application", "vnd.google.protobuf") => {
+                    let param = |name: &str| {
+                        range
+                            .get_param(mediatype::Name::new_unchecked(name))
+                            .map(|v| v.unquoted_str().into_owned())
+                    };
+                    if param("proto").as_deref() == Some("io.prometheus.client.MetricFamily")
+                        && param("encoding").as_deref() == Some("delimited")
+                    {
+                        note(&mut proto)
+                    }
+                }
                 ("application", "*") => note(&mut om[1]),
                 ("text", "*") => note(&mut text[1]),
                 ("*", "*") => {
@@ -57,7 +74,10 @@ pub(crate) fn negotiate<'a>(values: impl IntoIterator<Item = &'a [u8]>) -> Forma
     // A tie goes to OpenMetrics only when the client named it.
     let named = om[0].is_some();
     let (om, text) = (best(om), best(text));
-    if om > 0.0 && (om > text || (om == text && named)) {
+    let proto = proto.unwrap_or(0.0);
+    if proto > 0.0 && proto >= om && proto >= text {
+        Format::Protobuf
+    } else if om > 0.0 && (om > text || (om == text && named)) {
         Format::OpenMetrics
     } else {
         Format::Text
@@ -116,10 +136,23 @@ mod tests {
         const PROMETHEUS_2: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
         const PROMETHEUS_3: &str = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1";
         const PROMETHEUS_2_NATIVE: &str = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+        const PROMETHEUS_3_NATIVE: &str = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1";
+        const PROTO: &str = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited";
+        for proto in [
+            &[PROMETHEUS_2_NATIVE][..],
+            &[PROMETHEUS_3_NATIVE],
+            &[PROTO],
+            &["application/vnd.google.protobuf; encoding=delimited; proto=\"io.prometheus.client.MetricFamily\""],
+            &[PROTO, "application/openmetrics-text"],
+        ] {
+            assert_eq!(format(proto), Format::Protobuf, "{proto:?}");
+        }
         for om in [
             &[PROMETHEUS_2][..],
             &[PROMETHEUS_3],
-            &[PROMETHEUS_2_NATIVE],
+            &["application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text, application/openmetrics-text"],
+            &["application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.5, application/openmetrics-text"],
+            &["application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0, application/*"],
             &["application/openmetrics-text; version=1.0.0"],
             &["application/openmetrics-text; version=\"1.0.0\""],
             &["application/openmetrics-text"],
@@ -148,6 +181,7 @@ mod tests {
             &["application/*;q=0.4, text/plain;q=0.9"],
             &["application/openmetrics-text;q=0, */*"],
             &["not a media type, also/bad/range"],
+            &["application/vnd.google.protobuf"],
             &["\u{0}"],
         ] {
             assert_eq!(format(text), Format::Text, "{text:?}");

@@ -68,7 +68,7 @@ impl Scraper {
             .spawn(move || {
                 // Per format, one renderer for the whole exposition and one
                 // per partition, each keeping its own caches across scrapes.
-                let mut renderers: [Vec<Renderer>; 2] = Default::default();
+                let mut renderers: [Vec<Renderer>; 3] = Default::default();
                 for job in queue {
                     if job.reply.is_closed() {
                         continue; // timed out or disconnected while queued
@@ -79,7 +79,11 @@ impl Scraper {
                         0
                     };
                     let format = job.format;
-                    let renderers = &mut renderers[usize::from(format == Format::OpenMetrics)];
+                    let renderers = &mut renderers[match format {
+                        Format::OpenMetrics => 1,
+                        Format::Protobuf => 2,
+                        _ => 0,
+                    }];
                     if renderers.len() <= slot {
                         renderers.resize_with(slot + 1, || Renderer::with_format(format));
                     }

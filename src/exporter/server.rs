@@ -69,8 +69,10 @@ where
 
 /// Configuration of a `/metrics` endpoint; [`spawn`](Exporter::spawn) starts it.
 ///
-/// The body is OpenMetrics 1.0.0, with the job histograms' exemplars, when
-/// the request's `Accept` prefers it (as Prometheus' does), and the text
+/// The body is the protobuf exposition, with native histograms, when the
+/// request's `Accept` names it first (as Prometheus' does with native
+/// histograms on); OpenMetrics 1.0.0, with the job histograms' exemplars,
+/// when it prefers that (as Prometheus' does otherwise); and the text
 /// format 0.0.4 otherwise (no `Accept`, `*/*`, anything else); gzipped
 /// when `Accept-Encoding` allows; `Vary: Accept, Accept-Encoding`.
 ///
