@@ -73,6 +73,17 @@ def check(name, fn):
         print(f"FAIL {name}: {e}")
 
 
+def stop(procs):
+    """Terminates every process, then kills any still running after 10 s."""
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
 def values(result):
     return [float(r["value"][1]) for r in result]
 
@@ -222,13 +233,7 @@ def main():
               lambda: vm_has('histogram_quantile(0.9, sum by (le, kind) '
                              '(rate(rm_job_duration_seconds_bucket{job="rm"}[1m])))'))
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop(procs)
         if failed:
             for log in ("serve.log", "prometheus.log", "victoria-metrics.log"):
                 print(f"--- {log} (tail)")

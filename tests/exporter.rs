@@ -17,7 +17,10 @@ use hyper_util::rt::TokioIo;
 use rm_metrics::exporter::{Exporter, Gate, Running, CONTENT_TYPE};
 use rm_metrics::{HostRow, JobRegistry, Snapshot};
 
-use common::exposition;
+use common::{exposition, fleet};
+
+#[path = "common/proto.rs"]
+mod proto;
 
 const TOKEN: &str = "test-token-0123456789";
 
@@ -508,5 +511,65 @@ fn serves_the_facade_recorders_families_next_to_the_preset() {
             assert!(body.contains("# HELP cache_hits_total Cache hits.\n"));
         }
     }
+    s.shutdown();
+}
+
+#[test]
+fn negotiates_protobuf_with_native_histograms() {
+    let registry =
+        Arc::new(JobRegistry::with_native(rm_metrics::Native::new(0.001, 1_048_576.0)).unwrap());
+    registry.observe("backup", "succeeded", Duration::from_secs(300));
+    registry.observe("backup", "succeeded", Duration::from_secs(310));
+    let s = Exporter::new("127.0.0.1:0".parse().unwrap())
+        .gate(gate(None, Some("127.0.0.1/32")))
+        .partitions(2)
+        .spawn(registry, fleet::source(fleet::ids(3)))
+        .unwrap();
+    const PROMETHEUS_NATIVE: &str = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+    let rt = runtime();
+    let mut hosts = 0;
+    for path in ["/metrics", "/metrics?partition=0", "/metrics?partition=1"] {
+        let r = rt.block_on(send(
+            s.local_addr(),
+            "GET",
+            path,
+            &[("accept", PROMETHEUS_NATIVE)],
+        ));
+        assert_eq!(r.status, 200);
+        assert_eq!(
+            r.headers["content-type"],
+            "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
+        );
+        let families = proto::decode(&r.body);
+        let names: Vec<_> = families.iter().map(|f| f.name.clone().unwrap()).collect();
+        let job = families
+            .iter()
+            .find(|f| f.name.as_deref() == Some("rm_job_duration_seconds"));
+        if path.ends_with("=1") {
+            assert!(
+                job.is_none() && !names.contains(&"rm_hosts_total".to_string()),
+                "{names:?}"
+            );
+        } else {
+            let h = job.unwrap().metric[0].histogram.as_ref().unwrap();
+            assert_eq!(
+                (h.sample_count, h.sample_sum, h.schema),
+                (Some(2), Some(610.0), Some(3))
+            );
+            // 300 s and 310 s: buckets ceil(8 log2 v) = 66 and 67, adjacent.
+            assert_eq!(
+                proto::buckets(&h.positive_span, &h.positive_delta),
+                [(66, 1), (67, 1)]
+            );
+            assert_eq!(h.bucket.len(), 9, "the classic ladder too");
+        }
+        if path != "/metrics" {
+            let status = families
+                .iter()
+                .find(|f| f.name.as_deref() == Some("rm_host_repo_status"));
+            hosts += status.map_or(0, |f| f.metric.len());
+        }
+    }
+    assert_eq!(hosts, 3, "the partitions split the hosts");
     s.shutdown();
 }

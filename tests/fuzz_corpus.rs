@@ -5,6 +5,10 @@
 #[path = "../fuzz/checks.rs"]
 mod checks;
 mod common;
+#[path = "common/proto.rs"]
+mod proto;
+#[path = "../fuzz/protobuf_check.rs"]
+mod protobuf_check;
 
 use std::path::Path;
 
@@ -51,4 +55,9 @@ fn render_reuse_corpus() {
 #[test]
 fn exemplar_corpus() {
     replay("exemplar", checks::exemplar);
+}
+
+#[test]
+fn protobuf_corpus() {
+    replay("protobuf", protobuf_check::protobuf);
 }

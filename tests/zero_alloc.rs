@@ -70,6 +70,25 @@ fn fleet(n: usize) -> (Vec<String>, Vec<String>) {
     (ids, names)
 }
 
+/// Host rows over `ids` and `names`, every optional value present on some.
+fn rows<'a>(ids: &'a [String], names: &'a [String]) -> Vec<HostRow<'a>> {
+    ids.iter()
+        .zip(names)
+        .enumerate()
+        .map(|(i, (id, name))| HostRow {
+            id,
+            name,
+            online: i % 3 != 0,
+            last_backup_unix: (i % 4 != 0).then_some(1_767_225_600 + i as i64),
+            last_backup_succeeded: (i % 4 != 0).then_some(i % 5 != 0),
+            repo_size_bytes: (i % 2 == 0).then_some((i as i64) << 30),
+            snapshot_count: i as u64,
+            open_alert_count: (i % 7) as u64,
+            repo_status: ["ready", "", "init_failed"][i % 3],
+        })
+        .collect()
+}
+
 #[test]
 fn the_allocator_counts() {
     // Guard against a test that cannot fail: the counter must see this.
@@ -85,22 +104,7 @@ fn steady_state_render_allocates_nothing() {
         }
     }
     let (ids, names) = fleet(1000);
-    let hosts: Vec<HostRow<'_>> = ids
-        .iter()
-        .zip(&names)
-        .enumerate()
-        .map(|(i, (id, name))| HostRow {
-            id,
-            name,
-            online: i % 3 != 0,
-            last_backup_unix: (i % 4 != 0).then_some(1_767_225_600 + i as i64),
-            last_backup_succeeded: (i % 4 != 0).then_some(i % 5 != 0),
-            repo_size_bytes: (i % 2 == 0).then_some((i as i64) << 30),
-            snapshot_count: i as u64,
-            open_alert_count: (i % 7) as u64,
-            repo_status: ["ready", "", "init_failed"][i % 3],
-        })
-        .collect();
+    let hosts = rows(&ids, &names);
     let snapshot = Snapshot {
         hosts: &hosts,
         alerts: AlertCounts {
@@ -316,4 +320,55 @@ fn openmetrics_with_exemplars_allocates_nothing_in_steady_state() {
         String::from_utf8(renderer.render(&jobs, &Snapshot::default()).to_vec()).unwrap();
     assert!(jobs_text.contains(",le=\"1.0\"} "), "{jobs_text}");
     assert_eq!(jobs_text.matches(" # {trace_id=").count(), 1, "{jobs_text}");
+}
+
+#[test]
+fn protobuf_with_native_histograms_allocates_nothing_in_steady_state() {
+    use rm_metrics::{Format, Native, Opts, ProtobufEncoder, Registry};
+    let registry = Registry::new();
+    let requests = registry
+        .counter(Opts::new("requests", "Requests."), ["code"])
+        .unwrap();
+    let latency = registry
+        .native_histogram(
+            Opts::new("latency_seconds", "Latency."),
+            ["route"],
+            &[0.01, 0.1, 1.0],
+            Native::new(1e-4, 1e4).negative().max_buckets(20),
+        )
+        .unwrap();
+    let jobs = JobRegistry::with_native(Native::new(0.001, 1_048_576.0)).unwrap();
+    let routes: Vec<String> = (0..20).map(|i| format!("/route/{i}")).collect();
+    let (ids, names) = fleet(200);
+    let hosts = rows(&ids, &names);
+    let snapshot = Snapshot {
+        hosts: &hosts,
+        ..Snapshot::default()
+    };
+    let mut encoder = ProtobufEncoder::new();
+    let mut renderer = Renderer::with_format(Format::Protobuf);
+    let mut n = 0u64;
+    let mut round = || {
+        for r in &routes {
+            n += 1;
+            requests.inc([if n % 2 == 0 { "200" } else { "500" }]);
+            // 400 distinct values over 40 buckets or so: the reduction to
+            // 20 runs on every read.
+            let v = 1e-3 * 1.01f64.powi((n % 400) as i32);
+            latency.observe([r], if n % 5 == 0 { -v } else { v });
+            jobs.observe(
+                "backup",
+                "succeeded",
+                Duration::from_millis((n % 1000) * 37),
+            );
+        }
+        std::hint::black_box(encoder.encode(&registry).len());
+        std::hint::black_box(renderer.render(&jobs, &snapshot).len());
+    };
+    // 25 rounds make every series and bucket, and size every buffer.
+    for _ in 0..25 {
+        round();
+    }
+    assert_eq!(allocations(&mut round), 0);
+    assert!(encoder.encode(&registry).len() > 1000);
 }

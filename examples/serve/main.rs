@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use rm_metrics::exporter::{Exporter, Gate, TOKEN_ENV, TRUSTED_CIDR_ENV};
-use rm_metrics::JobRegistry;
+use rm_metrics::{JobRegistry, Native};
 
 const USAGE: &str = "usage: serve [--listen ADDR] [--hosts N]
   --listen ADDR  address to serve /metrics on (default 127.0.0.1:9184)
@@ -97,7 +97,10 @@ fn main() -> ExitCode {
     let has_token = gate.has_token();
     let networks = gate.trusted_networks().to_vec();
 
-    let registry = Arc::new(JobRegistry::new());
+    // Job histograms with native buckets too (1 ms to 12 days, schema 3):
+    // Prometheus with native histograms on scrapes them in protobuf.
+    let native = Native::new(0.001, 1_048_576.0);
+    let registry = Arc::new(JobRegistry::with_native(native).expect("valid native buckets"));
     let fleet = Arc::new(fleet::Fleet::new(
         args.hosts,
         &mut fastrand::Rng::with_seed(7),
