@@ -858,6 +858,15 @@ fn render(c: &mut Criterion) {
                 black_box(om.render(&registry, &snapshot).len())
             })
         });
+        // The same in the protobuf exposition.
+        let mut proto = Renderer::with_format(Format::Protobuf);
+        g.bench_function(BenchmarkId::new("rm_metrics_protobuf", n), |b| {
+            b.iter(|| {
+                let rows: Vec<HostRow<'_>> = hosts.iter().map(Host::row).collect();
+                let snapshot = snapshot(&rows);
+                black_box(proto.render(&registry, &snapshot).len())
+            })
+        });
 
         // The copy floor: what merely appending this much text costs here,
         // cache and memory effects included. The lines of the output for
