@@ -12,20 +12,32 @@ pub(crate) const MAX_SCHEMA: i8 = 8;
 #[derive(Clone, Debug)]
 pub(crate) struct Ladder {
     schema: i8,
-    /// For a positive schema, the `2^s` bounds within `[0.5, 1)` of a
-    /// value's binary fraction: `fracs[j] = 2^(j·2^-s - 1)`.
-    fracs: &'static [f64],
+    /// For a positive schema, its table.
+    table: Option<&'static Table>,
 }
+
+/// A positive schema's bounds within an octave, and a lookup by the
+/// fraction's top mantissa bits.
+#[derive(Debug)]
+struct Table {
+    /// The `2^s` bounds within `[0.5, 1)` of a value's binary fraction:
+    /// `fracs[j] = 2^(j·2^-s - 1)`.
+    fracs: Box<[f64]>,
+    /// `cells[c]`: how many bounds lie below the start of cell `c`, the
+    /// fractions whose top `CELL_BITS` mantissa bits are `c`. A cell is
+    /// narrower than any bucket up to schema 8, so at most one bound lies
+    /// inside it: one comparison finishes the count.
+    cells: Box<[u16]>,
+}
+
+const CELL_BITS: u32 = 10;
 
 impl Ladder {
     pub(crate) fn new(schema: i8) -> Self {
         let schema = schema.clamp(MIN_SCHEMA, MAX_SCHEMA);
         Ladder {
             schema,
-            fracs: match schema {
-                1.. => &tables()[schema as usize - 1],
-                _ => &[],
-            },
+            table: (schema > 0).then(|| &tables()[schema as usize - 1]),
         }
     }
 
@@ -39,15 +51,13 @@ impl Ladder {
     pub(crate) fn key(&self, v: f64) -> i32 {
         let (v, inf) = if v > f64::MAX { (f64::MAX, 1) } else { (v, 0) };
         let (frac, exp) = frexp(v);
-        let key = if self.schema > 0 {
-            // How many of the octave's bounds lie below the fraction: a
-            // branch-free count up to schema 4, a binary search above.
-            let within = if self.fracs.len() <= 16 {
-                self.fracs.iter().map(|&b| i32::from(b < frac)).sum()
-            } else {
-                self.fracs.partition_point(|&b| b < frac) as i32
-            };
-            within + (exp - 1) * self.fracs.len() as i32
+        let key = if let Some(t) = self.table {
+            // How many of the octave's bounds lie below the fraction: those
+            // below its cell, and the one in the cell if it is below too.
+            let cell = (frac.to_bits() >> (52 - CELL_BITS)) as usize & ((1 << CELL_BITS) - 1);
+            let below = usize::from(t.cells[cell]);
+            let within = below + usize::from(t.fracs.get(below).is_some_and(|&b| b < frac));
+            within as i32 + (exp - 1) * t.fracs.len() as i32
         } else {
             // An exact power of two is the top of the bucket below.
             let key = exp - i32::from(frac == 0.5);
@@ -59,10 +69,21 @@ impl Ladder {
 }
 
 /// The tables of schemas 1 to 8, made once per process.
-fn tables() -> &'static [Box<[f64]>; MAX_SCHEMA as usize] {
-    static TABLES: std::sync::OnceLock<[Box<[f64]>; MAX_SCHEMA as usize]> =
-        std::sync::OnceLock::new();
-    TABLES.get_or_init(|| std::array::from_fn(|i| fracs(i as i8 + 1)))
+fn tables() -> &'static [Table; MAX_SCHEMA as usize] {
+    static TABLES: std::sync::OnceLock<[Table; MAX_SCHEMA as usize]> = std::sync::OnceLock::new();
+    TABLES.get_or_init(|| {
+        std::array::from_fn(|i| {
+            let fracs = fracs(i as i8 + 1);
+            let cells = (0..1u64 << CELL_BITS)
+                .map(|c| {
+                    // The smallest fraction of cell `c`.
+                    let start = f64::from_bits((1022 << 52) | (c << (52 - CELL_BITS)));
+                    fracs.iter().filter(|&&b| b < start).count() as u16
+                })
+                .collect();
+            Table { fracs, cells }
+        })
+    })
 }
 
 /// `2^(j·2^-s - 1)` for `j` in `0..2^s`, each from its own exponent (no
@@ -175,6 +196,32 @@ mod tests {
                     exact.ceil() as i32,
                     "{v} s{schema}"
                 );
+            }
+        }
+    }
+
+    /// The cell lookup counts exactly what a scan of the bounds does: at
+    /// every bound, one unit in the last place either side, and between.
+    #[test]
+    fn cell_lookup_equals_a_scan() {
+        for schema in 1..=MAX_SCHEMA {
+            let ladder = Ladder::new(schema);
+            let t = ladder.table.unwrap();
+            let scan = |frac: f64| t.fracs.iter().filter(|&&b| b < frac).count() as i32;
+            let mut fracs: Vec<f64> = Vec::new();
+            for &b in t.fracs.iter() {
+                fracs.extend([
+                    b,
+                    f64::from_bits(b.to_bits() + 1),
+                    f64::from_bits(b.to_bits() - 1),
+                ]);
+            }
+            fracs.extend((0..10_000).map(|i| 0.5 + f64::from(i) / 20_000.0));
+            fracs.push(f64::from_bits(1.0f64.to_bits() - 1));
+            for frac in fracs.into_iter().filter(|f| (0.5..1.0).contains(f)) {
+                // `frac · 2` is `frac · 2^1`: its key is the count alone.
+                let v = frac * 2.0;
+                assert_eq!(ladder.key(v), scan(frac), "{frac} at schema {schema}");
             }
         }
     }
