@@ -6,7 +6,9 @@ Starts examples/quantiles (10,000 job durations log-uniform between 1 s and
 the exact quantiles of the set) and two Prometheus 2.42 servers scraping it:
 one with --enable-feature=native-histograms (it negotiates the protobuf
 exposition and stores the native histogram), one without (it scrapes
-OpenMetrics and stores the classic ladder). histogram_quantile(0.5, 0.9,
+OpenMetrics and stores the classic ladder). The native one also stores
+exemplars, which must come through the protobuf exposition (every 1000th
+observation carries a trace id). histogram_quantile(0.5, 0.9,
 0.99) on the native series must land within the schema's bucket width
 (2^(1/8) - 1 = 9.05 %) of the exact quantile; the classic ladder's error on
 the same data is printed beside it. Everything is bounded in time and
@@ -20,6 +22,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.parse
+import urllib.request
 import time
 
 from prometheus_e2e import query, stop, wait_for
@@ -59,7 +64,7 @@ def main():
         config = os.path.join(tmp, "prometheus.yml")
         with open(config, "w") as f:
             f.write(CONFIG)
-        for name, server, flags in [("native", NATIVE, ["--enable-feature=native-histograms"]),
+        for name, server, flags in [("native", NATIVE, ["--enable-feature=native-histograms,exemplar-storage"]),
                                     ("classic", CLASSIC, [])]:
             port = server.rsplit(":", 1)[1]
             procs.append(subprocess.Popen(
@@ -83,6 +88,17 @@ def main():
         if buckets:
             failed += 1
             print(f"FAIL the native-histograms server stored classic buckets: {len(buckets)} series")
+        # Exemplars came through the protobuf exposition too.
+        def exemplars():
+            now = time.time()
+            url = f"{NATIVE}/api/v1/query_exemplars?" + urllib.parse.urlencode(
+                {"query": "rm_job_duration_seconds", "start": now - 600, "end": now + 60})
+            with urllib.request.urlopen(url, timeout=5) as r:
+                data = json.load(r)["data"]
+            ids = {e["labels"].get("trace_id") for d in data for e in d["exemplars"]}
+            return bool(ids) and all(i and len(i) == 32 for i in ids), ids
+        ids = wait_for("exemplars on the native series", exemplars, 30)
+        print(f"exemplars on the native series: {len(ids)} trace ids")
         count = wait_value(NATIVE, "histogram_count(rm_job_duration_seconds)")
         if count != 10000:
             failed += 1

@@ -48,8 +48,16 @@ fn main() {
             Duration::from_secs_f64(86_400f64.powf(u))
         })
         .collect();
-    for d in &durations {
-        backups.observe(*d);
+    for (i, d) in durations.iter().enumerate() {
+        // Every 1000th with a trace id, for Prometheus' exemplar storage.
+        if i % 1000 == 0 {
+            let id = format!("{i:032x}");
+            let labels = [("trace_id", id.as_str())];
+            let trace = rm_metrics::Exemplar::new(&labels).expect("valid");
+            backups.observe_with_exemplar(*d, &trace);
+        } else {
+            backups.observe(*d);
+        }
     }
     durations.sort();
     // The exact quantile: the smallest value with at least q·n at or below.

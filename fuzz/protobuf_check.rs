@@ -8,7 +8,7 @@
 #![allow(dead_code)]
 
 use arbitrary::{Arbitrary, Unstructured};
-use rm_metrics::{Native, Opts, ProtobufEncoder, Registry};
+use rm_metrics::{Exemplar, Native, Opts, ProtobufEncoder, Registry};
 
 use crate::proto::{self, buckets, decode};
 
@@ -23,6 +23,7 @@ struct Input {
     values: Vec<f64>,
     counters: Vec<(String, u32)>,
     gauges: Vec<(String, f64)>,
+    exemplar: Vec<String>,
 }
 
 pub fn protobuf(data: &[u8]) {
@@ -69,6 +70,19 @@ pub fn protobuf(data: &[u8]) {
         want_gauges.insert(k.clone(), *v);
     }
 
+    // An exemplar of arbitrary label values, if valid (≤ 128 characters).
+    const NAMES: [&str; 3] = ["trace_id", "span", "x"];
+    let pairs: Vec<(&str, &str)> = NAMES
+        .iter()
+        .copied()
+        .zip(input.exemplar.iter().map(String::as_str))
+        .collect();
+    let exemplar = Exemplar::new(&pairs).ok();
+    let with_exemplar = registry.counter(Opts::new("e", "E."), []).unwrap();
+    if let Some(e) = &exemplar {
+        with_exemplar.inc_by_with_exemplar([], 2, e);
+    }
+
     let mut encoder = ProtobufEncoder::new();
     let body = encoder.encode(&registry).to_vec();
     assert_eq!(
@@ -78,7 +92,25 @@ pub fn protobuf(data: &[u8]) {
     );
     let families = decode(&body);
     let names: Vec<_> = families.iter().map(|f| f.name.clone().unwrap()).collect();
-    assert_eq!(names, ["h", "c_total", "g"]);
+    assert_eq!(names, ["h", "c_total", "g", "e_total"]);
+    let e = families[3].metric[0].counter.as_ref().unwrap();
+    match &exemplar {
+        Some(_) => {
+            let e = e.exemplar.as_ref().expect("the exemplar");
+            let got: Vec<(String, String)> = e
+                .label
+                .iter()
+                .map(|l| (l.name.clone().unwrap(), l.value.clone().unwrap()))
+                .collect();
+            let want: Vec<(String, String)> = pairs
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect();
+            assert_eq!(got, want);
+            assert_eq!(e.value, Some(2.0));
+        }
+        None => assert!(e.exemplar.is_none()),
+    }
 
     // Counters and gauges, label values byte for byte.
     let got: Vec<(String, f64)> = families[1]

@@ -277,3 +277,64 @@ fn the_preset_in_protobuf_matches_its_text() {
         assert_eq!(got, want, "round {round}");
     }
 }
+
+#[test]
+fn exemplars_round_trip() {
+    use rm_metrics::Exemplar;
+    let registry = Registry::new();
+    let requests = registry.counter(Opts::new("requests", "R."), []).unwrap();
+    let latency = registry
+        .histogram(Opts::new("latency", "L."), [], &[1.0, 10.0])
+        .unwrap();
+    let odd = Exemplar::new(&[("trace_id", "a\"b\\c\nd=e,f"), ("span", "é")]).unwrap();
+    requests.inc_by_with_exemplar([], 3, &odd);
+    let plain = Exemplar::new(&[("trace_id", "abc")]).unwrap();
+    latency.observe_with_exemplar([], 0.5, &plain);
+    latency.observe_with_exemplar([], 50.0, &odd);
+    latency.observe([], 5.0);
+    let mut encoder = ProtobufEncoder::new();
+    for _ in 0..2 {
+        let families = decode(encoder.encode(&registry));
+        let c = families[0].metric[0].counter.as_ref().unwrap();
+        assert_eq!(c.value, Some(3.0));
+        let e = c.exemplar.as_ref().unwrap();
+        let labels: Vec<_> = e
+            .label
+            .iter()
+            .map(|l| (l.name.clone().unwrap(), l.value.clone().unwrap()))
+            .collect();
+        let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+        assert_eq!(
+            labels,
+            [pair("trace_id", "a\"b\\c\nd=e,f"), pair("span", "é")]
+        );
+        assert_eq!(e.value, Some(3.0));
+        let h = families[1].metric[0].histogram.as_ref().unwrap();
+        // Two bounds and the `+Inf` bucket, written for its exemplar.
+        let b: Vec<_> = h
+            .bucket
+            .iter()
+            .map(|b| {
+                (
+                    b.upper_bound.unwrap(),
+                    b.cumulative_count.unwrap(),
+                    b.exemplar.as_ref().map(|e| e.value),
+                )
+            })
+            .collect();
+        assert_eq!(
+            b,
+            [
+                (1.0, 1, Some(Some(0.5))),
+                (10.0, 2, None),
+                (f64::INFINITY, 3, Some(Some(50.0)))
+            ]
+        );
+        assert_eq!(
+            h.bucket[0].exemplar.as_ref().unwrap().label[0]
+                .value
+                .as_deref(),
+            Some("abc")
+        );
+    }
+}

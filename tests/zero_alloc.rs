@@ -324,7 +324,8 @@ fn openmetrics_with_exemplars_allocates_nothing_in_steady_state() {
 
 #[test]
 fn protobuf_with_native_histograms_allocates_nothing_in_steady_state() {
-    use rm_metrics::{Format, Native, Opts, ProtobufEncoder, Registry};
+    use rm_metrics::{Exemplar, Format, Native, Opts, ProtobufEncoder, Registry};
+    let ids_hex: Vec<String> = (0..64).map(|i| format!("{i:032x}")).collect();
     let registry = Registry::new();
     let requests = registry
         .counter(Opts::new("requests", "Requests."), ["code"])
@@ -351,7 +352,19 @@ fn protobuf_with_native_histograms_allocates_nothing_in_steady_state() {
     let mut round = || {
         for r in &routes {
             n += 1;
-            requests.inc([if n % 2 == 0 { "200" } else { "500" }]);
+            // Exemplars with one or two labels in turn: the protobuf
+            // writer's pooled messages must not churn.
+            let id = ids_hex[(n % 64) as usize].as_str();
+            let one = [("trace_id", id)];
+            let two = [("trace_id", id), ("span", "s\"1")];
+            let exemplar = Exemplar::new(if n % 3 == 0 { &two[..] } else { &one[..] }).unwrap();
+            requests.inc_by_with_exemplar([if n % 2 == 0 { "200" } else { "500" }], 1, &exemplar);
+            jobs.observe_with_exemplar(
+                "check",
+                "failed",
+                Duration::from_millis(n % 900),
+                &exemplar,
+            );
             // 400 distinct values over 40 buckets or so: the reduction to
             // 20 runs on every read.
             let v = 1e-3 * 1.01f64.powi((n % 400) as i32);

@@ -70,7 +70,8 @@
 //!
 //! Native histograms (in `loom-tests/tests/families.rs`):
 //!
-//! 13. `native_reads_are_exact_in_both_ladders` (bound 3, 167k executions):
+//! 13. `native_reads_are_exact_in_both_ladders` (bound 3, 120k to 167k
+//!     executions, as the models run before it in the process vary):
 //!     one thread observes twice (so a read can meet it between the two),
 //!     another once, into a native histogram whose observations each write
 //!     a classic and a native counter; each of two reads holds exactly the

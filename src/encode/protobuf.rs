@@ -1,7 +1,7 @@
 //! The Prometheus protobuf exposition (`io.prometheus.client.MetricFamily`,
 //! length-delimited): every family, classic histograms with their buckets
-//! and native histograms with their spans and deltas, encoded with prost
-//! into buffers reused from scrape to scrape.
+//! and native histograms with their spans and deltas, exemplars, encoded
+//! with prost into buffers and messages reused from scrape to scrape.
 //!
 //! The numeric messages are prost-derived structs (reused, so their vectors
 //! keep their room); label pairs, names and help text are written from the
@@ -68,6 +68,97 @@ struct Bucket {
     cumulative_count: Option<u64>,
     #[prost(double, optional, tag = "2")]
     upper_bound: Option<f64>,
+    #[prost(message, optional, tag = "3")]
+    exemplar: Option<Exemplar>,
+}
+
+/// `io.prometheus.client.Counter`.
+#[derive(Clone, PartialEq, Message)]
+struct Counter {
+    #[prost(double, optional, tag = "1")]
+    value: Option<f64>,
+    #[prost(message, optional, tag = "2")]
+    exemplar: Option<Exemplar>,
+}
+
+/// `io.prometheus.client.Exemplar`, without a timestamp (none is kept).
+#[derive(Clone, PartialEq, Message)]
+struct Exemplar {
+    #[prost(message, repeated, tag = "1")]
+    label: Vec<LabelPair>,
+    #[prost(double, optional, tag = "2")]
+    value: Option<f64>,
+}
+
+/// `io.prometheus.client.LabelPair`. Its `string` fields are declared as
+/// bytes, which are encoded the same (length-delimited): their contents
+/// are UTF-8 already (a cell's text is, and unescaping maps ASCII to
+/// ASCII), so this skips a check per string.
+#[derive(Clone, PartialEq, Message)]
+struct LabelPair {
+    #[prost(bytes = "vec", optional, tag = "1")]
+    name: Option<Vec<u8>>,
+    #[prost(bytes = "vec", optional, tag = "2")]
+    value: Option<Vec<u8>>,
+}
+
+/// Exemplar messages kept from scrape to scrape: filled from a cell's
+/// text, lent to a bucket or counter for one encode, then taken back, so
+/// their strings keep their room.
+#[derive(Debug, Default)]
+struct Exemplars {
+    free: Vec<Exemplar>,
+    free_pairs: Vec<LabelPair>,
+    /// A cell's text, as `Latest::load` writes it.
+    text: Vec<u8>,
+}
+
+impl Exemplars {
+    /// The exemplar in `cell`, if it holds one (its labels unescaped).
+    fn load(&mut self, cell: Option<&Latest>) -> Option<Exemplar> {
+        self.text.clear();
+        let value = cell?.load(&mut self.text)?;
+        let mut e = self.free.pop().unwrap_or_default();
+        e.value = Some(value);
+        // `name="value",…`: names are plain; values escape `\`, `"` and
+        // line feed as `\\`, `\"` and `\n`.
+        let mut rest = &self.text[..];
+        while let Some(eq) = memchr::memchr(b'=', rest) {
+            let mut pair = self.free_pairs.pop().unwrap_or_default();
+            let name = pair.name.get_or_insert_with(Vec::new);
+            name.clear();
+            name.extend_from_slice(&rest[..eq]);
+            let value = pair.value.get_or_insert_with(Vec::new);
+            value.clear();
+            // Runs up to the next quote or backslash, copied whole.
+            let mut i = eq + 2;
+            while let Some(at) = memchr::memchr2(b'"', b'\\', &rest[i.min(rest.len())..]) {
+                value.extend_from_slice(&rest[i..i + at]);
+                i += at;
+                if rest[i] == b'"' {
+                    break;
+                }
+                value.push(match rest.get(i + 1) {
+                    Some(b'n') => b'\n',
+                    Some(&c) => c,
+                    None => break,
+                });
+                i += 2;
+            }
+            e.label.push(pair);
+            // Past the closing quote and the comma.
+            rest = rest.get(i + 2..).unwrap_or(&[]);
+        }
+        Some(e)
+    }
+
+    /// Takes back a lent exemplar.
+    fn put(&mut self, e: Option<Exemplar>) {
+        if let Some(mut e) = e {
+            self.free_pairs.append(&mut e.label);
+            self.free.push(e);
+        }
+    }
 }
 
 #[derive(Clone, PartialEq, Message)]
@@ -106,6 +197,8 @@ pub(crate) struct Writer {
     native: Option<NativeHistogramValue>,
     pass: Vec<u64>,
     counts: Vec<u64>,
+    counter: Counter,
+    exemplars: Exemplars,
 }
 
 /// Encoded length of a length-delimited field of `len` bytes.
@@ -189,15 +282,8 @@ fn header_len(name: (&str, &str), help: &str, kind: MetricType, unit: Option<&st
         + unit.map_or(0, |u| field_len(field::FAMILY_UNIT, u.len()))
 }
 
-/// What a gauge family's rows are: each calls the sink once per metric,
-/// with its label fields (as [`put_labels`] encodes them: `src[..len]`,
-/// where `src` has `CHUNK - 1` readable bytes more, for a padded copy) and
-/// value. Called twice (sizes, then bytes), so it must give the same
-/// metrics both times.
-pub(crate) type Rows<'r> = &'r dyn Fn(&mut dyn FnMut(&[u8], usize, f64));
-
 /// Appends the `label` fields of a metric with these pairs to `out`: what
-/// a caller may keep across scrapes and pass to
+/// a caller may keep across scrapes and give
 /// [`gauge_family`](Writer::gauge_family).
 pub(crate) fn put_labels(out: &mut Vec<u8>, pairs: &[(&str, &str)]) {
     for &(name, value) in pairs {
@@ -209,30 +295,37 @@ pub(crate) fn put_labels(out: &mut Vec<u8>, pairs: &[(&str, &str)]) {
 }
 
 impl Writer {
-    /// Writes a gauge family whose metrics `rows` gives (with their label
-    /// fields already encoded), straight into `out`.
-    pub(crate) fn gauge_family(
+    /// Writes a gauge family straight into `out`. `rows()` gives its
+    /// metrics: each one's label fields (as [`put_labels`] encodes them:
+    /// `src[..len]`, where `src` has `CHUNK - 1` readable bytes more, for a
+    /// padded copy) and value. It is called twice (sizes, then bytes), so
+    /// it must give the same metrics both times.
+    pub(crate) fn gauge_family<'s, I>(
         &mut self,
         out: &mut Vec<u8>,
         name: &str,
         help: &str,
-        rows: Rows<'_>,
-    ) {
+        rows: impl Fn() -> I,
+    ) where
+        I: Iterator<Item = (&'s [u8], usize, f64)>,
+    {
         // A metric: its labels, then the gauge field (key, length, value).
         let gauge_len = field_len(field::METRIC_GAUGE, VALUE_LEN);
         let mut len = header_len((name, ""), help, MetricType::Gauge, None);
-        rows(&mut |_, labels, _| len += field_len(field::FAMILY_METRIC, labels + gauge_len));
+        for (_, labels, _) in rows() {
+            len += field_len(field::FAMILY_METRIC, labels + gauge_len);
+        }
         out.reserve(len + encoded_len_varint(len as u64));
         encode_varint(len as u64, out);
         put_header(out, (name, ""), help, MetricType::Gauge, None);
-        rows(&mut |src, labels, v| {
+        for (src, labels, v) in rows() {
             encode_key(field::FAMILY_METRIC, WireType::LengthDelimited, out);
             encode_varint((labels + gauge_len) as u64, out);
             append_padded(out, src, labels);
             encode_key(field::METRIC_GAUGE, WireType::LengthDelimited, out);
             encode_varint(VALUE_LEN as u64, out);
             put_value(out, v);
-        });
+        }
     }
 
     /// Writes every family of `registry` into `out`.
@@ -277,17 +370,28 @@ impl Writer {
         self.counts.resize(width, 0);
         let sum = read.read(&mut self.pass, &mut self.counts);
         let h = &mut self.histogram;
-        h.bucket.resize(bounds.len(), Bucket::default());
-        let mut cumulative = 0u64;
-        for (i, (bucket, bound)) in h.bucket.iter_mut().zip(bounds).enumerate() {
-            cumulative = cumulative.wrapping_add(self.counts[i]);
-            bucket.cumulative_count = Some(cumulative);
-            bucket.upper_bound = Some(*bound);
-        }
         let classic = bounds.len() + 1;
         let count = self.counts[..classic]
             .iter()
             .fold(0u64, |a, c| a.wrapping_add(*c));
+        // The `+Inf` bucket is written only to carry its exemplar, as
+        // client_golang does.
+        let inf = self.exemplars.load(read.exemplar(bounds.len()));
+        h.bucket
+            .resize(bounds.len() + usize::from(inf.is_some()), Bucket::default());
+        let mut cumulative = 0u64;
+        for (i, bucket) in h.bucket.iter_mut().enumerate() {
+            cumulative = cumulative.wrapping_add(self.counts[i]);
+            bucket.cumulative_count = Some(cumulative);
+            bucket.upper_bound = Some(bounds.get(i).copied().unwrap_or(f64::INFINITY));
+            bucket.exemplar = match bounds.get(i) {
+                Some(_) => self.exemplars.load(read.exemplar(i)),
+                None => None,
+            };
+        }
+        if let Some(last) = h.bucket.get_mut(bounds.len()) {
+            last.exemplar = inf;
+        }
         h.sample_count = Some(count);
         h.sample_sum = Some(sum);
         let native = self.native.get_or_insert_with(NativeHistogramValue::empty);
@@ -322,6 +426,9 @@ impl Writer {
             h.encoded_len(),
             |out| h.encode_raw(out),
         );
+        for bucket in self.histogram.bucket.iter_mut() {
+            self.exemplars.put(bucket.exemplar.take());
+        }
     }
 }
 
@@ -358,7 +465,9 @@ fn put_string(out: &mut Vec<u8>, tag: u32, s: &str) {
 /// (`application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily;
 /// encoding=delimited`), the format Prometheus needs for native
 /// histograms: every family, histograms with their classic buckets, native
-/// histograms with their exponential buckets too. Keep one encoder: it
+/// histograms with their exponential buckets too, and the latest exemplar
+/// of each counter and classic bucket (the `+Inf` bucket is written when it
+/// has one, as client_golang does). Keep one encoder: it
 /// reuses its buffers, so a steady-state encode allocates nothing.
 ///
 /// ```
@@ -400,9 +509,24 @@ struct Series<'a> {
 }
 
 impl Visitor for Series<'_> {
-    fn counter(&mut self, values: Values<'_>, value: u64, _: Option<&Latest>) {
-        // The exposition's counters are doubles.
+    fn counter(&mut self, values: Values<'_>, value: u64, exemplar: Option<&Latest>) {
         let pairs = self.desc.pairs(values);
+        let w = &mut *self.w;
+        if let Some(e) = w.exemplars.load(exemplar) {
+            // The exposition's counters are doubles.
+            w.counter.value = Some(value as f64);
+            w.counter.exemplar = Some(e);
+            let c = &w.counter;
+            put_metric(
+                &mut w.body,
+                pairs,
+                field::METRIC_COUNTER,
+                c.encoded_len(),
+                |out| c.encode_raw(out),
+            );
+            w.exemplars.put(w.counter.exemplar.take());
+            return;
+        }
         put_metric(
             &mut self.w.body,
             pairs,

@@ -302,8 +302,13 @@ impl Renderer {
     /// buckets if it has them, then the registry's other families.
     fn render_protobuf(&mut self, registry: &JobRegistry, s: &Snapshot<'_>, part: Partition) {
         self.proto_labels_of(s);
+        self.values.clear();
+        self.values
+            .extend(self.order.iter().map(|&(_, i)| HostValues::of(&s.hosts[i])));
         let (w, out) = (&mut self.proto, &mut self.buf);
-        let (server, server_ends) = (&self.proto_server, self.proto_server_ends);
+        let (server, ends) = (&self.proto_server[..], self.proto_server_ends);
+        // Server label fields `k`: `server[start(k)..ends[k]]`.
+        let start = |k: usize| if k == 0 { 0 } else { ends[k - 1] };
         if part.has_server_families() {
             for (name, help, value) in [
                 (
@@ -317,59 +322,50 @@ impl Renderer {
                     s.hosts_online(),
                 ),
             ] {
-                w.gauge_family(out, name, help, &|sink| sink(&[0; CHUNK], 0, value as f64));
+                let no_labels: &[u8] = &[0; CHUNK];
+                w.gauge_family(out, name, help, || {
+                    std::iter::once((no_labels, 0, value as f64))
+                });
             }
             let a = &s.alerts;
             w.gauge_family(
                 out,
                 "rm_active_alerts",
                 "Open alerts grouped by severity.",
-                &|sink| {
-                    for (k, n) in [a.info, a.warning, a.critical].into_iter().enumerate() {
-                        let start = if k == 0 { 0 } else { server_ends[k - 1] };
-                        sink(&server[start..], server_ends[k] - start, n as f64);
-                    }
+                || {
+                    [a.info, a.warning, a.critical]
+                        .into_iter()
+                        .enumerate()
+                        .map(|(k, n)| (&server[start(k)..], ends[k] - start(k), n as f64))
                 },
             );
             w.gauge_family(
                 out,
                 "rm_build_info",
                 "Build identifying labels; value is always 1.",
-                &|sink| {
-                    sink(
-                        &server[server_ends[2]..],
-                        server_ends[3] - server_ends[2],
-                        1.0,
-                    )
-                },
+                || std::iter::once((&server[start(3)..], ends[3] - start(3), 1.0)),
             );
         }
-        let (order, arena, ends) = (&self.order, &self.proto_labels, &self.proto_ends);
-        // Host `j`'s id and name fields: `arena[start..ends[j].0]`, its
-        // status field `arena[ends[j].0..ends[j].1]`.
-        let start = |j: usize| if j == 0 { 0 } else { ends[j - 1].1 };
-        for (name, help, value) in HOST_FAMILIES.iter() {
-            w.gauge_family(out, name, help, &|sink| {
-                for (j, &(_, i)) in order.iter().enumerate() {
-                    if let Some(v) = value(&s.hosts[i]) {
-                        let v = match v {
-                            Int::I(v) => v as f64,
-                            Int::U(v) => v as f64,
-                        };
-                        sink(&arena[start(j)..], ends[j].0 - start(j), v);
-                    }
-                }
+        let (values, arena, host_ends) = (&self.values, &self.proto_labels[..], &self.proto_ends);
+        // Host `j`'s id and name fields: `arena[at(j)..host_ends[j].0]`,
+        // its status field `arena[host_ends[j].0..host_ends[j].1]`.
+        let at = |j: usize| if j == 0 { 0 } else { host_ends[j - 1].1 };
+        for (f, (name, help, _)) in HOST_FAMILIES.iter().enumerate() {
+            w.gauge_family(out, name, help, || {
+                values.iter().enumerate().filter_map(move |(j, host)| {
+                    let v = match host.get(f)? {
+                        Int::I(v) => v as f64,
+                        Int::U(v) => v as f64,
+                    };
+                    Some((&arena[at(j)..], host_ends[j].0 - at(j), v))
+                })
             });
         }
         w.gauge_family(
             out,
             "rm_host_repo_status",
             "Repo readiness state for the host. Exactly one row per host with status label set.",
-            &|sink| {
-                for j in 0..order.len() {
-                    sink(&arena[start(j)..], ends[j].1 - start(j), 1.0);
-                }
-            },
+            || (0..values.len()).map(|j| (&arena[at(j)..], host_ends[j].1 - at(j), 1.0)),
         );
         if part.has_server_families() {
             w.write_into(registry.registry(), out);
