@@ -1,6 +1,6 @@
-//! Lock-free counters, gauges and histograms with exact reads and
-//! exemplars, and a Prometheus exporter (text 0.0.4 or OpenMetrics 1.0)
-//! that holds under hostile load.
+//! Lock-free counters, gauges and histograms (classic and native) with
+//! exact reads and exemplars, and a Prometheus exporter (text 0.0.4,
+//! OpenMetrics 1.0 or protobuf) that holds under hostile load.
 //!
 //! `rm-metrics` is the metrics core a latency-sensitive service links in:
 //!
@@ -10,15 +10,21 @@
 //!   and scrape-time collectors ([`Registry::gauge_fn`]). Registration
 //!   returns an error for bad input; observing cannot fail, takes no lock
 //!   and, once a series exists, allocates nothing;
-//! * a [`TextEncoder`] that writes the text exposition (format 0.0.4), and
-//!   an [`OpenMetricsEncoder`] that writes OpenMetrics 1.0 with
+//! * [`NativeHistogram`]s: Prometheus' exponential buckets ([`Native`])
+//!   beside classic ones, updated together by each observation, lock-free;
+//! * a [`TextEncoder`] that writes the text exposition (format 0.0.4), an
+//!   [`OpenMetricsEncoder`] that writes OpenMetrics 1.0 with
 //!   [`Exemplar`]s (a trace id on a histogram bucket or a counter, replaced
-//!   without a lock), both into buffers they reuse;
+//!   without a lock), and a [`ProtobufEncoder`] that writes the protobuf
+//!   exposition with native histograms, all into buffers they reuse;
 //! * the restic-manager schema: a [`JobRegistry`] of job-duration
 //!   histograms, per-host and server gauges from a borrowed [`Snapshot`],
 //!   and its [`Renderer`];
+//! * with the `metrics` feature, a recorder for the `metrics` facade (the
+//!   `facade` module): what any crate records with its macros lands in
+//!   these families;
 //! * with the `exporter` feature, a gated `/metrics` HTTP endpoint
-//!   (the `exporter` module) that serves either format as the scraper's
+//!   (the `exporter` module) that serves each format as the scraper's
 //!   `Accept` asks.
 //!
 //! ```
