@@ -81,9 +81,12 @@ struct Shared {
     /// changes nothing (the macros' inline `description:` repeats it on
     /// every call).
     described: SwapCell<HashMap<String, Description>>,
-    /// Families by name; held to add a family, a series to a map, or a
-    /// description.
-    families: Mutex<HashMap<String, Slot>>,
+    /// Families by name, read lock-free on a key's first use (and on every
+    /// use of a key past its family's series limit).
+    families: SwapCell<HashMap<String, Slot>>,
+    /// Serializes what changes the maps: a new family, a key added to a
+    /// key map, a description.
+    writer: Mutex<()>,
     errors: Mutex<Vec<RegisterError>>,
 }
 
@@ -93,6 +96,7 @@ struct Description {
     unit: Option<&'static str>,
 }
 
+#[derive(Clone)]
 enum Slot {
     Counter(DynamicFamily<Counter>),
     Gauge(DynamicFamily<Gauge>),
@@ -178,7 +182,7 @@ impl<M> Map<M> {
             .map(|(_, s)| Arc::clone(s))
     }
 
-    /// Adds `key` (callers hold the families lock, which serializes adds:
+    /// Adds `key` (callers hold the writer's lock, which serializes adds:
     /// none is lost between the copy and the publish).
     fn insert(&self, key: &Key, series: &Arc<Series<M>>) {
         let hash = key.get_hash();
@@ -238,7 +242,8 @@ impl Recorder {
             gauges: Map::new(),
             histograms: Map::new(),
             described: SwapCell::new(HashMap::new()),
-            families: Mutex::new(HashMap::new()),
+            families: SwapCell::new(HashMap::new()),
+            writer: Mutex::new(()),
             errors: Mutex::new(Vec::new()),
         }))
     }
@@ -291,31 +296,60 @@ impl Shared {
             Ok(checked) => checked,
             Err(e) => return self.refuse(e),
         };
-        let mut families = lock(&self.families);
-        let family = match families.get(&*name) {
-            Some(Slot::Refused) => return None,
-            Some(slot) => match M::family(slot) {
-                Some(family) => family.clone(),
-                // One name, two kinds: the second is refused.
-                None => return self.refuse(RegisterError::DuplicateName(name.into_owned())),
-            },
-            None => match self.register::<M>(&name) {
-                Ok(family) => {
-                    families.insert(name.into_owned(), M::slot(family.clone()));
-                    family
-                }
-                Err(e) => {
-                    families.insert(name.into_owned(), Slot::Refused);
-                    return self.refuse(e);
-                }
-            },
-        };
+        let family = self.family::<M>(name)?;
         let pairs: Vec<&str> = pairs.iter().map(|p| &**p).collect();
         let series = family.resolve(&pairs);
         if !series.is_overflow() {
+            // Counted series are bounded by the limit: so are these adds.
+            let _writer = lock(&self.writer);
             M::map(self).insert(key, &series);
         }
         Some(series)
+    }
+
+    /// The family `name` of kind `M`: found lock-free, else registered
+    /// under the writer's lock; `None` (its error listed) if the name
+    /// cannot be one.
+    fn family<M: Facade>(&self, name: Cow<'_, str>) -> Option<DynamicFamily<M>> {
+        let found = |families: &HashMap<String, Slot>| {
+            families
+                .get(&*name)
+                .map(|slot| match (slot, M::family(slot)) {
+                    (_, Some(family)) => Ok(family.clone()),
+                    (Slot::Refused, _) => Err(None),
+                    // One name, two kinds: the second is refused.
+                    _ => Err(Some(RegisterError::DuplicateName(
+                        name.clone().into_owned(),
+                    ))),
+                })
+        };
+        let outcome = match found(&self.families.load()) {
+            Some(outcome) => outcome,
+            None => {
+                let _writer = lock(&self.writer);
+                let current = self.families.load();
+                match found(&current) {
+                    // Another thread registered it meanwhile.
+                    Some(outcome) => outcome,
+                    None => {
+                        let registered = self.register::<M>(&name);
+                        let mut next = HashMap::clone(&current);
+                        let slot = match &registered {
+                            Ok(family) => M::slot(family.clone()),
+                            Err(_) => Slot::Refused,
+                        };
+                        next.insert(name.clone().into_owned(), slot);
+                        self.families.store(Arc::new(next));
+                        registered.map_err(Some)
+                    }
+                }
+            }
+        };
+        match outcome {
+            Ok(family) => Some(family),
+            Err(Some(e)) => self.refuse(e),
+            Err(None) => None,
+        }
     }
 
     fn register<M: Facade>(&self, name: &str) -> Result<DynamicFamily<M>, RegisterError> {
@@ -352,12 +386,12 @@ impl Shared {
                 return;
             }
         }
-        let families = lock(&self.families);
+        let _writer = lock(&self.writer);
         let description = Description {
             help: help.into_owned(),
             unit,
         };
-        if let Some(slot) = families.get(&*name) {
+        if let Some(slot) = self.families.load().get(&*name) {
             slot.describe(&description);
         }
         let mut next = HashMap::clone(&self.described.load());
