@@ -236,12 +236,7 @@ fn put_metric<'a>(
     let len = metric_len(pairs.clone(), tag, value_len);
     encode_key(field::FAMILY_METRIC, WireType::LengthDelimited, out);
     encode_varint(len as u64, out);
-    for (name, value) in pairs {
-        encode_key(field::METRIC_LABEL, WireType::LengthDelimited, out);
-        encode_varint(pair_len(name, value) as u64, out);
-        put_string(out, field::LABEL_NAME, name);
-        put_string(out, field::LABEL_VALUE, value);
-    }
+    put_labels(out, pairs);
     encode_key(tag, WireType::LengthDelimited, out);
     encode_varint(value_len as u64, out);
     value(out);
@@ -285,8 +280,11 @@ fn header_len(name: (&str, &str), help: &str, kind: MetricType, unit: Option<&st
 /// Appends the `label` fields of a metric with these pairs to `out`: what
 /// a caller may keep across scrapes and give
 /// [`gauge_family`](Writer::gauge_family).
-pub(crate) fn put_labels(out: &mut Vec<u8>, pairs: &[(&str, &str)]) {
-    for &(name, value) in pairs {
+pub(crate) fn put_labels<'a>(
+    out: &mut Vec<u8>,
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+) {
+    for (name, value) in pairs {
         encode_key(field::METRIC_LABEL, WireType::LengthDelimited, out);
         encode_varint(pair_len(name, value) as u64, out);
         put_string(out, field::LABEL_NAME, name);

@@ -22,29 +22,39 @@ pub(crate) enum Names {
 impl Names {
     /// The family name of a metric named `name`.
     pub(crate) fn metric<'a>(self, name: &'a str) -> Result<Cow<'a, str>, RegisterError> {
-        if is_metric_name(name) {
-            return Ok(Cow::Borrowed(name));
-        }
-        match self {
-            Names::Strict => Err(RegisterError::InvalidName(name.into())),
-            Names::Sanitize if name.is_empty() => Err(RegisterError::InvalidName(name.into())),
-            Names::Sanitize => Ok(Cow::Owned(sanitize(name, |c| {
-                c.is_ascii_alphanumeric() || c == '_' || c == ':'
-            }))),
-        }
+        self.valid(
+            name,
+            is_metric_name,
+            |c| c.is_ascii_alphanumeric() || c == '_' || c == ':',
+            RegisterError::InvalidName,
+        )
     }
 
     /// A label name, made valid.
     fn label<'a>(self, name: &'a str) -> Result<Cow<'a, str>, RegisterError> {
-        if is_label_name(name) {
-            return Ok(Cow::Borrowed(name));
-        }
-        match self {
-            Names::Strict => Err(RegisterError::InvalidLabelName(name.into())),
-            Names::Sanitize if name.is_empty() => Err(RegisterError::InvalidLabelName(name.into())),
-            Names::Sanitize => Ok(Cow::Owned(sanitize(name, |c| {
-                c.is_ascii_alphanumeric() || c == '_'
-            }))),
+        self.valid(
+            name,
+            is_label_name,
+            |c| c.is_ascii_alphanumeric() || c == '_',
+            RegisterError::InvalidLabelName,
+        )
+    }
+
+    /// `name` if `is_valid`; else, sanitizing, with each character not
+    /// `allowed` replaced; else (or if empty) the error `invalid` names.
+    fn valid<'a>(
+        self,
+        name: &'a str,
+        is_valid: fn(&str) -> bool,
+        allowed: fn(char) -> bool,
+        invalid: fn(String) -> RegisterError,
+    ) -> Result<Cow<'a, str>, RegisterError> {
+        if is_valid(name) {
+            Ok(Cow::Borrowed(name))
+        } else if self == Names::Strict || name.is_empty() {
+            Err(invalid(name.into()))
+        } else {
+            Ok(Cow::Owned(sanitize(name, allowed)))
         }
     }
 
@@ -77,7 +87,7 @@ impl Names {
     }
 }
 
-fn sanitize(name: &str, valid: impl Fn(char) -> bool) -> String {
+fn sanitize(name: &str, valid: fn(char) -> bool) -> String {
     let mut out = String::with_capacity(name.len() + 1);
     if name.starts_with(|c: char| c.is_ascii_digit()) {
         out.push('_');

@@ -110,15 +110,9 @@ impl DurationHistogram {
     /// `None` for a family registered without them.
     pub fn native(&self) -> Option<NativeHistogramValue> {
         let native = self.native.as_ref()?;
-        let classic = self.bounds.len() + 1;
-        let all = classic + native.counters();
-        let (mut pass, mut counts, mut nanos) = (vec![0; all], vec![0; all], 0u128);
-        self.read_into(&mut pass, &mut counts, &mut nanos);
-        let mut value = NativeHistogramValue::empty();
-        value.classic = counts[..classic].to_vec();
-        value.sum = seconds(nanos);
-        native.read(&counts[classic..], &mut value);
-        Some(value)
+        Some(native.value(self.bounds.len() + 1, |pass, acc| {
+            ReadHistogram::read(self, pass, acc)
+        }))
     }
 
     /// Adds the per-bucket counts into `acc` and the exact sum into `sum`.

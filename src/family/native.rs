@@ -219,6 +219,22 @@ impl NativeBuckets {
         FIRST + self.width() * (1 + usize::from(self.negative))
     }
 
+    /// A whole read: `read` fills every counter (`classic` of them first,
+    /// then this part's) and returns the sum.
+    pub(crate) fn value(
+        &self,
+        classic: usize,
+        read: impl FnOnce(&mut [u64], &mut [u64]) -> f64,
+    ) -> NativeHistogramValue {
+        let all = classic + self.counters();
+        let (mut pass, mut counts) = (vec![0; all], vec![0; all]);
+        let mut value = NativeHistogramValue::empty();
+        value.sum = read(&mut pass, &mut counts);
+        value.classic = counts[..classic].to_vec();
+        self.read(&counts[classic..], &mut value);
+        value
+    }
+
     /// The part's counters of a read (`native`) into `out`'s zero bucket,
     /// schema and buckets (their vectors reused), reduced to at most
     /// `max_buckets` populated buckets.
@@ -286,17 +302,11 @@ impl NativeHistogram {
     /// The current counts and sum, read exactly, the native buckets reduced
     /// to at most the family's `max_buckets`.
     pub fn get(&self) -> NativeHistogramValue {
-        let classic = self.bounds.len() + 1;
-        let all = classic + self.native.counters();
-        let mut pass = vec![0; all];
-        let mut counts = vec![0; all];
-        let mut sum = 0.0;
-        self.read_into(&mut pass, &mut counts, &mut sum);
-        let mut value = NativeHistogramValue::empty();
-        value.classic = counts[..classic].to_vec();
-        value.sum = sum;
-        self.native.read(&counts[classic..], &mut value);
-        value
+        self.native.value(self.bounds.len() + 1, |pass, acc| {
+            let mut sum = 0.0;
+            self.read_into(pass, acc, &mut sum);
+            sum
+        })
     }
 
     /// The native part of a read into `out` (see `NativeBuckets::read`).
@@ -336,8 +346,8 @@ impl fmt::Debug for NativeHistogram {
 /// holds the magnitudes in `(2^((k-1)·2^-s), 2^(k·2^-s)]`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct NativeHistogramValue {
-    pub(crate) classic: Vec<u64>,
-    pub(crate) sum: f64,
+    classic: Vec<u64>,
+    sum: f64,
     schema: i8,
     zero_threshold: f64,
     zero_count: u64,

@@ -379,13 +379,13 @@ impl Renderer {
     fn proto_labels_of(&mut self, s: &Snapshot<'_>) {
         self.proto_server.clear();
         for (k, severity) in ["info", "warning", "critical"].into_iter().enumerate() {
-            put_labels(&mut self.proto_server, &[("severity", severity)]);
+            put_labels(&mut self.proto_server, [("severity", severity)]);
             self.proto_server_ends[k] = self.proto_server.len();
         }
         let b = &s.build;
         put_labels(
             &mut self.proto_server,
-            &[
+            [
                 ("version", b.version),
                 ("commit", b.commit),
                 ("go_version", b.go_version),
@@ -418,7 +418,7 @@ impl Renderer {
             let labels = &mut self.proto_labels;
             // Each value is the last bytes of its field.
             let mut put = |name: &str, value: &str| {
-                put_labels(labels, &[(name, value)]);
+                put_labels(labels, [(name, value)]);
                 (labels.len() - value.len(), labels.len())
             };
             let raw = [
