@@ -245,6 +245,9 @@ fn put_metric<'a>(
 /// A `Gauge` or `Counter` message: its one double.
 const VALUE_LEN: usize = 9;
 
+/// The longest varint: room left for a length not known yet.
+const MAX_PREFIX: usize = 10;
+
 fn put_value(out: &mut Vec<u8>, v: f64) {
     prost::encoding::double::encode(1, &v, out);
 }
@@ -293,30 +296,27 @@ pub(crate) fn put_labels<'a>(
 }
 
 impl Writer {
-    /// Writes a gauge family straight into `out`. `rows()` gives its
-    /// metrics: each one's label fields (as [`put_labels`] encodes them:
+    /// Writes a gauge family straight into `out`. `rows` are its metrics:
+    /// each one's label fields (as [`put_labels`] encodes them:
     /// `src[..len]`, where `src` has `CHUNK - 1` readable bytes more, for a
-    /// padded copy) and value. It is called twice (sizes, then bytes), so
-    /// it must give the same metrics both times.
-    pub(crate) fn gauge_family<'s, I>(
+    /// padded copy) and value.
+    pub(crate) fn gauge_family<'s>(
         &mut self,
         out: &mut Vec<u8>,
         name: &str,
         help: &str,
-        rows: impl Fn() -> I,
-    ) where
-        I: Iterator<Item = (&'s [u8], usize, f64)>,
-    {
+        rows: impl Iterator<Item = (&'s [u8], usize, f64)>,
+    ) {
         // A metric: its labels, then the gauge field (key, length, value).
         let gauge_len = field_len(field::METRIC_GAUGE, VALUE_LEN);
-        let mut len = header_len((name, ""), help, MetricType::Gauge, None);
-        for (_, labels, _) in rows() {
-            len += field_len(field::FAMILY_METRIC, labels + gauge_len);
-        }
-        out.reserve(len + encoded_len_varint(len as u64));
-        encode_varint(len as u64, out);
+        // One pass: the family is written after room for the longest
+        // length prefix, which is then written before it and the room left
+        // over cut out (one move of the family's bytes, cheaper than a
+        // second pass over its rows to size it).
+        let start = out.len();
+        out.extend_from_slice(&[0; MAX_PREFIX]);
         put_header(out, (name, ""), help, MetricType::Gauge, None);
-        for (src, labels, v) in rows() {
+        for (src, labels, v) in rows {
             encode_key(field::FAMILY_METRIC, WireType::LengthDelimited, out);
             encode_varint((labels + gauge_len) as u64, out);
             append_padded(out, src, labels);
@@ -324,6 +324,11 @@ impl Writer {
             encode_varint(VALUE_LEN as u64, out);
             put_value(out, v);
         }
+        let len = (out.len() - start - MAX_PREFIX) as u64;
+        let body = start + MAX_PREFIX;
+        let prefix = encoded_len_varint(len);
+        encode_varint(len, &mut &mut out[body - prefix..body]);
+        out.drain(start..body - prefix);
     }
 
     /// Writes every family of `registry` into `out`.

@@ -323,27 +323,28 @@ impl Renderer {
                 ),
             ] {
                 let no_labels: &[u8] = &[0; CHUNK];
-                w.gauge_family(out, name, help, || {
-                    std::iter::once((no_labels, 0, value as f64))
-                });
+                w.gauge_family(
+                    out,
+                    name,
+                    help,
+                    std::iter::once((no_labels, 0, value as f64)),
+                );
             }
             let a = &s.alerts;
             w.gauge_family(
                 out,
                 "rm_active_alerts",
                 "Open alerts grouped by severity.",
-                || {
-                    [a.info, a.warning, a.critical]
-                        .into_iter()
-                        .enumerate()
-                        .map(|(k, n)| (&server[start(k)..], ends[k] - start(k), n as f64))
-                },
+                [a.info, a.warning, a.critical]
+                    .into_iter()
+                    .enumerate()
+                    .map(|(k, n)| (&server[start(k)..], ends[k] - start(k), n as f64)),
             );
             w.gauge_family(
                 out,
                 "rm_build_info",
                 "Build identifying labels; value is always 1.",
-                || std::iter::once((&server[start(3)..], ends[3] - start(3), 1.0)),
+                std::iter::once((&server[start(3)..], ends[3] - start(3), 1.0)),
             );
         }
         let (values, arena, host_ends) = (&self.values, &self.proto_labels[..], &self.proto_ends);
@@ -351,21 +352,20 @@ impl Renderer {
         // its status field `arena[host_ends[j].0..host_ends[j].1]`.
         let at = |j: usize| if j == 0 { 0 } else { host_ends[j - 1].1 };
         for (f, (name, help, _)) in HOST_FAMILIES.iter().enumerate() {
-            w.gauge_family(out, name, help, || {
-                values.iter().enumerate().filter_map(move |(j, host)| {
-                    let v = match host.get(f)? {
-                        Int::I(v) => v as f64,
-                        Int::U(v) => v as f64,
-                    };
-                    Some((&arena[at(j)..], host_ends[j].0 - at(j), v))
-                })
+            let rows = values.iter().enumerate().filter_map(|(j, host)| {
+                let v = match host.get(f)? {
+                    Int::I(v) => v as f64,
+                    Int::U(v) => v as f64,
+                };
+                Some((&arena[at(j)..], host_ends[j].0 - at(j), v))
             });
+            w.gauge_family(out, name, help, rows);
         }
         w.gauge_family(
             out,
             "rm_host_repo_status",
             "Repo readiness state for the host. Exactly one row per host with status label set.",
-            || (0..values.len()).map(|j| (&arena[at(j)..], host_ends[j].1 - at(j), 1.0)),
+            (0..values.len()).map(|j| (&arena[at(j)..], host_ends[j].1 - at(j), 1.0)),
         );
         if part.has_server_families() {
             w.write_into(registry.registry(), out);
