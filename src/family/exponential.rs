@@ -4,6 +4,8 @@
 //! bucket is about `2^(2^-s) - 1` wide relatively (9.05 % at schema 3).
 //! Going one schema down merges buckets `2k-1` and `2k` into bucket `k`.
 
+use crate::core::sync::OnceLock;
+
 /// The lowest and highest schemas the exposition allows.
 pub(crate) const MIN_SCHEMA: i8 = -4;
 pub(crate) const MAX_SCHEMA: i8 = 8;
@@ -23,21 +25,26 @@ struct Table {
     /// The `2^s` bounds within `[0.5, 1)` of a value's binary fraction:
     /// `fracs[j] = 2^(j·2^-s - 1)`.
     fracs: Box<[f64]>,
-    /// `cells[c]`: how many bounds lie below the start of cell `c`, the
-    /// fractions whose top `CELL_BITS` mantissa bits are `c`. A cell is
-    /// narrower than any bucket up to schema 8, so at most one bound lies
-    /// inside it: one comparison finishes the count.
-    cells: Box<[u16]>,
+    /// One word per cell, the fractions whose top `CELL_BITS` mantissa bits
+    /// are `c`: how many bounds lie below the cell (the top bits), and the
+    /// low mantissa bits of the bound inside it (`LOW` when none is). A
+    /// cell is narrower than any bucket up to schema 8, so at most one
+    /// bound lies inside it: one integer comparison, in the same word,
+    /// finishes the count.
+    cells: [u64; 1 << CELL_BITS],
 }
 
 const CELL_BITS: u32 = 10;
+/// The mantissa bits below a cell's.
+const LOW_BITS: u32 = 52 - CELL_BITS;
+const LOW: u64 = (1 << LOW_BITS) - 1;
 
 impl Ladder {
     pub(crate) fn new(schema: i8) -> Self {
         let schema = schema.clamp(MIN_SCHEMA, MAX_SCHEMA);
         Ladder {
             schema,
-            table: (schema > 0).then(|| &tables()[schema as usize - 1]),
+            table: (schema > 0).then(|| table(schema)),
         }
     }
 
@@ -54,10 +61,12 @@ impl Ladder {
         let key = if let Some(t) = self.table {
             // How many of the octave's bounds lie below the fraction: those
             // below its cell, and the one in the cell if it is below too.
-            let cell = (frac.to_bits() >> (52 - CELL_BITS)) as usize & ((1 << CELL_BITS) - 1);
-            let below = usize::from(t.cells[cell]);
-            let within = below + usize::from(t.fracs.get(below).is_some_and(|&b| b < frac));
-            within as i32 + (exp - 1) * t.fracs.len() as i32
+            // Fractions in [0.5, 1) share an exponent, so their mantissas
+            // order them.
+            let mantissa = frac.to_bits() & ((1 << 52) - 1);
+            let cell = t.cells[(mantissa >> LOW_BITS) as usize];
+            let within = (cell >> LOW_BITS) as i32 + i32::from(mantissa & LOW > cell & LOW);
+            within + (exp - 1) * t.fracs.len() as i32
         } else {
             // An exact power of two is the top of the bucket below.
             let key = exp - i32::from(frac == 0.5);
@@ -68,21 +77,21 @@ impl Ladder {
     }
 }
 
-/// The tables of schemas 1 to 8, made once per process.
-fn tables() -> &'static [Table; MAX_SCHEMA as usize] {
-    static TABLES: std::sync::OnceLock<[Table; MAX_SCHEMA as usize]> = std::sync::OnceLock::new();
-    TABLES.get_or_init(|| {
-        std::array::from_fn(|i| {
-            let fracs = fracs(i as i8 + 1);
-            let cells = (0..1u64 << CELL_BITS)
-                .map(|c| {
-                    // The smallest fraction of cell `c`.
-                    let start = f64::from_bits((1022 << 52) | (c << (52 - CELL_BITS)));
-                    fracs.iter().filter(|&&b| b < start).count() as u16
-                })
-                .collect();
-            Table { fracs, cells }
-        })
+/// The table of a positive schema (8 KiB), made once per process on its
+/// first use.
+fn table(schema: i8) -> &'static Table {
+    static TABLES: [OnceLock<Table>; MAX_SCHEMA as usize] =
+        [const { OnceLock::new() }; MAX_SCHEMA as usize];
+    TABLES[schema as usize - 1].get_or_init(|| {
+        let fracs = fracs(schema);
+        let mantissa = |b: f64| b.to_bits() & ((1 << 52) - 1);
+        let cells = std::array::from_fn(|c| {
+            let c = c as u64;
+            let below = fracs.iter().filter(|&&b| mantissa(b) >> LOW_BITS < c);
+            let inside = fracs.iter().find(|&&b| mantissa(b) >> LOW_BITS == c);
+            (below.count() as u64) << LOW_BITS | inside.map_or(LOW, |&b| mantissa(b) & LOW)
+        });
+        Table { fracs, cells }
     })
 }
 
