@@ -98,11 +98,16 @@ impl DurationHistogram {
     fn record_in(&self, bucket: usize, nanos: u64) {
         match &self.native {
             None => self.shards.record(bucket, u128::from(nanos)),
-            Some(native) => {
-                let at = native.bucket(seconds(u128::from(nanos)));
-                self.shards.record2(bucket, at, u128::from(nanos));
-            }
+            Some(native) => self.record_native(native, bucket, nanos),
         }
+    }
+
+    /// [`record_in`](Self::record_in) with native buckets: a call of its
+    /// own, so that the classic path stays small enough to inline.
+    #[inline(never)]
+    fn record_native(&self, native: &NativeBuckets, bucket: usize, nanos: u64) {
+        let at = native.bucket(seconds(u128::from(nanos)));
+        self.shards.record2(bucket, at, u128::from(nanos));
     }
 
     /// The native buckets (in seconds), read exactly with the same
