@@ -66,6 +66,9 @@
 //! restic-manager job series: about 1,180), plus the label values. The test
 //! `family_memory_is_as_documented` checks the struct sizes.
 //!
+//! Native histograms of a positive schema also share, per process, one
+//! 8 KiB lookup table per schema in use (made on first use).
+//!
 //! Exemplars cost nothing until a series gets its first: then a counter
 //! allocates one 128-byte cell, a histogram one per bucket (`128 (b + 1)`
 //! bytes); a cell that ever takes an exemplar longer than 96 bytes as
