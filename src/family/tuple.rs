@@ -58,9 +58,7 @@ impl Tuple {
         }
         let mut start = 0;
         for (v, &end) in values.iter().zip(self.ends.iter()) {
-            if end - start != v.len()
-                || !same_bytes(&self.joined.as_bytes()[start..end], v.as_bytes())
-            {
+            if end - start != v.len() || self.joined.as_bytes()[start..end] != *v.as_bytes() {
                 return false;
             }
             start = end;
@@ -74,31 +72,6 @@ impl Tuple {
     }
 }
 
-/// Byte equality, inline for the label values services use (routes,
-/// methods, ids of up to 32 bytes: a few word compares instead of a call to
-/// `memcmp`), by `memcmp` beyond.
-#[inline]
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    let n = a.len();
-    if n != b.len() {
-        return false;
-    }
-    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap());
-    let half = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().unwrap());
-    // Overlapping reads from both ends: together they cover every byte.
-    match n {
-        0 => true,
-        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
-        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
-        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
-        17..=32 => {
-            let d = |at: usize| word(a, at) ^ word(b, at);
-            d(0) | d(8) | d(n - 16) | d(n - 8) == 0
-        }
-        _ => a == b,
-    }
-}
-
 impl std::fmt::Debug for Tuple {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list().entries(self.iter()).finish()
@@ -107,7 +80,7 @@ impl std::fmt::Debug for Tuple {
 
 #[cfg(test)]
 mod tests {
-    use super::{same_bytes, Tuple};
+    use super::Tuple;
 
     #[test]
     fn values_round_trip_and_compare_exactly() {
@@ -120,20 +93,5 @@ mod tests {
         assert!(!Tuple::new(&["ab", "c"]).is(&["a", "bc"]));
         assert!(!Tuple::new(&["a"]).is(&["a", ""]));
         assert_eq!(Tuple::new(&["a", "b"]).get(5), "");
-    }
-
-    #[test]
-    fn inline_compare_sees_a_difference_at_every_byte() {
-        let base: Vec<u8> = (0..48u8).map(|i| b'a' + i % 26).collect();
-        for n in 0..=base.len() {
-            let a = &base[..n];
-            assert!(same_bytes(a, a));
-            assert!(!same_bytes(a, &base[..n.saturating_sub(1)]) || n == 0);
-            for at in 0..n {
-                let mut b = a.to_vec();
-                b[at] ^= 0x20;
-                assert!(!same_bytes(a, &b), "length {n}, byte {at}");
-            }
-        }
     }
 }
