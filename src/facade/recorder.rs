@@ -307,49 +307,39 @@ impl Shared {
         Some(series)
     }
 
-    /// The family `name` of kind `M`: found lock-free, else registered
-    /// under the writer's lock; `None` (its error listed) if the name
-    /// cannot be one.
+    /// The family `name` of kind `M`: found lock-free, else registered;
+    /// `None` (its error listed) if the name cannot be one.
     fn family<M: Facade>(&self, name: Cow<'_, str>) -> Option<DynamicFamily<M>> {
-        let found = |families: &HashMap<String, Slot>| {
-            families
-                .get(&*name)
-                .map(|slot| match (slot, M::family(slot)) {
-                    (_, Some(family)) => Ok(family.clone()),
-                    (Slot::Refused, _) => Err(None),
-                    // One name, two kinds: the second is refused.
-                    _ => Err(Some(RegisterError::DuplicateName(
-                        name.clone().into_owned(),
-                    ))),
-                })
+        let slot = match self.families.load().get(&*name) {
+            Some(slot) => slot.clone(),
+            None => self.add_family::<M>(&name),
         };
-        let outcome = match found(&self.families.load()) {
-            Some(outcome) => outcome,
-            None => {
-                let _writer = lock(&self.writer);
-                let current = self.families.load();
-                match found(&current) {
-                    // Another thread registered it meanwhile.
-                    Some(outcome) => outcome,
-                    None => {
-                        let registered = self.register::<M>(&name);
-                        let mut next = HashMap::clone(&current);
-                        let slot = match &registered {
-                            Ok(family) => M::slot(family.clone()),
-                            Err(_) => Slot::Refused,
-                        };
-                        next.insert(name.clone().into_owned(), slot);
-                        self.families.store(Arc::new(next));
-                        registered.map_err(Some)
-                    }
-                }
-            }
-        };
-        match outcome {
-            Ok(family) => Some(family),
-            Err(Some(e)) => self.refuse(e),
-            Err(None) => None,
+        match (M::family(&slot), &slot) {
+            (Some(family), _) => Some(family.clone()),
+            // Its registration failed, and was listed then.
+            (None, Slot::Refused) => None,
+            // One name, two kinds: the second is refused.
+            (None, _) => self.refuse(RegisterError::DuplicateName(name.into_owned())),
         }
+    }
+
+    /// The slot of `name`, registered as a family of kind `M` (or refused,
+    /// its error listed) under the writer's lock, unless another thread
+    /// added it meanwhile.
+    fn add_family<M: Facade>(&self, name: &str) -> Slot {
+        let _writer = lock(&self.writer);
+        let current = self.families.load();
+        if let Some(slot) = current.get(name) {
+            return slot.clone();
+        }
+        let slot = match self.register::<M>(name) {
+            Ok(family) => M::slot(family),
+            Err(e) => self.refuse(e).unwrap_or(Slot::Refused),
+        };
+        let mut next = HashMap::clone(&current);
+        next.insert(name.to_owned(), slot.clone());
+        self.families.store(Arc::new(next));
+        slot
     }
 
     fn register<M: Facade>(&self, name: &str) -> Result<DynamicFamily<M>, RegisterError> {

@@ -63,7 +63,7 @@ impl Ladder {
             // below its cell, and the one in the cell if it is below too.
             // Fractions in [0.5, 1) share an exponent, so their mantissas
             // order them.
-            let mantissa = frac.to_bits() & ((1 << 52) - 1);
+            let mantissa = mantissa(frac);
             let cell = t.cells[(mantissa >> LOW_BITS) as usize];
             let within = (cell >> LOW_BITS) as i32 + i32::from(mantissa & LOW > cell & LOW);
             within + (exp - 1) * t.fracs.len() as i32
@@ -84,7 +84,6 @@ fn table(schema: i8) -> &'static Table {
         [const { OnceLock::new() }; MAX_SCHEMA as usize];
     TABLES[schema as usize - 1].get_or_init(|| {
         let fracs = fracs(schema);
-        let mantissa = |b: f64| b.to_bits() & ((1 << 52) - 1);
         let cells = std::array::from_fn(|c| {
             let c = c as u64;
             let below = fracs.iter().filter(|&&b| mantissa(b) >> LOW_BITS < c);
@@ -104,6 +103,12 @@ fn fracs(schema: i8) -> Box<[f64]> {
     (0..n)
         .map(|j| (f64::from(j) / f64::from(n) - 1.0).exp2())
         .collect()
+}
+
+/// The 52 mantissa bits of `v`.
+#[inline]
+fn mantissa(v: f64) -> u64 {
+    v.to_bits() & ((1 << 52) - 1)
 }
 
 /// `v = frac · 2^exp`, `frac` in `[0.5, 1)`, for a positive finite `v`
