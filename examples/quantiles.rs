@@ -51,9 +51,7 @@ fn main() {
     for (i, d) in durations.iter().enumerate() {
         // Every 1000th with a trace id, for Prometheus' exemplar storage.
         if i % 1000 == 0 {
-            let id = format!("{i:032x}");
-            let labels = [("trace_id", id.as_str())];
-            let trace = rm_metrics::Exemplar::new(&labels).expect("valid");
+            let trace = rm_metrics::Exemplar::trace(i as u128);
             backups.observe_with_exemplar(*d, &trace);
         } else {
             backups.observe(*d);

@@ -285,6 +285,40 @@ fn the_preset_in_protobuf_matches_its_text() {
     }
 }
 
+/// An exemplar made from trace and span ids decodes to their hex labels.
+#[test]
+fn trace_exemplars_decode_to_hex_labels() {
+    use rm_metrics::Exemplar;
+    let registry = Registry::new();
+    let requests = registry.counter(Opts::new("requests", "R."), []).unwrap();
+    let (trace, span) = (
+        0x0af7_6519_16cd_43dd_8448_eb21_1c80_319c,
+        0xb7ad_6b71_6920_3331,
+    );
+    requests.inc_by_with_exemplar([], 2, &Exemplar::trace_and_span(trace, span));
+    let families = decode(ProtobufEncoder::new().encode(&registry));
+    let e = families[0].metric[0]
+        .counter
+        .as_ref()
+        .unwrap()
+        .exemplar
+        .as_ref()
+        .unwrap();
+    let labels: Vec<_> = e
+        .label
+        .iter()
+        .map(|l| (l.name.as_deref().unwrap(), l.value.as_deref().unwrap()))
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            ("trace_id", "0af7651916cd43dd8448eb211c80319c"),
+            ("span_id", "b7ad6b7169203331")
+        ]
+    );
+    assert_eq!(e.value, Some(2.0));
+}
+
 #[test]
 fn exemplars_round_trip() {
     use rm_metrics::Exemplar;

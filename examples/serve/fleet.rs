@@ -122,16 +122,8 @@ impl Fleet {
                 }
             }
             drop(hosts);
-            // A W3C trace id: 32 lowercase hex digits, as a tracer makes.
-            let mut trace_id = [0u8; 32];
-            let hex = rng.u128(..).to_be_bytes();
-            for (pair, byte) in trace_id.chunks_mut(2).zip(hex) {
-                pair[0] = b"0123456789abcdef"[usize::from(byte >> 4)];
-                pair[1] = b"0123456789abcdef"[usize::from(byte & 15)];
-            }
-            let trace_id = std::str::from_utf8(&trace_id).expect("hex digits");
-            let labels = [("trace_id", trace_id)];
-            let exemplar = Exemplar::new(&labels).expect("a valid trace_id exemplar");
+            // A W3C trace id, as a tracer holds it (written as 32 hex digits).
+            let exemplar = Exemplar::trace(rng.u128(..));
             registry.observe_with_exemplar(kind, status, Duration::from_secs_f64(secs), &exemplar);
         }
     }

@@ -13,10 +13,12 @@ pub const MAX_EXEMPLAR_CHARS: usize = 128;
 /// A checked exemplar label set, borrowed for one observation.
 ///
 /// Build it with [`Exemplar::new`], which refuses what OpenMetrics 1.0
-/// refuses, then pass it to `observe_with_exemplar` or
-/// `inc_by_with_exemplar`; those cannot fail. The OpenMetrics encoder
-/// shows the latest exemplar of each histogram bucket and of each counter,
-/// with the observed value (no timestamp is kept).
+/// refuses, or from a trace context's ids with [`Exemplar::trace`] (no
+/// check to fail, no string to format), then pass it to
+/// `observe_with_exemplar` or `inc_by_with_exemplar`; those cannot fail.
+/// The OpenMetrics encoder shows the latest exemplar of each histogram
+/// bucket and of each counter, with the observed value (no timestamp is
+/// kept).
 ///
 /// ```
 /// use rm_metrics::{Exemplar, ExemplarError, Opts, Registry};
@@ -35,14 +37,31 @@ pub const MAX_EXEMPLAR_CHARS: usize = 128;
 /// ```
 #[derive(Clone, Copy, Debug)]
 pub struct Exemplar<'a> {
-    labels: &'a [(&'a str, &'a str)],
+    text: Text<'a>,
     /// At least the bytes of the escaped `name="value",…` text: exactly
-    /// its length when `plain`, else its length with every value byte
-    /// escaped.
+    /// its length for a trace or plain labels, else its length with every
+    /// value byte escaped.
     max_len: usize,
-    /// No value has a byte to escape.
-    plain: bool,
 }
+
+/// What an exemplar's text is written from.
+#[derive(Clone, Copy, Debug)]
+enum Text<'a> {
+    /// Checked label pairs; `plain`: no value has a byte to escape.
+    Labels {
+        labels: &'a [(&'a str, &'a str)],
+        plain: bool,
+    },
+    /// A trace id and maybe a span id, written in hex.
+    Trace {
+        trace_id: u128,
+        span_id: Option<u64>,
+    },
+}
+
+/// `trace_id=""`, and `,span_id=""`: the bytes around the hex digits.
+const TRACE_NAME: &[u8; 10] = b"trace_id=\"";
+const SPAN_NAME: &[u8; 10] = b",span_id=\"";
 
 /// Why an [`Exemplar`] was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -112,15 +131,48 @@ impl<'a> Exemplar<'a> {
         // (counting the escapes would cost more than the room).
         let max_len = raw_len + if plain { 0 } else { value_bytes };
         Ok(Exemplar {
-            labels,
+            text: Text::Labels { labels, plain },
             max_len,
-            plain,
         })
     }
 
-    /// The label pairs.
-    pub fn labels(&self) -> &'a [(&'a str, &'a str)] {
-        self.labels
+    /// The exemplar `trace_id="…"` of a W3C trace context's trace id, in 32
+    /// lowercase hex digits (as OpenTelemetry writes a `TraceId`; its
+    /// `to_bytes()` are `trace_id.to_be_bytes()`). Nothing to check, and
+    /// the digits are written straight into the exemplar's cell.
+    ///
+    /// ```
+    /// use rm_metrics::{Exemplar, OpenMetricsEncoder, Opts, Registry};
+    ///
+    /// let registry = Registry::new();
+    /// let latency = registry.histogram(Opts::new("latency_seconds", "Latency."), [], &[1.0])?;
+    /// let trace = Exemplar::trace(0x4bf92f3577b34da6a3ce929d0e0e4736);
+    /// latency.with([]).observe_with_exemplar(0.25, &trace);
+    /// let mut encoder = OpenMetricsEncoder::new();
+    /// let text = std::str::from_utf8(encoder.encode(&registry))?;
+    /// assert!(text.contains(r#"le="1.0"} 1 # {trace_id="4bf92f3577b34da6a3ce929d0e0e4736"} 0.25"#));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub const fn trace(trace_id: u128) -> Exemplar<'static> {
+        Exemplar {
+            text: Text::Trace {
+                trace_id,
+                span_id: None,
+            },
+            max_len: TRACE_NAME.len() + 32 + 1,
+        }
+    }
+
+    /// [`trace`](Self::trace) and `span_id="…"`, the span id in 16
+    /// lowercase hex digits.
+    pub const fn trace_and_span(trace_id: u128, span_id: u64) -> Exemplar<'static> {
+        Exemplar {
+            text: Text::Trace {
+                trace_id,
+                span_id: Some(span_id),
+            },
+            max_len: TRACE_NAME.len() + 32 + 1 + SPAN_NAME.len() + 16 + 1,
+        }
     }
 
     /// Makes this the latest exemplar of `cell`, with `value`.
@@ -136,14 +188,31 @@ impl<'a> Exemplar<'a> {
     /// see `core::latest`).
     #[inline]
     fn write(&self, w: &mut Words<'_>) {
-        for (i, (name, value)) in self.labels.iter().enumerate() {
+        let (labels, plain) = match self.text {
+            Text::Labels { labels, plain } => (labels, plain),
+            Text::Trace { trace_id, span_id } => {
+                w.put(TRACE_NAME);
+                for shift in [96, 64, 32, 0] {
+                    w.put(&hex((trace_id >> shift) as u32).to_le_bytes());
+                }
+                w.put(b"\"");
+                if let Some(span_id) = span_id {
+                    w.put(SPAN_NAME);
+                    w.put(&hex((span_id >> 32) as u32).to_le_bytes());
+                    w.put(&hex(span_id as u32).to_le_bytes());
+                    w.put(b"\"");
+                }
+                return;
+            }
+        };
+        for (i, (name, value)) in labels.iter().enumerate() {
             if i > 0 {
                 w.put(b",");
             }
             w.put(name.as_bytes());
             w.put(b"=\"");
             let mut rest = value.as_bytes();
-            while let Some(i) = match self.plain {
+            while let Some(i) = match plain {
                 true => None,
                 false => memchr::memchr3(b'\\', b'"', b'\n', rest),
             } {
@@ -160,6 +229,25 @@ impl<'a> Exemplar<'a> {
             w.put(b"\"");
         }
     }
+}
+
+/// The 8 lowercase hex digits of `x`, most significant first, as the bytes
+/// of a little-endian word: each nibble spread to a byte, then made a digit
+/// eight bytes at a time.
+#[inline]
+fn hex(x: u32) -> u64 {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    // Nibble k (from the least significant) into byte k.
+    let mut n = u64::from(x);
+    n = (n | n << 16) & 0x0000_ffff_0000_ffff;
+    n = (n | n << 8) & 0x00ff_00ff_00ff_00ff;
+    n = (n | n << 4) & 0x0f0f_0f0f_0f0f_0f0f;
+    // The most significant digit first, in the lowest byte.
+    n = n.swap_bytes();
+    // Bytes 10 to 15 get the high bit of a nibble from `+ 6`; they take
+    // 'a' - '0' - 10 more than the digits.
+    let letters = ((n + 6 * ONES) >> 4) & ONES;
+    n + u64::from(b'0') * ONES + letters * u64::from(b'a' - b'0' - 10)
 }
 
 /// Whether `bytes` are all ASCII, and whether any is one a label value
@@ -266,6 +354,57 @@ mod tests {
         let ex = Exemplar::new(&[("trace_id", "abc"), ("q", "a\"b\\c\nd€")]).unwrap();
         assert_eq!(text(&ex), (1.5, r#"trace_id="abc",q="a\"b\\c\nd€""#.into()));
         assert_eq!(text(&Exemplar::new(&[]).unwrap()), (1.5, String::new()));
+    }
+
+    #[test]
+    fn hex_digits_as_format_writes_them() {
+        for x in [0, 1, 9, 10, 15, 16, 0xabcd_ef01, 0x1234_5678, u32::MAX] {
+            assert_eq!(
+                hex(x).to_le_bytes(),
+                *format!("{x:08x}").as_bytes(),
+                "{x:x}"
+            );
+        }
+        // Every nibble value at every place.
+        for place in 0..8 {
+            for nibble in 0..16u32 {
+                let x = nibble << (4 * place) | 0x5a5a_5a5a & !(0xf << (4 * place));
+                assert_eq!(
+                    hex(x).to_le_bytes(),
+                    *format!("{x:08x}").as_bytes(),
+                    "{x:x}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn trace_and_span_ids_in_hex() {
+        let mut x = 0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835u128;
+        for _ in 0..1000 {
+            x = x.rotate_left(7) ^ x.wrapping_mul(0x2545_f491_4f6c_dd1d);
+            let span = (x >> 17) as u64;
+            for (ex, want) in [
+                (Exemplar::trace(x), format!("trace_id=\"{x:032x}\"")),
+                (
+                    Exemplar::trace_and_span(x, span),
+                    format!("trace_id=\"{x:032x}\",span_id=\"{span:016x}\""),
+                ),
+                (Exemplar::trace(0), format!("trace_id=\"{:032}\"", 0)),
+                (
+                    Exemplar::trace_and_span(u128::MAX, u64::MAX),
+                    format!(
+                        "trace_id=\"{}\",span_id=\"{}\"",
+                        "f".repeat(32),
+                        "f".repeat(16)
+                    ),
+                ),
+            ] {
+                let (v, t) = text(&ex);
+                assert_eq!((v, t.len()), (1.5, ex.max_len));
+                assert_eq!(t, want);
+            }
+        }
     }
 
     #[test]
