@@ -214,6 +214,70 @@ fn observe(c: &mut Criterion) {
             i = i.wrapping_add(1);
         })
     });
+    // The floor of an exemplar store that any thread may make: `floor`,
+    // then the latest-record protocol at its barest, on one record per
+    // bucket: claim it with a compare-exchange, store the text's words
+    // (`trace_id="…"`, 43 bytes: 6 words), the value and the length, and
+    // release it. No validation, no escaping, no retry.
+    struct Record {
+        seq: AtomicU64,
+        words: [AtomicU64; 8],
+    }
+    let records: Vec<Record> = (0..10)
+        .map(|_| Record {
+            seq: AtomicU64::new(0),
+            words: Default::default(),
+        })
+        .collect();
+    let text: Vec<u64> = format!("trace_id=\"{}\"", trace_ids[0])
+        .as_bytes()
+        .chunks(8)
+        .map(|c| {
+            let mut w = [0; 8];
+            w[..c.len()].copy_from_slice(c);
+            u64::from_le_bytes(w)
+        })
+        .collect();
+    g.bench_function("floor_exemplar", |b| {
+        b.iter(|| {
+            let (_, _, d) = observation(i);
+            i = i.wrapping_add(1);
+            let bucket = bucket_of(black_box(d));
+            // Relaxed: as `floor`.
+            counters[bucket].fetch_add(1, Ordering::Relaxed);
+            let r = &records[bucket];
+            // Relaxed, then Acquire on the claim, Release on the data and
+            // the release of `seq`: the orderings of `core::latest`.
+            let seq = r.seq.load(Ordering::Relaxed);
+            if seq & 1 == 0
+                && r.seq
+                    .compare_exchange(seq, seq + 1, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+            {
+                for (w, &t) in r.words.iter().zip(black_box(&text)) {
+                    w.store(t, Ordering::Release);
+                }
+                r.words[6].store(black_box(d).as_nanos() as u64, Ordering::Release);
+                r.words[7].store(43, Ordering::Release);
+                r.seq.store(seq + 2, Ordering::Release);
+            }
+        })
+    });
+
+    // The same fresh trace ids as numbers, as a tracer holds them
+    // (`Exemplar::trace`: no check, the hex digits written into the cell).
+    let trace_numbers: Vec<u128> = (0..1024u64)
+        .map(|j| u128::from(j).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835))
+        .collect();
+    g.bench_function("rm_metrics_exemplar_trace", |b| {
+        b.iter(|| {
+            let (_, _, d) = observation(i);
+            let exemplar = Exemplar::trace(black_box(trace_numbers[i % 1024]));
+            handles[i % 8].observe_with_exemplar(black_box(d), &exemplar);
+            i = i.wrapping_add(1);
+        })
+    });
+
     // One checked exemplar reused (a request's trace id on all its
     // observations): the store alone.
     let reused_labels = [("trace_id", trace_ids[0].as_str())];

@@ -39,7 +39,8 @@ def main():
            "prometheus_wide256", "prometheus_client_wide256",
            "prometheus_labelled", "prometheus_handle",
            "prometheus_client_labelled", "prometheus_client_handle", "metrics_labelled", "reference_design",
-           "rm_metrics_exemplar", "rm_metrics_exemplar_reused", "rm_metrics_exemplar_labelled",
+           "rm_metrics_exemplar", "rm_metrics_exemplar_trace", "rm_metrics_exemplar_reused",
+           "rm_metrics_exemplar_labelled", "floor_exemplar",
            "prometheus_client_exemplar", "rm_metrics_native",
            "metrics_facade_rm_labelled", "metrics_facade_rm_handle", "metrics_facade_floor"]
     out += ["### observe (one observation per iteration)", "", "| id | median | × floor |", "| --- | ---: | ---: |"]
@@ -110,8 +111,11 @@ def main():
     out += ["", "### targets of OpenMetrics and exemplars (issue 11)", "", "| target | measured | required | |", "| --- | ---: | ---: | --- |"]
     target("`rm_metrics_exemplar` / `floor`", obs["rm_metrics_exemplar"] / floor, 3, "<=")
     target("render 1000: `rm_metrics_om` / `rm_metrics`", ren[("rm_metrics_om", 1000)] / ren[("rm_metrics", 1000)], 1.2, "<=")
+    out.append(f"| (`rm_metrics_exemplar_trace` / `floor`) | {obs['rm_metrics_exemplar_trace'] / floor:.2f} | | |")
     out.append(f"| (`rm_metrics_exemplar_reused` / `floor`) | {obs['rm_metrics_exemplar_reused'] / floor:.2f} | | |")
+    out.append(f"| (`floor_exemplar` / `floor`: the bare multi-writer protocol) | {obs['floor_exemplar'] / floor:.2f} | | |")
     out.append(f"| (`prometheus_client_exemplar` / `rm_metrics_exemplar`) | {obs['prometheus_client_exemplar'] / obs['rm_metrics_exemplar']:.2f} | | |")
+    out.append(f"| (`prometheus_client_exemplar` / `rm_metrics_exemplar_trace`) | {obs['prometheus_client_exemplar'] / obs['rm_metrics_exemplar_trace']:.2f} | | |")
 
     out += ["", "### targets of the metrics facade recorder (issue 13)", "", "| target | measured | required | |", "| --- | ---: | ---: | --- |"]
     target("`metrics_labelled` / `metrics_facade_rm_labelled`", obs["metrics_labelled"] / obs["metrics_facade_rm_labelled"], 8, ">=")
