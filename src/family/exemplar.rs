@@ -99,41 +99,68 @@ impl<'a> Exemplar<'a> {
     /// names and values together. An empty set is allowed.
     #[inline]
     pub fn new(labels: &'a [(&'a str, &'a str)]) -> Result<Self, ExemplarError> {
-        let mut chars = 0;
+        let mut bytes = 0;
         let mut raw_len = 0;
-        let mut value_bytes = 0;
-        let mut plain = true;
+        let mut unusual = 0;
         for (i, &(name, value)) in labels.iter().enumerate() {
-            if !is_label_name(name) {
-                return Err(ExemplarError::InvalidLabelName(name.into()));
+            if !is_label_name(name) || labels[..i].iter().any(|(n, _)| *n == name) {
+                return Err(Self::refusal(labels));
             }
-            if labels[..i].iter().any(|(n, _)| *n == name) {
-                return Err(ExemplarError::DuplicateLabelName(name.into()));
-            }
-            let (ascii, special) = scan(value.as_bytes());
-            plain &= !special;
-            // A UTF-8 character has exactly one byte that is not a
-            // continuation byte.
-            chars += name.len()
-                + if ascii {
-                    value.len()
-                } else {
-                    value.bytes().filter(|&b| (b as i8) >= -0x40).count()
-                };
+            unusual |= scan(value.as_bytes());
+            bytes += name.len() + value.len();
             // `name="value"` and a comma before all but the first.
             raw_len += name.len() + 3 + usize::from(i > 0) + value.len();
-            value_bytes += value.len();
         }
-        if chars > MAX_EXEMPLAR_CHARS {
-            return Err(ExemplarError::TooLong(chars));
+        if unusual != 0 {
+            return Self::unusual(labels, raw_len);
         }
-        // Values with bytes to escape get room to escape every byte
-        // (counting the escapes would cost more than the room).
-        let max_len = raw_len + if plain { 0 } else { value_bytes };
+        // All ASCII: a character a byte.
+        if bytes > MAX_EXEMPLAR_CHARS {
+            return Err(ExemplarError::TooLong(bytes));
+        }
+        Ok(Exemplar {
+            text: Text::Labels {
+                labels,
+                plain: true,
+            },
+            max_len: raw_len,
+        })
+    }
+
+    /// [`new`](Self::new) for values with a byte to escape or a character
+    /// of more than one byte: the characters counted one by one, and, when
+    /// a byte is to be escaped, room to escape every value byte (counting
+    /// the escapes would cost more than the room).
+    #[cold]
+    fn unusual(labels: &'a [(&'a str, &'a str)], raw_len: usize) -> Result<Self, ExemplarError> {
+        // A UTF-8 character has exactly one byte that is not a
+        // continuation byte.
+        let chars = |s: &str| s.bytes().filter(|&b| (b as i8) >= -0x40).count();
+        let all = labels.iter().map(|(n, v)| chars(n) + chars(v)).sum();
+        if all > MAX_EXEMPLAR_CHARS {
+            return Err(ExemplarError::TooLong(all));
+        }
+        let special = |v: &str| memchr::memchr3(b'\\', b'"', b'\n', v.as_bytes()).is_some();
+        let plain = !labels.iter().any(|(_, v)| special(v));
+        let value_bytes: usize = labels.iter().map(|(_, v)| v.len()).sum();
         Ok(Exemplar {
             text: Text::Labels { labels, plain },
-            max_len,
+            max_len: raw_len + if plain { 0 } else { value_bytes },
         })
+    }
+
+    /// The error for `labels`, one of whose names is invalid or repeated.
+    #[cold]
+    fn refusal(labels: &[(&str, &str)]) -> ExemplarError {
+        for (i, &(name, _)) in labels.iter().enumerate() {
+            if !is_label_name(name) {
+                return ExemplarError::InvalidLabelName(name.into());
+            }
+            if labels[..i].iter().any(|(n, _)| *n == name) {
+                return ExemplarError::DuplicateLabelName(name.into());
+            }
+        }
+        unreachable!("labels refused for a valid set")
     }
 
     /// The exemplar `trace_id="…"` of a W3C trace context's trace id, in 32
@@ -250,38 +277,33 @@ fn hex(x: u32) -> u64 {
     n + u64::from(b'0') * ONES + letters * u64::from(b'a' - b'0' - 10)
 }
 
-/// Whether `bytes` are all ASCII, and whether any is one a label value
-/// escapes (`\\`, `"`, line feed): eight bytes at a time, branch-free
-/// within a word (the classic "has a zero byte" test on `x ^ c`).
+/// Nonzero when `bytes` has a byte that is not ASCII or that a label
+/// value escapes (`\\`, `"`, line feed): eight bytes at a time, branch-free
+/// within a word (the classic "has a zero byte" test on `x ^ c`, exact for
+/// ASCII bytes, which is all that is asked while no high bit is set).
 #[inline]
-fn scan(bytes: &[u8]) -> (bool, bool) {
+fn scan(bytes: &[u8]) -> u64 {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
-    // High bit of each byte of `x` that is zero (exact for ASCII bytes,
-    // which is all that is asked when `high` is clear).
     let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
-    let has = |x: u64| {
-        zero(x ^ (ONES * u64::from(b'\\')))
+    let test = |x: u64| {
+        x & HIGH
+            | zero(x ^ (ONES * u64::from(b'\\')))
             | zero(x ^ (ONES * u64::from(b'"')))
             | zero(x ^ (ONES * u64::from(b'\n')))
     };
-    let (mut high, mut special) = (0, 0);
-    let words = bytes.chunks_exact(8);
-    let tail = words.remainder();
-    for word in words {
-        let x = u64::from_le_bytes(word.try_into().unwrap_or_default());
-        high |= x & HIGH;
-        special |= has(x);
+    if let Some(last) = bytes.last_chunk::<8>() {
+        // Whole words, then the last eight bytes, overlapping words already
+        // tested (testing a byte twice changes nothing): no tail copied.
+        let word = |w: &[u8]| u64::from_le_bytes(w.try_into().unwrap_or_default());
+        let words = bytes.chunks_exact(8);
+        words.fold(test(u64::from_le_bytes(*last)), |f, w| f | test(word(w)))
+    } else {
+        // Fewer than eight: padded with zero bytes, which match nothing.
+        let mut last = [0; 8];
+        last[..bytes.len()].copy_from_slice(bytes);
+        test(u64::from_le_bytes(last))
     }
-    let mut last = [0; 8];
-    last[..tail.len()].copy_from_slice(tail);
-    let x = u64::from_le_bytes(last);
-    // The zero padding bytes match nothing above.
-    high |= x & HIGH;
-    special |= has(x);
-    // A non-ASCII byte can make a false "special" (a borrow from it); then
-    // memchr decides, in `write`.
-    (high == 0, special != 0 || high != 0)
 }
 
 /// The exemplar cells of a metric, allocated on its first exemplar: one
@@ -447,16 +469,20 @@ mod tests {
             "ü",
             "4bf92f3577b34da6a3ce929d0e0e4736",
         ] {
-            assert_eq!(scan(s.as_bytes()), (s.is_ascii(), !s.is_ascii()), "{s:?}");
+            assert_eq!(scan(s.as_bytes()) != 0, !s.is_ascii(), "{s:?}");
         }
         for len in 0..20 {
             for at in 0..len {
                 for c in [b'\\', b'"', b'\n'] {
                     let mut v = vec![b'x'; len];
                     v[at] = c;
-                    assert_eq!(scan(&v), (true, true), "{v:?}");
+                    assert_ne!(scan(&v), 0, "{v:?}");
                 }
+                let mut v = vec![b'x'; len];
+                v[at] = 0xc3;
+                assert_ne!(scan(&v), 0, "{v:?}");
             }
+            assert_eq!(scan(&vec![b'x'; len]), 0);
         }
     }
 
