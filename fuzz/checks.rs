@@ -589,8 +589,9 @@ pub fn render_reuse(data: &[u8]) {
 
 #[derive(Arbitrary, Debug)]
 struct ExemplarCase {
-    /// Several exemplars in turn: the cell keeps the latest.
-    rounds: Vec<(Vec<(String, String)>, u32)>,
+    /// Several exemplars in turn: the cell keeps the latest. With a trace
+    /// (and maybe a span) id, the exemplar is made from them instead.
+    rounds: Vec<(Vec<(String, String)>, u32, Option<(u128, Option<u64>)>)>,
 }
 
 fn expected_exemplar(pairs: &[(String, String)], value: &str) -> String {
@@ -641,19 +642,34 @@ pub fn exemplar(data: &[u8]) {
         .with([]);
     let mut encoder = OpenMetricsEncoder::new();
     let mut latest = None;
-    for (pairs, n) in case.rounds.iter().take(16) {
+    for (pairs, n, trace) in case.rounds.iter().take(16) {
         let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(a, b)| (&**a, &**b)).collect();
-        let result = Exemplar::new(&borrowed);
-        assert_eq!(
-            result.is_ok(),
-            valid_exemplar(pairs),
-            "{pairs:?}: {result:?}"
-        );
+        let (pairs, result) = match *trace {
+            Some((trace, span)) => {
+                let mut ids = vec![("trace_id".to_string(), format!("{trace:032x}"))];
+                ids.extend(span.map(|s| ("span_id".to_string(), format!("{s:016x}"))));
+                let exemplar = match span {
+                    Some(span) => Exemplar::trace_and_span(trace, span),
+                    None => Exemplar::trace(trace),
+                };
+                (ids, Ok(exemplar))
+            }
+            None => {
+                let result = Exemplar::new(&borrowed);
+                assert_eq!(
+                    result.is_ok(),
+                    valid_exemplar(pairs),
+                    "{pairs:?}: {result:?}"
+                );
+                (pairs.clone(), result)
+            }
+        };
+        let pairs = &pairs;
         let Ok(exemplar) = result else { continue };
         let n = u64::from(*n % 1000);
         counter.inc_by_with_exemplar(n, &exemplar);
         histogram.observe_with_exemplar(n as f64, &exemplar);
-        latest = Some((pairs, n));
+        latest = Some(n);
         let text = String::from_utf8(encoder.encode(&registry).to_vec()).expect("UTF-8");
         let want = expected_exemplar(pairs, &n.to_string());
         let total = counter.get();
