@@ -10,7 +10,8 @@ use crate::family::opts::is_label_name;
 /// its names and values together.
 pub const MAX_EXEMPLAR_CHARS: usize = 128;
 
-/// A checked exemplar label set, borrowed for one observation.
+/// The labels of an exemplar: a checked label set borrowed for one
+/// observation, or a trace id (and span id).
 ///
 /// Build it with [`Exemplar::new`], which refuses what OpenMetrics 1.0
 /// refuses, or from a trace context's ids with [`Exemplar::trace`] (no
@@ -164,9 +165,10 @@ impl<'a> Exemplar<'a> {
     }
 
     /// The exemplar `trace_id="…"` of a W3C trace context's trace id, in 32
-    /// lowercase hex digits (as OpenTelemetry writes a `TraceId`; its
-    /// `to_bytes()` are `trace_id.to_be_bytes()`). Nothing to check, and
-    /// the digits are written straight into the exemplar's cell.
+    /// lowercase hex digits as tracers write it (the id of 16 bytes `b`,
+    /// such as OpenTelemetry's `TraceId::to_bytes()`, is
+    /// `u128::from_be_bytes(b)`). Nothing to check, and the digits are
+    /// written straight into the exemplar's cell.
     ///
     /// ```
     /// use rm_metrics::{Exemplar, OpenMetricsEncoder, Opts, Registry};
