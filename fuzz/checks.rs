@@ -589,10 +589,13 @@ pub fn render_reuse(data: &[u8]) {
 
 #[derive(Arbitrary, Debug)]
 struct ExemplarCase {
-    /// Several exemplars in turn: the cell keeps the latest. With a trace
-    /// (and maybe a span) id, the exemplar is made from them instead.
-    rounds: Vec<(Vec<(String, String)>, u32, Option<(u128, Option<u64>)>)>,
+    /// Several exemplars in turn: the cell keeps the latest.
+    rounds: Vec<ExemplarRound>,
 }
+
+/// An exemplar's label pairs and a value; with a trace (and maybe a span)
+/// id, the exemplar is made from them instead of the pairs.
+type ExemplarRound = (Vec<(String, String)>, u32, Option<(u128, Option<u64>)>);
 
 fn expected_exemplar(pairs: &[(String, String)], value: &str) -> String {
     let body: Vec<String> = pairs

@@ -104,8 +104,11 @@ impl<'a> Exemplar<'a> {
         let mut raw_len = 0;
         let mut unusual = 0;
         for (i, &(name, value)) in labels.iter().enumerate() {
-            if !is_label_name(name) || labels[..i].iter().any(|(n, _)| *n == name) {
-                return Err(Self::refusal(labels));
+            if !is_label_name(name) {
+                return Err(refusal(ExemplarError::InvalidLabelName, name));
+            }
+            if labels[..i].iter().any(|(n, _)| *n == name) {
+                return Err(refusal(ExemplarError::DuplicateLabelName, name));
             }
             unusual |= scan(value.as_bytes());
             bytes += name.len() + value.len();
@@ -148,20 +151,6 @@ impl<'a> Exemplar<'a> {
             text: Text::Labels { labels, plain },
             max_len: raw_len + if plain { 0 } else { value_bytes },
         })
-    }
-
-    /// The error for `labels`, one of whose names is invalid or repeated.
-    #[cold]
-    fn refusal(labels: &[(&str, &str)]) -> ExemplarError {
-        for (i, &(name, _)) in labels.iter().enumerate() {
-            if !is_label_name(name) {
-                return ExemplarError::InvalidLabelName(name.into());
-            }
-            if labels[..i].iter().any(|(n, _)| *n == name) {
-                return ExemplarError::DuplicateLabelName(name.into());
-            }
-        }
-        unreachable!("labels refused for a valid set")
     }
 
     /// The exemplar `trace_id="…"` of a W3C trace context's trace id, in 32
@@ -258,6 +247,12 @@ impl<'a> Exemplar<'a> {
             w.put(b"\"");
         }
     }
+}
+
+/// The error `kind` for `name`, made out of line (it allocates).
+#[cold]
+fn refusal(kind: fn(String) -> ExemplarError, name: &str) -> ExemplarError {
+    kind(name.into())
 }
 
 /// The 8 lowercase hex digits of `x`, most significant first, as the bytes
