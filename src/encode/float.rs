@@ -3,7 +3,22 @@
 //! `-4..=5`, else as `d.ddde±XX` (at least two exponent digits).
 
 /// Appends `v` to `out` in Go's `%g` layout. Allocates only if `out` must grow.
+#[inline]
 pub(crate) fn write_go_g(out: &mut Vec<u8>, v: f64) {
+    // Whole numbers of magnitude below 10^6 (decimal exponent at most 5:
+    // plain digits, no point), the most common gauge values, sums and
+    // exemplar values, need no shortest-digits search: their digits are
+    // their integer's. (-0 keeps its sign on the general path.)
+    if v.abs() < 1e6 && v == v.trunc() && !(v == 0.0 && v.is_sign_negative()) {
+        let mut digits = itoa::Buffer::new();
+        out.extend_from_slice(digits.format(v as i32).as_bytes());
+        return;
+    }
+    write_shortest(out, v);
+}
+
+/// [`write_go_g`] for any value: ryu's shortest digits, laid out.
+fn write_shortest(out: &mut Vec<u8>, v: f64) {
     if !v.is_finite() {
         out.extend_from_slice(if v.is_nan() {
             b"NaN"
@@ -115,6 +130,38 @@ mod tests {
         let mut out = Vec::new();
         write_go_g(&mut out, v);
         String::from_utf8(out).unwrap()
+    }
+
+    /// The whole-number path writes what the general one does.
+    #[test]
+    fn whole_numbers_as_the_general_path() {
+        let mut values: Vec<f64> = (-3000..=3000).map(f64::from).collect();
+        values.extend([
+            999_999.0,
+            -999_999.0,
+            1e6,
+            -1e6,
+            1e6 - 0.5,
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+        ]);
+        values.extend((0..20).map(|k| 2f64.powi(k)));
+        values.extend((1..=6).map(|k| 10f64.powi(k)));
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..10_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            values.push((x % 2_000_000) as f64 - 1e6);
+        }
+        for v in values {
+            let (mut fast, mut general) = (Vec::new(), Vec::new());
+            write_go_g(&mut fast, v);
+            super::write_shortest(&mut general, v);
+            assert_eq!(fast, general, "{v:?}");
+        }
     }
 
     #[test]
