@@ -3,8 +3,8 @@
 //! 1.0 from the text format 0.0.4 decided per family or per sample.
 
 use crate::core::latest::Latest;
-use crate::encode::escape::write_label_value;
 use crate::encode::float::write_go_g;
+use crate::family::escape::write_label_value;
 use crate::family::{Collect, Desc, Kind, ReadHistogram, Registry, Values, Visitor};
 
 /// An exposition format, as a [`Renderer`](crate::Renderer) or the exporter

@@ -2,7 +2,6 @@
 //! [`Registry`](crate::Registry)'s families through the same visit of its
 //! series, into a buffer it keeps.
 
-pub(crate) mod escape;
 pub(crate) mod exposition;
 pub(crate) mod float;
 pub(crate) mod openmetrics;

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use crate::core::latest::{Latest, Words};
+use crate::family::escape::escape_label_value;
 use crate::family::opts::is_label_name;
 
 /// OpenMetrics 1.0's limit on an exemplar's label set: the characters of
@@ -229,21 +230,11 @@ impl<'a> Exemplar<'a> {
             }
             w.put(name.as_bytes());
             w.put(b"=\"");
-            let mut rest = value.as_bytes();
-            while let Some(i) = match plain {
-                true => None,
-                false => memchr::memchr3(b'\\', b'"', b'\n', rest),
-            } {
-                let (plain, special) = rest.split_at(i);
-                w.put(plain);
-                w.put(match special.first() {
-                    Some(b'\\') => b"\\\\",
-                    Some(b'"') => b"\\\"",
-                    _ => b"\\n",
-                });
-                rest = special.get(1..).unwrap_or_default();
+            if plain {
+                w.put(value.as_bytes());
+            } else {
+                escape_label_value(value.as_bytes(), |piece| w.put(piece));
             }
-            w.put(rest);
             w.put(b"\"");
         }
     }

@@ -6,6 +6,7 @@ mod counter;
 mod duration;
 #[cfg(all(feature = "metrics", not(loom)))]
 mod dynamic;
+pub(crate) mod escape;
 mod exemplar;
 mod exponential;
 #[allow(clippy::module_inception)]

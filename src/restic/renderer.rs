@@ -1,10 +1,10 @@
 //! The exposition writer: one reusable buffer, no allocation in steady state.
 
-use crate::encode::escape::write_label_value;
 use crate::encode::exposition::{Exposition, Format};
 use crate::encode::openmetrics::EOF;
 use crate::encode::padded::{append_padded, CHUNK};
 use crate::encode::protobuf::{put_labels, Writer as ProtoWriter};
+use crate::family::escape::write_label_value;
 use crate::restic::jobs::JobRegistry;
 use crate::restic::partition::Partition;
 use crate::restic::snapshot::{HostRow, Snapshot};

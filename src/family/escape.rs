@@ -1,28 +1,39 @@
-//! Label values as the Prometheus text format escapes them.
+//! Label values as the Prometheus text formats escape them.
 //!
-//! The format escapes exactly three bytes in a label value: backslash,
+//! The formats escape exactly three bytes in a label value: backslash,
 //! double quote and line feed. Every other character, tab, carriage return,
 //! NUL and any other Unicode included, is written raw. (Go's `%q`, which the
 //! reference used, escapes far more and produces `\t` or `\x00`, which
 //! Prometheus rejects as invalid escape sequences.)
+//!
+//! The rule lives here, in the family layer, because an exemplar's text is
+//! escaped once when it is stored (`family::exemplar`); the encoders escape
+//! series' label values with the same function as they write them.
+
+/// Calls `put` with the pieces of `value`, escaped, in order (without the
+/// surrounding quotes): runs of raw bytes and the escape sequences between
+/// them.
+#[inline]
+pub(crate) fn escape_label_value(value: &[u8], mut put: impl FnMut(&[u8])) {
+    let mut rest = value;
+    // Most values need no escape: one vectorized scan, one piece.
+    while let Some(i) = memchr::memchr3(b'\\', b'"', b'\n', rest) {
+        let (raw, special) = rest.split_at(i);
+        put(raw);
+        put(match special.first() {
+            Some(b'\\') => b"\\\\",
+            Some(b'"') => b"\\\"",
+            _ => b"\\n",
+        });
+        rest = special.get(1..).unwrap_or_default();
+    }
+    put(rest);
+}
 
 /// Appends `value`, escaped, to `out` (without the surrounding quotes).
 #[inline]
 pub(crate) fn write_label_value(out: &mut Vec<u8>, value: &str) {
-    let bytes = value.as_bytes();
-    let mut start = 0;
-    // Most values need no escape: one vectorized scan, one copy.
-    while let Some(found) = memchr::memchr3(b'\\', b'"', b'\n', &bytes[start..]) {
-        let i = start + found;
-        out.extend_from_slice(&bytes[start..i]);
-        out.extend_from_slice(match bytes[i] {
-            b'\\' => b"\\\\",
-            b'"' => b"\\\"",
-            _ => b"\\n",
-        });
-        start = i + 1;
-    }
-    out.extend_from_slice(&bytes[start..]);
+    escape_label_value(value.as_bytes(), |piece| out.extend_from_slice(piece));
 }
 
 #[cfg(test)]
