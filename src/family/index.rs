@@ -126,31 +126,34 @@ impl<M: Metric> SeriesIndex<M> {
         // Acquire: pairs with the Release bump in `removed`; the index
         // loaded below is then at least the one the generation names.
         let generation = self.generation.load(Ordering::Acquire);
-        let probe = Probe::of(values);
         let hit = memo::borrow(M::memo(), |m| {
-            m.get(family, generation, &probe, values).map(&f)
+            if !m.consult() {
+                return None;
+            }
+            m.get(family, generation, &Probe::of(values), values)
+                .map(&f)
         });
         if let Some(Some(r)) = hit {
             return r;
         }
-        self.with_slow(values, generation, &probe, make, f)
+        self.with_slow(values, generation, make, f)
     }
 
     /// [`with`](Self::with) without a memo hit: the index, then the memo
-    /// learns the series (if it has room, see `memo.rs`).
+    /// learns the series (if this lookup consulted it and it has room, see
+    /// `memo.rs`).
     #[inline(never)]
     fn with_slow<R>(
         &self,
         values: &[&str],
         generation: u64,
-        probe: &Probe,
         make: impl Fn() -> M,
         f: impl Fn(&M) -> R,
     ) -> R {
         let family = self.current.id();
         let learn = |series: &Arc<Series<M>>| {
             memo::borrow(M::memo(), |m| {
-                m.remember(family, generation, probe, values, series)
+                m.remember(family, generation, values, series)
             })
         };
         let hash = self.hash(values);

@@ -17,6 +17,14 @@
 //! place or the one next to it. A miss fills an empty or stale place; when
 //! both are taken, only one miss in 16 evicts, so a working set larger than
 //! the memo costs few reference-count updates.
+//!
+//! A working set much larger than the memo (thousands of label sets picked
+//! at random) makes most lookups miss, and then the memo only adds its
+//! probe and a cache miss on its entry to the index lookup that follows.
+//! So the memo counts its misses over windows of [`WINDOW`] consulted
+//! lookups: after a window in which more than half missed, it is consulted
+//! on only one lookup in [`SAMPLE`] (those still learn, and decide the next
+//! window), until a window's hits are half or more again.
 
 use std::cell::RefCell;
 
@@ -43,7 +51,9 @@ pub(crate) struct Probe {
 }
 
 impl Probe {
-    #[inline]
+    // Always inlined: it sits on the memo's hit path, and the slow path's
+    // second call would otherwise make it a function call on both.
+    #[inline(always)]
     pub(crate) fn of(values: &[&str]) -> Probe {
         let key = |i: usize| values.get(i).map_or(Key::EMPTY, |v| Key::of(v));
         let keys = [key(0), key(1)];
@@ -73,6 +83,14 @@ pub struct Memo<M> {
     entries: Option<Box<[Option<Entry<M>>]>>,
     /// Misses that found both candidate places taken by live entries.
     crowded: u32,
+    /// Lookups left in the current window: [`WINDOW`] consulted ones, so
+    /// `WINDOW × SAMPLE` lookups while sparse.
+    left: u32,
+    /// Consulted lookups of the window that missed.
+    misses: u32,
+    /// `SAMPLE - 1` if the last window missed more than half (then only
+    /// one lookup in [`SAMPLE`] consults the memo), else 0.
+    sparse: u32,
 }
 
 impl<M> Memo<M> {
@@ -80,9 +98,20 @@ impl<M> Memo<M> {
         Memo {
             entries: None,
             crowded: 0,
+            left: WINDOW,
+            misses: 0,
+            sparse: 0,
         }
     }
 }
+
+/// Consulted lookups per window of the hit-rate count.
+const WINDOW: u32 = 256;
+
+/// While the memo misses more often than it hits, one lookup in this many
+/// consults it. (A power of two: `consulted` masks with `SAMPLE - 1`.)
+const SAMPLE: u32 = 16;
+const _: () = assert!(SAMPLE.is_power_of_two() && WINDOW % SAMPLE == 0);
 
 /// Of the misses that find both places taken, one in this many evicts: a
 /// working set larger than the memo then costs its misses no reference-count
@@ -101,18 +130,51 @@ fn same_values<M>(series: &Series<M>, values: &[&str]) -> bool {
 }
 
 impl<M> Memo<M> {
+    /// Whether this lookup should consult the memo (see the module's
+    /// notes): every lookup, or while most miss, one in [`SAMPLE`]. A
+    /// consulted lookup must then [`get`](Self::get) and, on a miss,
+    /// [`remember`](Self::remember).
+    #[inline]
+    pub(crate) fn consult(&mut self) -> bool {
+        self.left -= 1;
+        if self.left == 0 {
+            self.next_window();
+        }
+        self.consulted()
+    }
+
+    /// What the last [`consult`](Self::consult) answered.
+    #[inline]
+    fn consulted(&self) -> bool {
+        self.left & self.sparse == 0
+    }
+
+    /// Ends a window: sparse if more than half of its consulted lookups
+    /// missed.
+    #[cold]
+    #[inline(never)]
+    fn next_window(&mut self) {
+        let sparse = self.misses > WINDOW / 2;
+        self.sparse = if sparse { SAMPLE - 1 } else { 0 };
+        self.left = if sparse { WINDOW * SAMPLE } else { WINDOW };
+        self.misses = 0;
+    }
+
     /// The remembered metric of `values` in `family` at `generation`.
     #[inline]
     pub(crate) fn get(
-        &self,
+        &mut self,
         family: u64,
         generation: u64,
         probe: &Probe,
         values: &[&str],
     ) -> Option<&M> {
-        let entries = self.entries.as_ref()?;
+        let Some(entries) = self.entries.as_ref() else {
+            self.misses += 1;
+            return None;
+        };
         let at = home(family, probe.fingerprint);
-        [at, at ^ 1].into_iter().find_map(|place| {
+        let hit = [at, at ^ 1].into_iter().find_map(|place| {
             let e = entries[place].as_ref()?;
             (e.probe.fingerprint == probe.fingerprint
                 && e.probe == *probe
@@ -120,7 +182,11 @@ impl<M> Memo<M> {
                 && e.generation == generation
                 && (probe.is_exact(values) || same_values(&e.series, values)))
             .then_some(&e.series.metric)
-        })
+        });
+        if hit.is_none() {
+            self.misses += 1;
+        }
+        hit
     }
 
     /// Remembers `series` for `values`, if they are its own values (not the
@@ -129,15 +195,17 @@ impl<M> Memo<M> {
         &mut self,
         family: u64,
         generation: u64,
-        probe: &Probe,
         values: &[&str],
         series: &Arc<Series<M>>,
     ) {
-        if cfg!(loom) || !same_values(series, values) {
-            // Under loom the memo stays empty: the models check the index
-            // path on every observation (see `docs::loom`).
+        // Under loom the memo stays empty: the models check the index path
+        // on every observation (see `docs::loom`). A lookup that did not
+        // consult the memo (`consult` is still as it answered) teaches it
+        // nothing either.
+        if cfg!(loom) || !self.consulted() || !same_values(series, values) {
             return;
         }
+        let probe = &Probe::of(values);
         let entries = self
             .entries
             .get_or_insert_with(|| (0..PLACES).map(|_| None).collect());
@@ -178,4 +246,46 @@ pub(crate) fn borrow<M, R>(
     key.try_with(|m| m.try_borrow_mut().ok().map(|mut m| op(&mut m)))
         .ok()
         .flatten()
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::family::Counter;
+
+    /// Consulted lookups among the next `n`, each a miss when `miss`.
+    fn run(memo: &mut Memo<Counter>, n: u32, miss: bool) -> u32 {
+        (0..n)
+            .filter(|_| {
+                let consulted = memo.consult();
+                if consulted && miss {
+                    assert!(memo.get(1, 0, &Probe::of(&["a"]), &["a"]).is_none());
+                }
+                consulted
+            })
+            .count() as u32
+    }
+
+    #[test]
+    fn a_memo_that_mostly_misses_is_sampled_until_it_hits_again() {
+        let mut memo = Memo::<Counter>::new();
+        // Every lookup consults a new memo; a window of misses makes it
+        // sparse.
+        assert_eq!(run(&mut memo, WINDOW, true), WINDOW);
+        assert_eq!(run(&mut memo, WINDOW * SAMPLE, true), WINDOW);
+        assert_eq!(run(&mut memo, WINDOW * SAMPLE, true), WINDOW);
+        // A sparse window whose sampled lookups hit (no miss counted) makes
+        // it dense again.
+        assert_eq!(run(&mut memo, WINDOW * SAMPLE, false), WINDOW);
+        assert_eq!(run(&mut memo, WINDOW, false), WINDOW);
+        // Exactly half missing keeps it dense.
+        let half = (0..WINDOW)
+            .filter(|i| {
+                assert!(memo.consult());
+                i % 2 == 0 && memo.get(1, 0, &Probe::of(&["a"]), &["a"]).is_none()
+            })
+            .count() as u32;
+        assert_eq!(half, WINDOW / 2);
+        assert_eq!(run(&mut memo, WINDOW, false), WINDOW);
+    }
 }
