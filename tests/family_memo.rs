@@ -105,3 +105,40 @@ fn more_tuples_than_the_memo_holds() {
         assert_eq!(family.with([k, s]).get(), 3);
     }
 }
+
+#[test]
+fn a_memo_sampled_while_it_missed_still_answers_by_value() {
+    let registry = Registry::new();
+    let family = registry
+        .counter(Opts::new("c", "C.").max_series(5000), ["route"])
+        .unwrap();
+    let keys: Vec<String> = (0..3000).map(|i| format!("/route/{i}")).collect();
+    // 3,000 tuples in turn: most lookups miss the memo, which is then
+    // consulted on one lookup in 16 (and learns only then).
+    for _ in 0..3 {
+        for k in &keys {
+            family.inc([k]);
+        }
+    }
+    // Removals while it is sampled: entries it learned are stale now.
+    for k in &keys[..100] {
+        assert!(family.remove([k]));
+    }
+    // A small working set: hits again, so every lookup consults it.
+    for _ in 0..2000 {
+        for k in &keys[..8] {
+            family.inc([k]);
+        }
+    }
+    for k in &keys[..8] {
+        assert_eq!(
+            family.with([k]).get(),
+            2000,
+            "{k}: a removed series came back"
+        );
+    }
+    for k in &keys[100..] {
+        assert_eq!(family.with([k]).get(), 3, "{k}");
+    }
+    assert_eq!(family.len(), 3000 - 100 + 8);
+}
