@@ -8,7 +8,8 @@
 //!   the single-writer floor: the same search, then one relaxed load and
 //!   store of a counter only this thread writes. `*_owned8`: the 8 pairs
 //!   read from 1024 job records that own their label `String`s (as a
-//!   service's records do); `*_wide256`: 256 distinct pairs cycling.
+//!   service's records do); `*_wide256`: 256 distinct pairs cycling;
+//!   `*_wide2048`: 2,048 distinct pairs picked at random.
 //! * `contended/*/T`: T threads (1 or 2) each make 10,000 observations into
 //!   the *same* series per iteration; throughput in observations.
 //! * `render/*/N`: N hosts (six per-host gauge families plus repo status)
@@ -395,6 +396,65 @@ fn observe(c: &mut Criterion) {
             let d = DURATIONS[i % DURATIONS.len()];
             i = i.wrapping_add(1);
             wide_family
+                .get_or_create(&peers::JobLabels {
+                    kind: black_box(kind),
+                    status: black_box(status),
+                })
+                .observe(black_box(d).as_secs_f64());
+        })
+    });
+
+    // 2,048 distinct pairs (64 × 32, owned strings) picked at random: a
+    // working set four times the per-thread memo.
+    let wider: Vec<(String, String)> = (0..2048)
+        .map(|j| (format!("kind-{}", j % 64), format!("status-{}", j / 64)))
+        .collect();
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let picks: Vec<usize> = (0..4096)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed as usize % wider.len()
+        })
+        .collect();
+    let wider_family = families
+        .histogram(
+            rm_metrics::Opts::new("wide_job_seconds", "Jobs.").max_series(4096),
+            ["kind", "status"],
+            &BUCKET_BOUNDS_SECONDS,
+        )
+        .unwrap();
+    g.bench_function("family_wide2048", |b| {
+        b.iter(|| {
+            let (k, s) = &wider[picks[i % 4096]];
+            let d = DURATIONS[i % DURATIONS.len()];
+            i = i.wrapping_add(1);
+            wider_family.observe([black_box(k), black_box(s)], black_box(d).as_secs_f64());
+        })
+    });
+    let wider_vec = peers::prometheus_histograms();
+    g.bench_function("prometheus_wide2048", |b| {
+        b.iter(|| {
+            let (k, s) = &wider[picks[i % 4096]];
+            let d = DURATIONS[i % DURATIONS.len()];
+            i = i.wrapping_add(1);
+            wider_vec
+                .with_label_values(&[black_box(k.as_str()), black_box(s.as_str())])
+                .observe(black_box(d).as_secs_f64());
+        })
+    });
+    let wider_family_pc = peers::client_histograms();
+    let wider_static: Vec<(&'static str, &'static str)> = wider
+        .iter()
+        .map(|(k, s)| (&*k.clone().leak(), &*s.clone().leak()))
+        .collect();
+    g.bench_function("prometheus_client_wide2048", |b| {
+        b.iter(|| {
+            let (kind, status) = wider_static[picks[i % 4096]];
+            let d = DURATIONS[i % DURATIONS.len()];
+            i = i.wrapping_add(1);
+            wider_family_pc
                 .get_or_create(&peers::JobLabels {
                     kind: black_box(kind),
                     status: black_box(status),
