@@ -10,6 +10,16 @@
 //! escaped once when it is stored (`family::exemplar`); the encoders escape
 //! series' label values with the same function as they write them.
 
+/// The bytes a label value escapes: backslash, double quote, line feed.
+pub(crate) const ESCAPED: [u8; 3] = [b'\\', b'"', b'\n'];
+
+/// Where the first byte of `value` to escape is, if any.
+#[inline]
+pub(crate) fn find_escaped(value: &[u8]) -> Option<usize> {
+    let [a, b, c] = ESCAPED;
+    memchr::memchr3(a, b, c, value)
+}
+
 /// Calls `put` with the pieces of `value`, escaped, in order (without the
 /// surrounding quotes): runs of raw bytes and the escape sequences between
 /// them.
@@ -17,7 +27,7 @@
 pub(crate) fn escape_label_value(value: &[u8], mut put: impl FnMut(&[u8])) {
     let mut rest = value;
     // Most values need no escape: one vectorized scan, one piece.
-    while let Some(i) = memchr::memchr3(b'\\', b'"', b'\n', rest) {
+    while let Some(i) = find_escaped(rest) {
         let (raw, special) = rest.split_at(i);
         put(raw);
         put(match special.first() {

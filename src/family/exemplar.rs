@@ -4,7 +4,7 @@
 use std::fmt;
 
 use crate::core::latest::{Latest, Words};
-use crate::family::escape::escape_label_value;
+use crate::family::escape::{escape_label_value, find_escaped, ESCAPED};
 use crate::family::opts::is_label_name;
 
 /// OpenMetrics 1.0's limit on an exemplar's label set: the characters of
@@ -145,8 +145,9 @@ impl<'a> Exemplar<'a> {
         if all > MAX_EXEMPLAR_CHARS {
             return Err(ExemplarError::TooLong(all));
         }
-        let special = |v: &str| memchr::memchr3(b'\\', b'"', b'\n', v.as_bytes()).is_some();
-        let plain = !labels.iter().any(|(_, v)| special(v));
+        let plain = !labels
+            .iter()
+            .any(|(_, v)| find_escaped(v.as_bytes()).is_some());
         let value_bytes: usize = labels.iter().map(|(_, v)| v.len()).sum();
         Ok(Exemplar {
             text: Text::Labels { labels, plain },
@@ -274,12 +275,8 @@ fn scan(bytes: &[u8]) -> u64 {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
     let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
-    let test = |x: u64| {
-        x & HIGH
-            | zero(x ^ (ONES * u64::from(b'\\')))
-            | zero(x ^ (ONES * u64::from(b'"')))
-            | zero(x ^ (ONES * u64::from(b'\n')))
-    };
+    let [a, b, c] = ESCAPED.map(|e| ONES * u64::from(e));
+    let test = |x: u64| x & HIGH | zero(x ^ a) | zero(x ^ b) | zero(x ^ c);
     if let Some(last) = bytes.last_chunk::<8>() {
         // Whole words, then the last eight bytes, overlapping words already
         // tested (testing a byte twice changes nothing): no tail copied.
