@@ -364,48 +364,10 @@ fn observe(c: &mut Criterion) {
             family.observe([black_box(k), black_box(s)], black_box(*d).as_secs_f64());
         })
     });
-    g.bench_function("family_wide256", |b| {
-        b.iter(|| {
-            let (k, s) = &wide[i % 256];
-            let d = DURATIONS[i % DURATIONS.len()];
-            i = i.wrapping_add(1);
-            family.observe([black_box(k), black_box(s)], black_box(d).as_secs_f64());
-        })
-    });
-
-    let wide_vec = peers::prometheus_histograms();
-    g.bench_function("prometheus_wide256", |b| {
-        b.iter(|| {
-            let (k, s) = &wide[i % 256];
-            let d = DURATIONS[i % DURATIONS.len()];
-            i = i.wrapping_add(1);
-            wide_vec
-                .with_label_values(&[black_box(k.as_str()), black_box(s.as_str())])
-                .observe(black_box(d).as_secs_f64());
-        })
-    });
-    let wide_family = peers::client_histograms();
-    // The label set type takes `&'static str`: leak the 256 strings once.
-    let wide_static: Vec<(&'static str, &'static str)> = wide
-        .iter()
-        .map(|(k, s)| (&*k.clone().leak(), &*s.clone().leak()))
-        .collect();
-    g.bench_function("prometheus_client_wide256", |b| {
-        b.iter(|| {
-            let (kind, status) = wide_static[i % 256];
-            let d = DURATIONS[i % DURATIONS.len()];
-            i = i.wrapping_add(1);
-            wide_family
-                .get_or_create(&peers::JobLabels {
-                    kind: black_box(kind),
-                    status: black_box(status),
-                })
-                .observe(black_box(d).as_secs_f64());
-        })
-    });
-
-    // 2,048 distinct pairs (64 × 32, owned strings) picked at random: a
-    // working set four times the per-thread memo.
+    // Working sets of owned pairs: 256 cycling (the memo holds them all),
+    // and 2,048 picked at random (a fixed sequence of 4,096 picks), four
+    // times what a thread's memo holds.
+    wide_rows(&mut g, "wide256", &wide, |i| i % 256, &family);
     let wider: Vec<(String, String)> = (0..2048)
         .map(|j| (format!("kind-{}", j % 64), format!("status-{}", j / 64)))
         .collect();
@@ -425,43 +387,13 @@ fn observe(c: &mut Criterion) {
             &BUCKET_BOUNDS_SECONDS,
         )
         .unwrap();
-    g.bench_function("family_wide2048", |b| {
-        b.iter(|| {
-            let (k, s) = &wider[picks[i % 4096]];
-            let d = DURATIONS[i % DURATIONS.len()];
-            i = i.wrapping_add(1);
-            wider_family.observe([black_box(k), black_box(s)], black_box(d).as_secs_f64());
-        })
-    });
-    let wider_vec = peers::prometheus_histograms();
-    g.bench_function("prometheus_wide2048", |b| {
-        b.iter(|| {
-            let (k, s) = &wider[picks[i % 4096]];
-            let d = DURATIONS[i % DURATIONS.len()];
-            i = i.wrapping_add(1);
-            wider_vec
-                .with_label_values(&[black_box(k.as_str()), black_box(s.as_str())])
-                .observe(black_box(d).as_secs_f64());
-        })
-    });
-    let wider_family_pc = peers::client_histograms();
-    let wider_static: Vec<(&'static str, &'static str)> = wider
-        .iter()
-        .map(|(k, s)| (&*k.clone().leak(), &*s.clone().leak()))
-        .collect();
-    g.bench_function("prometheus_client_wide2048", |b| {
-        b.iter(|| {
-            let (kind, status) = wider_static[picks[i % 4096]];
-            let d = DURATIONS[i % DURATIONS.len()];
-            i = i.wrapping_add(1);
-            wider_family_pc
-                .get_or_create(&peers::JobLabels {
-                    kind: black_box(kind),
-                    status: black_box(status),
-                })
-                .observe(black_box(d).as_secs_f64());
-        })
-    });
+    wide_rows(
+        &mut g,
+        "wide2048",
+        &wider,
+        |i| picks[i % 4096],
+        &wider_family,
+    );
 
     let vec = peers::prometheus_histograms();
     g.bench_function("prometheus_labelled", |b| {
@@ -686,6 +618,60 @@ impl Drop for Workers {
             t.join().unwrap();
         }
     }
+}
+
+/// `family_<name>`, `prometheus_<name>` and `prometheus_client_<name>`:
+/// one observation per iteration into the pair `pairs[pick(i)]` (owned
+/// strings), through `family` and the two peers' histogram vectors.
+fn wide_rows(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    pairs: &[(String, String)],
+    pick: impl Fn(usize) -> usize,
+    family: &rm_metrics::Family<rm_metrics::Histogram, 2>,
+) {
+    let mut i = 0usize;
+    let mut next = || {
+        let (k, s) = &pairs[pick(i)];
+        let d = DURATIONS[i % DURATIONS.len()];
+        i = i.wrapping_add(1);
+        (k, s, d)
+    };
+    g.bench_function(format!("family_{name}"), |b| {
+        b.iter(|| {
+            let (k, s, d) = next();
+            family.observe([black_box(k), black_box(s)], black_box(d).as_secs_f64());
+        })
+    });
+    let vec = peers::prometheus_histograms();
+    g.bench_function(format!("prometheus_{name}"), |b| {
+        b.iter(|| {
+            let (k, s, d) = next();
+            vec.with_label_values(&[black_box(k.as_str()), black_box(s.as_str())])
+                .observe(black_box(d).as_secs_f64());
+        })
+    });
+    // prometheus-client's label set type takes `&'static str`: the strings
+    // leaked once, and picked by the same sequence.
+    let client = peers::client_histograms();
+    let leaked: Vec<(&'static str, &'static str)> = pairs
+        .iter()
+        .map(|(k, s)| (&*k.clone().leak(), &*s.clone().leak()))
+        .collect();
+    let mut i = 0usize;
+    g.bench_function(format!("prometheus_client_{name}"), |b| {
+        b.iter(|| {
+            let (kind, status) = leaked[pick(i)];
+            let d = DURATIONS[i % DURATIONS.len()];
+            i = i.wrapping_add(1);
+            client
+                .get_or_create(&peers::JobLabels {
+                    kind: black_box(kind),
+                    status: black_box(status),
+                })
+                .observe(black_box(d).as_secs_f64());
+        })
+    });
 }
 
 fn contended(c: &mut Criterion) {
