@@ -64,15 +64,20 @@
 //!
 //! plus, for every series, its header in an `Arc` (the metric struct, the
 //! label buffer's two pointers, the hash: 88 bytes for a counter, 72 for a
-//! gauge, 128 for a histogram of any kind), its label bytes and one `usize` per label,
-//! and its entries in the family's index (≈ 17 bytes). So on 2 cores a
+//! gauge, 128 for a histogram, 168 for a native histogram, 216 for a
+//! duration histogram, with native buckets or not), its label bytes and
+//! one `usize` per label, and its entries in the family's index (≈ 17
+//! bytes). So on 2 cores a
 //! counter series costs about 750 bytes, a gauge about 90, a histogram of
 //! 9 bounds about 1,160 (its bounds, 8 bytes each, included; the
-//! restic-manager job series: about 1,180), plus the label values. The test
+//! restic-manager job series: about 1,220), plus the label values. The test
 //! `family_memory_is_as_documented` checks the struct sizes.
 //!
 //! Native histograms of a positive schema also share, per process, one
-//! 8 KiB lookup table per schema in use (made on first use).
+//! 8 KiB lookup table per schema in use (made on first use); native
+//! duration histograms, one per schema from 0 (their bounds in
+//! nanoseconds), and per family one 4-byte classic bucket for each native
+//! counter (968 bytes for the 242 above).
 //!
 //! Exemplars cost nothing until a series gets its first: then a counter
 //! allocates one 128-byte cell, a histogram one per bucket (`128 (b + 1)`

@@ -8,8 +8,8 @@ use crate::core::shards::Shards;
 use crate::family::exemplar::{Exemplar, Exemplars};
 use crate::family::histogram::{bucket_of, cumulative, total};
 use crate::family::metric::ReadHistogram;
-use crate::family::native::NativeBuckets;
-use crate::family::{Native, NativeHistogramValue};
+use crate::family::native_nanos::NativeNanos;
+use crate::family::NativeHistogramValue;
 
 /// The longest duration one observation carries: `i64::MAX` nanoseconds
 /// (about 292 years), the range of Go's `time.Duration`. Longer durations
@@ -45,19 +45,20 @@ pub struct DurationHistogram {
     exemplars: Exemplars,
     /// Native (exponential) buckets in seconds, for a family registered
     /// with them.
-    native: Option<NativeBuckets>,
+    native: Option<NativeNanos>,
 }
 
 impl DurationHistogram {
     /// `bounds`: seconds, finite, non-negative, strictly increasing
-    /// (checked at registration).
-    pub(crate) fn new(bounds: &[f64], native: Option<&Native>) -> Self {
-        let native = native.map(NativeBuckets::new);
-        let counters = native.as_ref().map_or(0, NativeBuckets::counters);
+    /// (checked at registration); `native`, the family's native part
+    /// (made for the same bounds).
+    pub(crate) fn new(bounds: &[f64], native: Option<NativeNanos>) -> Self {
+        let bounds: Box<[u64]> = bounds.iter().map(|&b| nanos_of_bound(b)).collect();
+        let counters = native.as_ref().map_or(0, |n| n.buckets().counters());
         DurationHistogram {
-            bounds: bounds.iter().map(|&b| nanos_of_bound(b)).collect(),
             shards: Shards::with_parts(bounds.len() + 1, counters),
             exemplars: Exemplars::new(bounds.len() + 1),
+            bounds,
             native,
         }
     }
@@ -82,39 +83,43 @@ impl DurationHistogram {
     #[inline]
     pub fn observe_with_exemplar(&self, d: Duration, exemplar: &Exemplar<'_>) {
         let nanos = nanos_of_duration(d);
-        let bucket = bucket_of(&self.bounds, nanos);
-        self.record_in(bucket, nanos);
+        let bucket = self.record(nanos);
         if let Some(cell) = self.exemplars.cell(bucket, self.bounds.len() + 1) {
             exemplar.store(cell, seconds(u128::from(nanos)));
         }
     }
 
+    /// Records `nanos`; returns its classic bucket.
     #[inline]
-    fn record(&self, nanos: u64) {
-        self.record_in(bucket_of(&self.bounds, nanos), nanos);
-    }
-
-    #[inline]
-    fn record_in(&self, bucket: usize, nanos: u64) {
+    fn record(&self, nanos: u64) -> usize {
         match &self.native {
-            None => self.shards.record(bucket, u128::from(nanos)),
-            Some(native) => self.record_native(native, bucket, nanos),
+            None => {
+                let bucket = bucket_of(&self.bounds, nanos);
+                self.shards.record(bucket, u128::from(nanos));
+                bucket
+            }
+            Some(native) => self.record_native(native, nanos),
         }
     }
 
-    /// [`record_in`](Self::record_in) with native buckets: a call of its
-    /// own, so that the classic path stays small enough to inline.
+    /// [`record`](Self::record) with native buckets: a call of its own, so
+    /// that the classic path stays small enough to inline. The classic
+    /// bucket comes from the native counter where that settles it.
     #[inline(never)]
-    fn record_native(&self, native: &NativeBuckets, bucket: usize, nanos: u64) {
-        let at = native.bucket(seconds(u128::from(nanos)));
-        self.shards.record2(bucket, at, u128::from(nanos));
+    fn record_native(&self, native: &NativeNanos, nanos: u64) -> usize {
+        let counter = native.counter(nanos);
+        let bucket = native
+            .classic(counter)
+            .unwrap_or_else(|| bucket_of(&self.bounds, nanos));
+        self.shards.record2(bucket, counter, u128::from(nanos));
+        bucket
     }
 
     /// The native buckets (in seconds), read exactly with the same
     /// observations as [`get`](Self::get) would see at that moment;
     /// `None` for a family registered without them.
     pub fn native(&self) -> Option<NativeHistogramValue> {
-        let native = self.native.as_ref()?;
+        let native = self.native.as_ref()?.buckets();
         Some(native.value(self.bounds.len() + 1, |pass, acc| {
             ReadHistogram::read(self, pass, acc)
         }))
@@ -150,7 +155,7 @@ impl ReadHistogram for DurationHistogram {
     fn native(&self, counts: &[u64], out: &mut NativeHistogramValue) -> bool {
         match &self.native {
             Some(native) => {
-                native.read(counts, out);
+                native.buckets().read(counts, out);
                 true
             }
             None => false,
@@ -165,7 +170,7 @@ fn seconds(nanos: u128) -> f64 {
 }
 
 /// `⌊b · 10⁹⌋` for a bound of `b` seconds, saturating at `u64::MAX`.
-fn nanos_of_bound(b: f64) -> u64 {
+pub(crate) fn nanos_of_bound(b: f64) -> u64 {
     // `as` saturates, and NaN (refused at registration) would give 0.
     (b * 1e9).floor() as u64
 }

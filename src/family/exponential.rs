@@ -18,13 +18,16 @@ pub(crate) struct Ladder {
     table: Option<&'static Table>,
 }
 
-/// A positive schema's bounds within an octave, and a lookup by the
-/// fraction's top mantissa bits.
+/// A schema's bounds within an octave, and a lookup by the fraction's top
+/// mantissa bits.
 #[derive(Debug)]
 struct Table {
-    /// The `2^s` bounds within `[0.5, 1)` of a value's binary fraction:
-    /// `fracs[j] = 2^(j·2^-s - 1)`.
-    fracs: Box<[f64]>,
+    /// The key of a value `frac · 2^exp` is `offset` plus the count of
+    /// the octave's bounds below `frac` plus `(exp - 1) · 2^s`: 0 for a
+    /// table in seconds.
+    offset: i32,
+    /// The schema `s`, from 0.
+    schema: u32,
     /// One word per cell, the fractions whose top `CELL_BITS` mantissa bits
     /// are `c`: how many bounds lie below the cell (the top bits), and the
     /// low mantissa bits of the bound inside it (`LOW` when none is). A
@@ -59,14 +62,8 @@ impl Ladder {
         let (v, inf) = if v > f64::MAX { (f64::MAX, 1) } else { (v, 0) };
         let (frac, exp) = frexp(v);
         let key = if let Some(t) = self.table {
-            // How many of the octave's bounds lie below the fraction: those
-            // below its cell, and the one in the cell if it is below too.
-            // Fractions in [0.5, 1) share an exponent, so their mantissas
-            // order them.
-            let mantissa = mantissa(frac);
-            let cell = t.cells[(mantissa >> LOW_BITS) as usize];
-            let within = (cell >> LOW_BITS) as i32 + i32::from(mantissa & LOW > cell & LOW);
-            within + (exp - 1) * t.fracs.len() as i32
+            // A table in seconds has no offset.
+            t.within(mantissa(frac)) + ((exp - 1) << t.schema)
         } else {
             // An exact power of two is the top of the bucket below.
             let key = exp - i32::from(frac == 0.5);
@@ -77,21 +74,115 @@ impl Ladder {
     }
 }
 
-/// The table of a positive schema (8 KiB), made once per process on its
-/// first use.
-fn table(schema: i8) -> &'static Table {
-    static TABLES: [OnceLock<Table>; MAX_SCHEMA as usize] =
-        [const { OnceLock::new() }; MAX_SCHEMA as usize];
-    TABLES[schema as usize - 1].get_or_init(|| {
-        let fracs = fracs(schema);
+/// The bucket function of a schema for values given in integer
+/// nanoseconds: the key of `n` nanoseconds is the key of `n / 10⁹`
+/// seconds, found with no division.
+///
+/// Bucket bounds scale by two every `2^s` buckets, in nanoseconds as in
+/// seconds, so the bounds in nanoseconds also fall on `2^s` fixed
+/// fractions of every octave: the same table lookup as [`Ladder`]'s, with
+/// the bounds `2^(k·2^-s) · 10⁹` and a constant offset. Below 2⁵³ ns (104
+/// days) `n` is exact in 53 bits, so it is compared with each bound as
+/// rounded once to `f64` (the seconds path rounds twice: the quotient, then
+/// the bound); above, `n` is truncated to 53 bits first. A negative schema
+/// takes schema 0's key, `2^-s` of them to a bucket.
+#[derive(Clone, Debug)]
+pub(crate) struct NanosLadder {
+    /// `-s` for a negative schema, else 0.
+    shift: u32,
+    /// The table's offset, less `2^s` for its `exp - 1`, plus 64 octaves
+    /// (the count is of leading zeros) and `2^shift - 1` to round up.
+    bias: i32,
+    table: &'static Table,
+}
+
+impl NanosLadder {
+    pub(crate) fn new(schema: i8) -> Self {
+        let schema = schema.clamp(MIN_SCHEMA, MAX_SCHEMA);
+        let shift = u32::from(schema.min(0).unsigned_abs());
+        let table = nanos_table(schema.max(0));
+        NanosLadder {
+            shift,
+            bias: table.offset + (63 << table.schema) + (1 << shift) - 1,
+            table,
+        }
+    }
+
+    /// The bucket of `n` nanoseconds, `n` at least 1.
+    #[inline]
+    pub(crate) fn key(&self, n: u64) -> i32 {
+        // `n = frac · 2^exp`, `frac` in [0.5, 1), in integers: the leading
+        // one shifted to the top, and the 52 bits after it as the `f64`
+        // mantissa of `frac` (truncated above 2⁵³ ns).
+        // `exp` is `64 - zeros`; `bias` holds the 64, and the rounding up to
+        // whole buckets of schema 0, `2^shift` to one.
+        let zeros = n.leading_zeros();
+        let mantissa = (n << zeros >> 11) & MANTISSA;
+        let t = self.table;
+        (t.within(mantissa) - ((zeros as i32) << t.schema) + self.bias) >> self.shift
+    }
+}
+
+impl Table {
+    /// How many of the octave's bounds lie below the fraction of `mantissa`:
+    /// those below its cell, and the one in the cell if it is below too.
+    /// Fractions in [0.5, 1) share an exponent, so their mantissas order
+    /// them.
+    #[inline]
+    fn within(&self, mantissa: u64) -> i32 {
+        let cell = self.cells[(mantissa >> LOW_BITS) as usize];
+        (cell >> LOW_BITS) as i32 + i32::from(mantissa & LOW > cell & LOW)
+    }
+
+    /// The table of the `2^s` bounds within `[0.5, 1)` of a value's binary
+    /// fraction, in increasing order (in seconds, `2^(j·2^-s - 1)`).
+    fn new((fracs, offset): (Box<[f64]>, i32)) -> Self {
         let cells = std::array::from_fn(|c| {
             let c = c as u64;
             let below = fracs.iter().filter(|&&b| mantissa(b) >> LOW_BITS < c);
             let inside = fracs.iter().find(|&&b| mantissa(b) >> LOW_BITS == c);
             (below.count() as u64) << LOW_BITS | inside.map_or(LOW, |&b| mantissa(b) & LOW)
         });
-        Table { fracs, cells }
-    })
+        Table {
+            schema: fracs.len().trailing_zeros(),
+            offset,
+            cells,
+        }
+    }
+}
+
+/// The table of a positive schema (8 KiB), made once per process on its
+/// first use.
+fn table(schema: i8) -> &'static Table {
+    static TABLES: [OnceLock<Table>; MAX_SCHEMA as usize] =
+        [const { OnceLock::new() }; MAX_SCHEMA as usize];
+    TABLES[schema as usize - 1].get_or_init(|| Table::new((fracs(schema), 0)))
+}
+
+/// The table of a schema from 0 to 8 in nanoseconds (8 KiB), made once per
+/// process on its first use.
+fn nanos_table(schema: i8) -> &'static Table {
+    static TABLES: [OnceLock<Table>; MAX_SCHEMA as usize + 1] =
+        [const { OnceLock::new() }; MAX_SCHEMA as usize + 1];
+    TABLES[schema as usize].get_or_init(|| Table::new(nanos_fracs(schema)))
+}
+
+/// The bounds of a schema from 0 to 8 in nanoseconds, as fractions of an
+/// octave in increasing order, and the key offset that goes with them.
+fn nanos_fracs(schema: i8) -> (Box<[f64]>, i32) {
+    let n = 1u32 << schema;
+    // Bound `k` in nanoseconds, each from its own exponent: exact for
+    // whole powers of two seconds, as 10⁹ is exact.
+    let bound = |k: u32| (f64::from(k) / f64::from(n)).exp2() * 1e9;
+    let mut fracs: Vec<(f64, i32)> = (0..n).map(|k| frexp(bound(k))).collect();
+    // Bound 0 (one second) is key 0; it and those above it in its
+    // octave come after the ones that reached the next octave.
+    let (one, exp) = fracs[0];
+    let wrapped = fracs.iter().filter(|(_, e)| *e > exp).count() as i32;
+    fracs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    debug_assert_eq!(fracs[wrapped as usize].0, one);
+    let offset = -wrapped - (exp - 1) * n as i32;
+    (fracs.into_iter().map(|(f, _)| f).collect(), offset)
 }
 
 /// `2^(j·2^-s - 1)` for `j` in `0..2^s`, each from its own exponent (no
@@ -108,8 +199,10 @@ fn fracs(schema: i8) -> Box<[f64]> {
 /// The 52 mantissa bits of `v`.
 #[inline]
 fn mantissa(v: f64) -> u64 {
-    v.to_bits() & ((1 << 52) - 1)
+    v.to_bits() & MANTISSA
 }
+
+const MANTISSA: u64 = (1 << 52) - 1;
 
 /// `v = frac · 2^exp`, `frac` in `[0.5, 1)`, for a positive finite `v`
 /// (Go's `math.Frexp`).
@@ -218,12 +311,12 @@ mod tests {
     /// every bound, one unit in the last place either side, and between.
     #[test]
     fn cell_lookup_equals_a_scan() {
-        for schema in 1..=MAX_SCHEMA {
-            let ladder = Ladder::new(schema);
-            let t = ladder.table.unwrap();
-            let scan = |frac: f64| t.fracs.iter().filter(|&&b| b < frac).count() as i32;
+        let seconds = (1..=MAX_SCHEMA).map(|s| (table(s), fracs(s)));
+        let nanos = (0..=MAX_SCHEMA).map(|s| (nanos_table(s), nanos_fracs(s).0));
+        for (t, bounds) in seconds.chain(nanos) {
+            let scan = |frac: f64| bounds.iter().filter(|&&b| b < frac).count() as i32;
             let mut fracs: Vec<f64> = Vec::new();
-            for &b in t.fracs.iter() {
+            for &b in bounds.iter() {
                 fracs.extend([
                     b,
                     f64::from_bits(b.to_bits() + 1),
@@ -233,10 +326,66 @@ mod tests {
             fracs.extend((0..10_000).map(|i| 0.5 + f64::from(i) / 20_000.0));
             fracs.push(f64::from_bits(1.0f64.to_bits() - 1));
             for frac in fracs.into_iter().filter(|f| (0.5..1.0).contains(f)) {
-                // `frac · 2` is `frac · 2^1`: its key is the count alone.
-                let v = frac * 2.0;
-                assert_eq!(ladder.key(v), scan(frac), "{frac} at schema {schema}");
+                assert_eq!(t.within(mantissa(frac)), scan(frac), "{frac} in {t:?}");
             }
+        }
+    }
+
+    /// The key of `n` nanoseconds is the key of `n / 10⁹` seconds, but
+    /// where the quotient's rounding puts it within a few units in the last
+    /// place of a bound.
+    #[test]
+    fn nanos_keys_are_the_seconds_keys() {
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        for schema in MIN_SCHEMA..=MAX_SCHEMA {
+            let (nanos, seconds) = (NanosLadder::new(schema), Ladder::new(schema));
+            for _ in 0..20_000 {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                // Log-uniform from 1 ns to 2^62 ns.
+                let n = (rng >> 2) >> (rng % 62);
+                let n = n.max(1);
+                let v = n as f64 / 1e9;
+                let key = seconds.key(v);
+                if seconds.key(v * (1.0 - 4.0 * f64::EPSILON))
+                    != seconds.key(v * (1.0 + 4.0 * f64::EPSILON))
+                {
+                    continue; // within rounding of a bound
+                }
+                assert_eq!(nanos.key(n), key, "{n} ns at schema {schema}");
+            }
+        }
+    }
+
+    /// Whole powers of two seconds are exact in nanoseconds from 2^-9 s
+    /// on: each is the top of its bucket at every schema, and one
+    /// nanosecond more is the next bucket when the power is a bound (below
+    /// 2^53 ns).
+    #[test]
+    fn nanos_keys_at_powers_of_two_seconds() {
+        for schema in MIN_SCHEMA..=MAX_SCHEMA {
+            let ladder = NanosLadder::new(schema);
+            for e in -9..=33 {
+                let n = (1e9 * 2f64.powi(e)) as u64;
+                let at = f64::from(e) * 2f64.powi(i32::from(schema));
+                assert_eq!(
+                    f64::from(ladder.key(n)),
+                    at.ceil(),
+                    "2^{e} s, schema {schema}"
+                );
+                // One nanosecond is below the resolution from 2^53 ns on.
+                let top = at.fract() == 0.0 && n < 1 << 53;
+                assert_eq!(
+                    ladder.key(n + 1),
+                    ladder.key(n) + i32::from(top),
+                    "2^{e} s + 1 ns"
+                );
+            }
+            assert_eq!(
+                ladder.key(i64::MAX as u64),
+                Ladder::new(schema).key(i64::MAX as f64 / 1e9)
+            );
         }
     }
 

@@ -351,7 +351,7 @@ impl<M> SeriesIndex<M> {
 mod tests {
     use super::*;
     use crate::core::shared::Shared;
-    use crate::family::{Counter, Gauge, Histogram};
+    use crate::family::{Counter, DurationHistogram, Gauge, Histogram, NativeHistogram};
 
     /// Keeps the table of `docs::families` true.
     #[test]
@@ -362,6 +362,8 @@ mod tests {
         assert_eq!(16 + size_of::<Series<Counter>>(), 88);
         assert_eq!(16 + size_of::<Series<Gauge>>(), 72);
         assert_eq!(16 + size_of::<Series<Histogram>>(), 128);
+        assert_eq!(16 + size_of::<Series<NativeHistogram>>(), 168);
+        assert_eq!(16 + size_of::<Series<DurationHistogram>>(), 216);
         assert_eq!(size_of::<Shared<f64>>(), 72);
         assert_eq!(size_of::<Shared<u128>>(), 96);
         assert_eq!(size_of::<crate::core::lines::Line>(), 128);

@@ -7,6 +7,7 @@ use crate::core::latest::Latest;
 use crate::core::sync::{thread_local, LocalKey};
 use crate::family::family::Desc;
 use crate::family::memo::Memo;
+use crate::family::native_nanos::NativeNanos;
 use crate::family::tuple::Tuple;
 use crate::family::{
     Counter, DurationHistogram, Gauge, Histogram, NativeHistogram, NativeHistogramValue,
@@ -98,6 +99,8 @@ pub(crate) mod sealed {
     /// What a family needs to make and visit its series.
     pub trait Sealed: Sized {
         const KIND: Kind;
+        /// Makes what the family's series share, once, at registration.
+        fn prepare(_desc: &mut Desc) {}
         /// A new series of the family `desc` describes.
         fn make(desc: &Desc) -> Self;
         fn visit(&self, values: Values<'_>, visitor: &mut dyn Visitor);
@@ -200,8 +203,14 @@ impl sealed::Sealed for NativeHistogram {
 impl Metric for DurationHistogram {}
 impl sealed::Sealed for DurationHistogram {
     const KIND: Kind = Kind::Histogram;
+    fn prepare(desc: &mut Desc) {
+        desc.nanos = desc
+            .native
+            .as_ref()
+            .map(|n| NativeNanos::new(n, &desc.bounds));
+    }
     fn make(desc: &Desc) -> Self {
-        DurationHistogram::new(&desc.bounds, desc.native.as_ref())
+        DurationHistogram::new(&desc.bounds, desc.nanos.clone())
     }
     fn visit(&self, values: Values<'_>, visitor: &mut dyn Visitor) {
         visitor.histogram(values, self);

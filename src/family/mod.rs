@@ -19,6 +19,7 @@ mod key;
 mod memo;
 mod metric;
 mod native;
+mod native_nanos;
 mod opts;
 mod registry;
 mod tuple;

@@ -73,6 +73,11 @@ impl Native {
         self
     }
 
+    /// The zero bucket's threshold.
+    pub(crate) fn zero_threshold(&self) -> f64 {
+        self.zero_threshold
+    }
+
     /// Keep buckets for negative values too (doubling the counters).
     pub fn negative(mut self) -> Self {
         self.negative = true;
@@ -122,7 +127,7 @@ impl Native {
 /// Native part, word 0: observations in no bucket (NaN, unkept negatives).
 const NONE: usize = 0;
 /// Word 1: the zero bucket.
-const ZERO: usize = 1;
+pub(crate) const ZERO: usize = 1;
 /// Word 2 on: positive buckets from the lowest key, then negative ones.
 const FIRST: usize = 2;
 
@@ -162,7 +167,7 @@ pub struct NativeHistogram {
 
 /// The native part of a histogram: which counter of the part an
 /// observation takes, and how a read of the part becomes sparse buckets.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct NativeBuckets {
     ladder: Ladder,
     zero_threshold: f64,
@@ -193,11 +198,11 @@ impl NativeBuckets {
         if magnitude > self.zero_threshold {
             // `key` is monotone and `magnitude` above the zero threshold, so
             // at least `low`; above `max`, the highest kept bucket.
-            let at = (self.ladder.key(magnitude).min(self.high) - self.low) as usize;
+            let at = FIRST + (self.ladder.key(magnitude).min(self.high) - self.low) as usize;
             if v > 0.0 {
-                FIRST + at
+                at
             } else if self.negative {
-                FIRST + self.width() + at
+                self.width() + at
             } else {
                 NONE
             }
@@ -206,6 +211,21 @@ impl NativeBuckets {
         } else {
             ZERO
         }
+    }
+
+    /// The part's counter of the positive bucket `key`, found by another
+    /// ladder than the part's own (so a key below `low`, from a rounding
+    /// of the zero threshold, takes `low`); above `max`, the highest kept
+    /// bucket.
+    #[inline]
+    pub(crate) fn positive(&self, key: i32) -> usize {
+        // `max` then `min`, not `clamp`: no `low > high` check to panic on.
+        FIRST + (key.max(self.low).min(self.high) - self.low) as usize
+    }
+
+    /// The schema.
+    pub(crate) fn schema(&self) -> i8 {
+        self.ladder.schema()
     }
 
     /// Buckets of one sign.

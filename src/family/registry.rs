@@ -209,6 +209,7 @@ impl Registry {
         let mut inner = None;
         self.add(M::KIND, &opts, &labels, bounds, |mut desc| {
             desc.native = native;
+            M::prepare(&mut desc);
             let family = StdArc::new(Inner {
                 desc,
                 index: SeriesIndex::<M>::new(max_series),
@@ -257,6 +258,7 @@ impl Registry {
                 .collect(),
             bounds: bounds.into(),
             native: None,
+            nanos: None,
             pairs: false,
         };
         let mut next = Vec::clone(&current);
