@@ -174,7 +174,22 @@ fn observe(c: &mut Criterion) {
     });
 
     // Native buckets (schema 3, 1 ms to 12 days) beside the same classic
-    // ladder, through a handle: two counters an observation.
+    // ladder: the restic-manager preset's handles with native buckets on,
+    // the same call as `rm_metrics_handle`; two counters an observation.
+    let native_jobs =
+        JobRegistry::with_native(rm_metrics::Native::new(0.001, 1_048_576.0)).unwrap();
+    let native_handles: Vec<_> = (0..8)
+        .map(|j| native_jobs.handle(observation(j).0, observation(j).1))
+        .collect();
+    g.bench_function("rm_metrics_native", |b| {
+        b.iter(|| {
+            let (_, _, d) = observation(i);
+            native_handles[i % 8].observe(black_box(d));
+            i = i.wrapping_add(1);
+        })
+    });
+    // The same through a `NativeHistogram` family, which takes `f64`
+    // seconds: the caller converts each duration.
     let natives = rm_metrics::Registry::new();
     let native_family = natives
         .native_histogram(
@@ -184,13 +199,13 @@ fn observe(c: &mut Criterion) {
             rm_metrics::Native::new(0.001, 1_048_576.0),
         )
         .unwrap();
-    let native_handles: Vec<_> = (0..8)
+    let f64_handles: Vec<_> = (0..8)
         .map(|j| native_family.with([observation(j).0, observation(j).1]))
         .collect();
-    g.bench_function("rm_metrics_native", |b| {
+    g.bench_function("rm_metrics_native_f64", |b| {
         b.iter(|| {
             let (_, _, d) = observation(i);
-            native_handles[i % 8].observe(black_box(d).as_secs_f64());
+            f64_handles[i % 8].observe(black_box(d).as_secs_f64());
             i = i.wrapping_add(1);
         })
     });
