@@ -64,7 +64,7 @@
 //!
 //! plus, for every series, its header in an `Arc` (the metric struct, the
 //! label buffer's two pointers, the hash: 88 bytes for a counter, 72 for a
-//! gauge, 128 for a histogram, 168 for a native histogram, 216 for a
+//! gauge, 128 for a histogram, 184 for a native histogram, 216 for a
 //! duration histogram, with native buckets or not), its label bytes and
 //! one `usize` per label, and its entries in the family's index (≈ 17
 //! bytes). So on 2 cores a
@@ -74,9 +74,10 @@
 //! `family_memory_is_as_documented` checks the struct sizes.
 //!
 //! Native histograms of a positive schema also share, per process, one
-//! 8 KiB lookup table per schema in use (made on first use); native
-//! duration histograms, one per schema from 0 (their bounds in
-//! nanoseconds), and per family one 4-byte classic bucket for each native
+//! 8 KiB lookup table per schema in use (made on first use), and native
+//! duration histograms one per schema from 0 (their bounds in
+//! nanoseconds). Each native family also keeps one map, shared by its
+//! series, of the classic bucket of each native counter: 4 bytes a
 //! counter (968 bytes for the 242 above).
 //!
 //! Exemplars cost nothing until a series gets its first: then a counter

@@ -4,9 +4,9 @@ use std::fmt;
 use std::ops::Deref;
 
 use crate::core::sync::{Arc, StdArc};
+use crate::family::classic_map::ClassicMap;
 use crate::family::index::{Series, SeriesIndex};
 use crate::family::metric::{Kind, Metric, Values, Visitor};
-use crate::family::native_nanos::NativeNanos;
 use crate::family::{
     Counter, DurationHistogram, Exemplar, Gauge, Histogram, Native, NativeHistogram,
 };
@@ -26,9 +26,9 @@ pub struct Desc {
     pub(crate) bounds: Box<[f64]>,
     /// A native histogram's exponential buckets.
     pub(crate) native: Option<Native>,
-    /// A native duration family's native part, made once at registration
-    /// and copied into its series (its classic map shared).
-    pub(crate) nanos: Option<NativeNanos>,
+    /// A native family's classic bucket of each native counter, made once
+    /// at registration and shared by its series.
+    pub(crate) native_map: Option<ClassicMap>,
     /// Whether each series carries its own label names (`labels` is then
     /// empty and a series' values are `name, value, name, value, …`): the
     /// families of the `metrics` facade, whose label sets vary by call site.

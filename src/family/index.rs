@@ -362,7 +362,7 @@ mod tests {
         assert_eq!(16 + size_of::<Series<Counter>>(), 88);
         assert_eq!(16 + size_of::<Series<Gauge>>(), 72);
         assert_eq!(16 + size_of::<Series<Histogram>>(), 128);
-        assert_eq!(16 + size_of::<Series<NativeHistogram>>(), 168);
+        assert_eq!(16 + size_of::<Series<NativeHistogram>>(), 184);
         assert_eq!(16 + size_of::<Series<DurationHistogram>>(), 216);
         assert_eq!(size_of::<Shared<f64>>(), 72);
         assert_eq!(size_of::<Shared<u128>>(), 96);

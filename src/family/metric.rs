@@ -5,8 +5,10 @@ use std::cell::RefCell;
 
 use crate::core::latest::Latest;
 use crate::core::sync::{thread_local, LocalKey};
+use crate::family::classic_map::ClassicMap;
 use crate::family::family::Desc;
 use crate::family::memo::Memo;
+use crate::family::native::NativeBuckets;
 use crate::family::native_nanos::NativeNanos;
 use crate::family::tuple::Tuple;
 use crate::family::{
@@ -187,10 +189,17 @@ impl ReadHistogram for NativeHistogram {
 impl Metric for NativeHistogram {}
 impl sealed::Sealed for NativeHistogram {
     const KIND: Kind = Kind::Histogram;
+    fn prepare(desc: &mut Desc) {
+        let map = desc
+            .native
+            .as_ref()
+            .map(|n| NativeBuckets::new(n).classic_map(&desc.bounds));
+        desc.native_map = map;
+    }
     fn make(desc: &Desc) -> Self {
         // Native families are registered with their `Native`.
         let native = desc.native.as_ref().expect("a native family");
-        NativeHistogram::new(&desc.bounds, native)
+        NativeHistogram::new(&desc.bounds, native, native_map(desc))
     }
     fn visit(&self, values: Values<'_>, visitor: &mut dyn Visitor) {
         visitor.histogram(values, self);
@@ -200,17 +209,28 @@ impl sealed::Sealed for NativeHistogram {
     }
 }
 
+/// The family's classic map (made by `prepare`), or, were it missing, one
+/// that reads no bucket (every observation then compares).
+fn native_map(desc: &Desc) -> ClassicMap {
+    (desc.native_map.clone()).unwrap_or_else(|| ClassicMap::new(0, |_| None))
+}
+
 impl Metric for DurationHistogram {}
 impl sealed::Sealed for DurationHistogram {
     const KIND: Kind = Kind::Histogram;
     fn prepare(desc: &mut Desc) {
-        desc.nanos = desc
+        let map = desc
             .native
             .as_ref()
-            .map(|n| NativeNanos::new(n, &desc.bounds));
+            .map(|n| NativeNanos::classic_map(n, &desc.bounds));
+        desc.native_map = map;
     }
     fn make(desc: &Desc) -> Self {
-        DurationHistogram::new(&desc.bounds, desc.nanos.clone())
+        let native = desc
+            .native
+            .as_ref()
+            .map(|n| NativeNanos::new(n, native_map(desc)));
+        DurationHistogram::new(&desc.bounds, native)
     }
     fn visit(&self, values: Values<'_>, visitor: &mut dyn Visitor) {
         visitor.histogram(values, self);

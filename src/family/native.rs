@@ -5,6 +5,7 @@
 use std::fmt;
 
 use crate::core::shards::Shards;
+use crate::family::classic_map::{first_at_least, ClassicMap};
 use crate::family::exponential::{self, Ladder, MAX_SCHEMA, MIN_SCHEMA};
 use crate::family::histogram::{bucket_of, cumulative, total};
 use crate::family::RegisterError;
@@ -162,6 +163,8 @@ const FIRST: usize = 2;
 pub struct NativeHistogram {
     bounds: Box<[f64]>,
     native: NativeBuckets,
+    /// The classic bucket of each native counter, where it has one.
+    map: ClassicMap,
     shards: Shards<f64>,
 }
 
@@ -234,6 +237,31 @@ impl NativeBuckets {
         (self.high - self.low + 1) as usize
     }
 
+    /// The classic bucket of each counter of the part, for the classic
+    /// `bounds`: made from each counter's exact range of values, found by
+    /// a search of the positive `f64`s (whose bits order them).
+    pub(crate) fn classic_map(&self, bounds: &[f64]) -> ClassicMap {
+        const INF: u64 = 0x7ff0_0000_0000_0000;
+        let value = f64::from_bits;
+        let first = |c: usize| first_at_least(INF, |x| self.bucket(value(x)) >= c);
+        // The positive values (0 and +Inf included) each counter takes.
+        let positive = |c: usize| {
+            let (from, to) = (first(c), first(c + 1));
+            (from < to).then(|| (value(from), value(to - 1)))
+        };
+        let classic = |v: f64| bucket_of(bounds, v);
+        ClassicMap::new(self.counters(), |c| match c {
+            NONE => None, // NaN, and negatives without negative buckets
+            // [-threshold, threshold].
+            ZERO => positive(ZERO).map(|(_, top)| (classic(-top), classic(top))),
+            c if c < FIRST + self.width() => {
+                positive(c).map(|(from, to)| (classic(from), classic(to)))
+            }
+            // A negative counter takes the negatives of its positive twin.
+            c => positive(c - self.width()).map(|(from, to)| (classic(-to), classic(-from))),
+        })
+    }
+
     /// Counters of the part.
     pub(crate) fn counters(&self) -> usize {
         FIRST + self.width() * (1 + usize::from(self.negative))
@@ -291,21 +319,27 @@ impl NativeBuckets {
 }
 
 impl NativeHistogram {
-    /// `bounds` and `native`: checked at registration.
-    pub(crate) fn new(bounds: &[f64], native: &Native) -> Self {
+    /// `bounds` and `native`: checked at registration; `map`, the
+    /// family's, from [`NativeBuckets::classic_map`].
+    pub(crate) fn new(bounds: &[f64], native: &Native, map: ClassicMap) -> Self {
         let native = NativeBuckets::new(native);
         NativeHistogram {
             bounds: bounds.into(),
             shards: Shards::with_parts(bounds.len() + 1, native.counters()),
             native,
+            map,
         }
     }
 
     /// Records one observation of `v` in its classic and native buckets.
     #[inline]
     pub fn observe(&self, v: f64) {
-        self.shards
-            .record2(bucket_of(&self.bounds, v), self.native.bucket(v), v);
+        let counter = self.native.bucket(v);
+        let classic = self
+            .map
+            .get(counter)
+            .unwrap_or_else(|| bucket_of(&self.bounds, v));
+        self.shards.record2(classic, counter, v);
     }
 
     /// The classic bounds, `+Inf` not included.
@@ -437,7 +471,65 @@ mod tests {
 
     fn histogram(native: Native) -> NativeHistogram {
         native.check().unwrap();
-        NativeHistogram::new(&[1.0, 10.0], &native)
+        let map = NativeBuckets::new(&native).classic_map(&[1.0, 10.0]);
+        NativeHistogram::new(&[1.0, 10.0], &native, map)
+    }
+
+    /// Every counter's edges (either sign), values at and beside each
+    /// bound, and a sweep: the classic bucket the map gives is the one the
+    /// bounds give.
+    #[test]
+    fn the_classic_map_agrees_with_the_bounds() {
+        let bounds = [-5.0, -0.5, 0.0, 0.005, 1.0, 5.0, 30.0, 300.0, 86400.0];
+        for schema in [-4, -1, 0, 3, 8] {
+            for native in [Native::new(0.001, 1e6), Native::new(0.001, 1e6).negative()] {
+                let part = NativeBuckets::new(&native.schema(schema));
+                let map = part.classic_map(&bounds);
+                let check = |v: f64| {
+                    if let Some(classic) = map.get(part.bucket(v)) {
+                        assert_eq!(classic, bucket_of(&bounds, v), "{v}, schema {schema}");
+                    }
+                };
+                let inf = f64::INFINITY.to_bits();
+                for c in 0..=part.counters() {
+                    let edge = first_at_least(inf, |x| part.bucket(f64::from_bits(x)) >= c);
+                    for x in [edge.saturating_sub(1), edge, edge + 1] {
+                        let v = f64::from_bits(x.min(inf));
+                        check(v);
+                        check(-v);
+                    }
+                }
+                for b in bounds {
+                    let x = f64::to_bits(b);
+                    for v in [b, f64::from_bits(x + 1), f64::from_bits(x.wrapping_sub(1))] {
+                        check(v);
+                    }
+                }
+                for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 0.0, -0.0] {
+                    check(v);
+                }
+                let mut v = 1e-6;
+                while v < 1e7 {
+                    check(v);
+                    check(-v);
+                    v *= 1.01;
+                }
+                // Only counters holding a bound compare: at most one a bound.
+                let taken = |c: usize| {
+                    let first = |c| first_at_least(inf, |x| part.bucket(f64::from_bits(x)) >= c);
+                    let twin = if c >= FIRST + part.width() {
+                        c - part.width()
+                    } else {
+                        c
+                    };
+                    c != NONE && first(twin) < first(twin + 1)
+                };
+                let split = (0..part.counters())
+                    .filter(|&c| taken(c) && map.get(c).is_none())
+                    .count();
+                assert!(split <= bounds.len(), "schema {schema}: {split} split");
+            }
+        }
     }
 
     #[test]

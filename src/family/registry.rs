@@ -258,7 +258,7 @@ impl Registry {
                 .collect(),
             bounds: bounds.into(),
             native: None,
-            nanos: None,
+            native_map: None,
             pairs: false,
         };
         let mut next = Vec::clone(&current);
