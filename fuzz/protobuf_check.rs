@@ -4,10 +4,13 @@
 //! settings and values) → the protobuf exposition → decoded by prost into
 //! the full `io.prometheus.client` messages (`tests/common/proto.rs`) → every
 //! name, label, value and bucket is what was recorded, and the native
-//! buckets are those of a model.
+//! buckets are those of a model; the same for a native duration histogram
+//! of the same settings, observing the values as durations.
 #![allow(dead_code)]
 
 use arbitrary::{Arbitrary, Unstructured};
+use std::time::Duration;
+
 use rm_metrics::{Exemplar, Native, Opts, ProtobufEncoder, Registry};
 
 use crate::proto::{self, buckets, decode};
@@ -144,6 +147,8 @@ pub fn protobuf(data: &[u8]) {
         .collect();
     assert_eq!(got, want);
 
+    durations(&native, (input.schema % 9, max), &bounds, &values);
+
     // The histogram.
     if values.is_empty() {
         assert!(families[0].metric.is_empty());
@@ -206,6 +211,74 @@ pub fn protobuf(data: &[u8]) {
             assert!(
                 positive.iter().any(|b| b.0 == key),
                 "{v}: no bucket {key} in {positive:?}"
+            );
+        }
+    }
+}
+
+/// The values as durations (negatives and NaN as 0, saturating at
+/// `i64::MAX` ns) in a native duration histogram with the non-negative
+/// `bounds`: classic counts compared in whole nanoseconds, native buckets
+/// those of `n / 10⁹` seconds away from rounding at a bucket bound
+/// (`schema` and `max` those `native` was made with).
+fn durations(native: &Native, (schema, max): (i8, f64), bounds: &[f64], values: &[f64]) {
+    let bounds: Vec<f64> = bounds.iter().copied().filter(|&b| b >= 0.0).collect();
+    let registry = Registry::new();
+    let family = registry
+        .native_duration_histogram(Opts::new("d", "D."), ["l"], &bounds, native.clone())
+        .expect("settings the f64 family took");
+    let nanos: Vec<u64> = values
+        .iter()
+        .map(|&v| (v * 1e9).clamp(0.0, i64::MAX as f64) as u64)
+        .collect();
+    for &n in &nanos {
+        family.observe(["a"], Duration::from_nanos(n));
+    }
+    let body = ProtobufEncoder::new().encode(&registry).to_vec();
+    let families = decode(&body);
+    if nanos.is_empty() {
+        assert!(families[0].metric.is_empty());
+        return;
+    }
+    let h = families[0].metric[0].histogram.as_ref().unwrap();
+    assert_eq!(h.sample_count, Some(nanos.len() as u64));
+    // A bound of `b` seconds holds the durations of at most `⌊b · 10⁹⌋` ns.
+    let classic: Vec<(f64, u64)> = h
+        .bucket
+        .iter()
+        .map(|b| (b.upper_bound.unwrap(), b.cumulative_count.unwrap()))
+        .collect();
+    let want: Vec<(f64, u64)> = bounds
+        .iter()
+        .map(|&b| {
+            let top = (b * 1e9).floor() as u64;
+            (b, nanos.iter().filter(|&&n| n <= top).count() as u64)
+        })
+        .collect();
+    assert_eq!(classic, want, "durations' classic buckets");
+    let zero = h.zero_threshold.unwrap();
+    let zero_nanos = (zero * 1e9).floor() as u64;
+    let zeros = nanos.iter().filter(|&&n| n <= zero_nanos).count() as u64;
+    assert_eq!(h.zero_count, Some(zeros));
+    let positive = buckets(&h.positive_span, &h.positive_delta);
+    assert_eq!(
+        positive.iter().map(|b| b.1).sum::<u64>(),
+        nanos.len() as u64 - zeros
+    );
+    let read = family.with(["a"]).native().unwrap();
+    assert_eq!(positive, read.positive());
+    if read.schema() == schema {
+        let s = 2f64.powi(i32::from(schema));
+        let top = (max.log2() * s).ceil();
+        for &n in nanos.iter().filter(|&&n| n > zero_nanos) {
+            let exact = (n as f64 / 1e9).log2() * s;
+            if (exact - exact.round()).abs() < 1e-6 {
+                continue;
+            }
+            let key = exact.ceil().min(top) as i32;
+            assert!(
+                positive.iter().any(|b| b.0 == key),
+                "{n} ns: no bucket {key} in {positive:?}"
             );
         }
     }
