@@ -37,6 +37,11 @@ impl ClassicMap {
         )
     }
 
+    /// A map that reads no bucket: every observation compares.
+    pub(crate) fn none() -> Self {
+        ClassicMap(StdArc::new([]))
+    }
+
     /// The classic bucket of every value native counter `counter` takes,
     /// if they share one.
     #[inline]

@@ -90,8 +90,9 @@ impl Ladder {
 pub(crate) struct NanosLadder {
     /// `-s` for a negative schema, else 0.
     shift: u32,
-    /// The table's offset, less `2^s` for its `exp - 1`, plus 64 octaves
-    /// (the count is of leading zeros) and `2^shift - 1` to round up.
+    /// The table's offset, plus `63 · 2^s` (the octave term
+    /// `(exp - 1) · 2^s` is `(63 - zeros) · 2^s` for `n` with `zeros`
+    /// leading zero bits), plus `2^shift - 1` to round up.
     bias: i32,
     table: &'static Table,
 }
@@ -111,11 +112,11 @@ impl NanosLadder {
     /// The bucket of `n` nanoseconds, `n` at least 1.
     #[inline]
     pub(crate) fn key(&self, n: u64) -> i32 {
-        // `n = frac · 2^exp`, `frac` in [0.5, 1), in integers: the leading
-        // one shifted to the top, and the 52 bits after it as the `f64`
-        // mantissa of `frac` (truncated above 2⁵³ ns).
-        // `exp` is `64 - zeros`; `bias` holds the 64, and the rounding up to
-        // whole buckets of schema 0, `2^shift` to one.
+        // `n = frac · 2^exp`, `frac` in [0.5, 1) and `exp = 64 - zeros`, in
+        // integers: the leading one shifted to the top, and the 52 bits
+        // after it as the `f64` mantissa of `frac` (truncated above 2⁵³ ns).
+        // A negative schema's shift makes `2^shift` keys of schema 0 one,
+        // rounding up (`bias` holds the `2^shift - 1`).
         let zeros = n.leading_zeros();
         let mantissa = (n << zeros >> 11) & MANTISSA;
         let t = self.table;
@@ -136,7 +137,7 @@ impl Table {
 
     /// The table of the `2^s` bounds within `[0.5, 1)` of a value's binary
     /// fraction, in increasing order (in seconds, `2^(j·2^-s - 1)`).
-    fn new((fracs, offset): (Box<[f64]>, i32)) -> Self {
+    fn new(fracs: &[f64], offset: i32) -> Self {
         let cells = std::array::from_fn(|c| {
             let c = c as u64;
             let below = fracs.iter().filter(|&&b| mantissa(b) >> LOW_BITS < c);
@@ -156,7 +157,7 @@ impl Table {
 fn table(schema: i8) -> &'static Table {
     static TABLES: [OnceLock<Table>; MAX_SCHEMA as usize] =
         [const { OnceLock::new() }; MAX_SCHEMA as usize];
-    TABLES[schema as usize - 1].get_or_init(|| Table::new((fracs(schema), 0)))
+    TABLES[schema as usize - 1].get_or_init(|| Table::new(&fracs(schema), 0))
 }
 
 /// The table of a schema from 0 to 8 in nanoseconds (8 KiB), made once per
@@ -164,7 +165,10 @@ fn table(schema: i8) -> &'static Table {
 fn nanos_table(schema: i8) -> &'static Table {
     static TABLES: [OnceLock<Table>; MAX_SCHEMA as usize + 1] =
         [const { OnceLock::new() }; MAX_SCHEMA as usize + 1];
-    TABLES[schema as usize].get_or_init(|| Table::new(nanos_fracs(schema)))
+    TABLES[schema as usize].get_or_init(|| {
+        let (fracs, offset) = nanos_fracs(schema);
+        Table::new(&fracs, offset)
+    })
 }
 
 /// The bounds of a schema from 0 to 8 in nanoseconds, as fractions of an

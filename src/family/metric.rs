@@ -212,7 +212,7 @@ impl sealed::Sealed for NativeHistogram {
 /// The family's classic map (made by `prepare`), or, were it missing, one
 /// that reads no bucket (every observation then compares).
 fn native_map(desc: &Desc) -> ClassicMap {
-    (desc.native_map.clone()).unwrap_or_else(|| ClassicMap::new(0, |_| None))
+    desc.native_map.clone().unwrap_or_else(ClassicMap::none)
 }
 
 impl Metric for DurationHistogram {}

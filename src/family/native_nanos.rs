@@ -41,7 +41,7 @@ impl NativeNanos {
     /// duration histogram compares them).
     pub(crate) fn classic_map(native: &Native, seconds: &[f64]) -> ClassicMap {
         let bounds: Vec<u64> = seconds.iter().map(|&b| nanos_of_bound(b)).collect();
-        let part = NativeNanos::new(native, ClassicMap::new(0, |_| None));
+        let part = NativeNanos::new(native, ClassicMap::none());
         // `counter` never decreases with the duration, so each counter
         // takes one range of durations: from the first duration at or
         // above it to the one before the first above it.
