@@ -120,7 +120,10 @@ impl Registry {
     /// (exponential) buckets in seconds beside the classic `buckets`: what
     /// [`duration_histogram`](Self::duration_histogram) registers, plus
     /// [`DurationHistogram::native`] and the protobuf exposition's native
-    /// histogram.
+    /// histogram. Each observation's native bucket is found from its
+    /// integer nanoseconds (no division into seconds), and its classic
+    /// bucket from the native one wherever that settles it (see
+    /// [`docs::families`](crate::docs::families) for the memory).
     pub fn native_duration_histogram<const N: usize>(
         &self,
         opts: Opts<'_>,
