@@ -5,7 +5,7 @@
 use std::fmt;
 
 use crate::core::shards::Shards;
-use crate::family::classic_map::{first_at_least, ClassicMap};
+use crate::family::classic_map::{edges, ClassicMap};
 use crate::family::exponential::{self, Ladder, MAX_SCHEMA, MIN_SCHEMA};
 use crate::family::histogram::{bucket_of, cumulative, total};
 use crate::family::RegisterError;
@@ -246,12 +246,11 @@ impl NativeBuckets {
     /// `bounds`: made from each counter's exact range of values, found by
     /// a search of the positive `f64`s (whose bits order them).
     pub(crate) fn classic_map(&self, bounds: &[f64]) -> ClassicMap {
-        const INF: u64 = 0x7ff0_0000_0000_0000;
         let value = f64::from_bits;
-        let first = |c: usize| first_at_least(INF, |x| self.bucket(value(x)) >= c);
+        let edges = self.positive_edges();
         // The positive values (0 and +Inf included) each counter takes.
         let positive = |c: usize| {
-            let (from, to) = (first(c), first(c + 1));
+            let (from, to) = (edges[c], edges[c + 1]);
             (from < to).then(|| (value(from), value(to - 1)))
         };
         let classic = |v: f64| bucket_of(bounds, v);
@@ -264,6 +263,16 @@ impl NativeBuckets {
             }
             // A negative counter takes the negatives of its positive twin.
             c => positive(c - self.width()).map(|(from, to)| (classic(-to), classic(-from))),
+        })
+    }
+
+    /// The edges of the counters the positive values take (the zero
+    /// bucket's and the positive buckets'), as bit patterns of `f64`s, which
+    /// order the positive ones: see [`edges`].
+    fn positive_edges(&self) -> Vec<u64> {
+        let inf = f64::INFINITY.to_bits();
+        edges(FIRST + self.width(), inf, |x| {
+            self.bucket(f64::from_bits(x))
         })
     }
 
@@ -496,8 +505,8 @@ mod tests {
                     }
                 };
                 let inf = f64::INFINITY.to_bits();
-                for c in 0..=part.counters() {
-                    let edge = first_at_least(inf, |x| part.bucket(f64::from_bits(x)) >= c);
+                let edges = part.positive_edges();
+                for &edge in &edges {
                     for x in [edge.saturating_sub(1), edge, edge + 1] {
                         let v = f64::from_bits(x.min(inf));
                         check(v);
@@ -521,13 +530,12 @@ mod tests {
                 }
                 // Only counters holding a bound compare: at most one a bound.
                 let taken = |c: usize| {
-                    let first = |c| first_at_least(inf, |x| part.bucket(f64::from_bits(x)) >= c);
                     let twin = if c >= FIRST + part.width() {
                         c - part.width()
                     } else {
                         c
                     };
-                    c != NONE && first(twin) < first(twin + 1)
+                    c != NONE && edges[twin] < edges[twin + 1]
                 };
                 let split = (0..part.counters())
                     .filter(|&c| taken(c) && map.get(c).is_none())

@@ -3,7 +3,7 @@
 //! division into seconds), and its classic bucket read from that counter
 //! where the family's [`ClassicMap`] settles it.
 
-use crate::family::classic_map::{first_at_least, ClassicMap};
+use crate::family::classic_map::{edges, ClassicMap};
 use crate::family::duration::nanos_of_bound;
 use crate::family::exponential::NanosLadder;
 use crate::family::histogram::bucket_of;
@@ -43,11 +43,11 @@ impl NativeNanos {
         let bounds: Vec<u64> = seconds.iter().map(|&b| nanos_of_bound(b)).collect();
         let part = NativeNanos::new(native, ClassicMap::none());
         // `counter` never decreases with the duration, so each counter
-        // takes one range of durations: from the first duration at or
-        // above it to the one before the first above it.
-        let first = |c: usize| first_at_least(END, |n| part.counter(n) >= c);
-        ClassicMap::new(part.buckets.counters(), |c| {
-            let (from, to) = (first(c), first(c + 1));
+        // takes one range of durations.
+        let counters = part.buckets.counters();
+        let edges = edges(counters, END, |n| part.counter(n));
+        ClassicMap::new(counters, |c| {
+            let (from, to) = (edges[c], edges[c + 1]);
             (from < to).then(|| (bucket_of(&bounds, from), bucket_of(&bounds, to - 1)))
         })
     }
@@ -95,9 +95,7 @@ mod tests {
                     assert_eq!(classic, bucket_of(&bounds, n), "{n} ns, schema {schema}");
                 }
             };
-            let edges: Vec<u64> = (0..=part.buckets().counters())
-                .map(|c| first_at_least(END, |n| part.counter(n) >= c))
-                .collect();
+            let edges = edges(part.buckets().counters(), END, |n| part.counter(n));
             for &edge in &edges {
                 for n in [edge.saturating_sub(1), edge, edge.saturating_add(1)] {
                     check(n.min(i64::MAX as u64));
