@@ -162,16 +162,11 @@ pub fn protobuf(data: &[u8]) {
         got_sum.to_bits() == sum.to_bits() || (got_sum.is_nan() && sum.is_nan()),
         "{got_sum} vs {sum}"
     );
-    let classic: Vec<(f64, u64)> = h
-        .bucket
-        .iter()
-        .map(|b| (b.upper_bound.unwrap(), b.cumulative_count.unwrap()))
-        .collect();
     let want: Vec<(f64, u64)> = bounds
         .iter()
         .map(|&b| (b, values.iter().filter(|&&v| v <= b).count() as u64))
         .collect();
-    assert_eq!(classic, want);
+    assert_eq!(classic(h), want);
 
     let read = histogram.with(["a"]).get();
     assert_eq!(h.schema, Some(i32::from(read.schema())));
@@ -243,11 +238,6 @@ fn durations(native: &Native, (schema, max): (i8, f64), bounds: &[f64], values: 
     let h = families[0].metric[0].histogram.as_ref().unwrap();
     assert_eq!(h.sample_count, Some(nanos.len() as u64));
     // A bound of `b` seconds holds the durations of at most `⌊b · 10⁹⌋` ns.
-    let classic: Vec<(f64, u64)> = h
-        .bucket
-        .iter()
-        .map(|b| (b.upper_bound.unwrap(), b.cumulative_count.unwrap()))
-        .collect();
     let want: Vec<(f64, u64)> = bounds
         .iter()
         .map(|&b| {
@@ -255,7 +245,7 @@ fn durations(native: &Native, (schema, max): (i8, f64), bounds: &[f64], values: 
             (b, nanos.iter().filter(|&&n| n <= top).count() as u64)
         })
         .collect();
-    assert_eq!(classic, want, "durations' classic buckets");
+    assert_eq!(classic(h), want, "durations' classic buckets");
     let zero = h.zero_threshold.unwrap();
     let zero_nanos = (zero * 1e9).floor() as u64;
     let zeros = nanos.iter().filter(|&&n| n <= zero_nanos).count() as u64;
@@ -282,4 +272,12 @@ fn durations(native: &Native, (schema, max): (i8, f64), bounds: &[f64], values: 
             );
         }
     }
+}
+
+/// A decoded histogram's classic buckets: (upper bound, cumulative count).
+fn classic(h: &proto::Histogram) -> Vec<(f64, u64)> {
+    h.bucket
+        .iter()
+        .map(|b| (b.upper_bound.unwrap(), b.cumulative_count.unwrap()))
+        .collect()
 }
