@@ -142,7 +142,7 @@ const FIRST: usize = 2;
 /// [`native_duration_histogram`](crate::Registry::native_duration_histogram)
 /// instead: it takes the `Duration` itself, keeps an exact integer sum,
 /// and finds both buckets from the nanoseconds, where this one needs the
-/// caller's division into seconds (`BENCHMARKS.md`: about 9.5 against
+/// caller's division into seconds (`BENCHMARKS.md`: 9.4 to 10.7 against
 /// 10.3 to 12.7 ns an observation).
 ///
 /// ```
