@@ -16,8 +16,8 @@
 //!    and a fingerprint of the values (their lengths and first and last
 //!    eight bytes, no pass over whole strings), and hits only if the
 //!    family's removal generation is unchanged and the values are equal:
-//!    implied by the keys for up to two values of up to 16 bytes, compared
-//!    in full otherwise. A hit costs no atomic read-modify-write. A thread
+//!    the first two values by their keys when they have up to 16 bytes,
+//!    every other value compared with the series' own. A hit costs no atomic read-modify-write. A thread
 //!    whose lookups mostly miss (a working set of thousands of label sets)
 //!    consults its memo on only one lookup in 16 until the sampled hits
 //!    are half or more again: a miss costs a probe and a cache miss for
@@ -65,9 +65,10 @@
 //! plus, for every series, its header in an `Arc` (the metric struct, the
 //! label buffer's two pointers, the hash: 88 bytes for a counter, 72 for a
 //! gauge, 128 for a histogram, 184 for a native histogram, 216 for a
-//! duration histogram, with native buckets or not), its label bytes and
-//! one `usize` per label, and its entries in the family's index (≈ 17
-//! bytes). So on 2 cores a
+//! duration histogram, with native buckets or not), its label bytes (the
+//! header holds where each of up to three values ends, if they total under
+//! 64 KiB; else a separate `usize` per label), and its entries in the
+//! family's index (≈ 17 bytes). So on 2 cores a
 //! counter series costs about 750 bytes, a gauge about 90, a histogram of
 //! 9 bounds about 1,160 (its bounds, 8 bytes each, included; the
 //! restic-manager job series: about 1,220), plus the label values. The test

@@ -24,7 +24,11 @@ impl Key {
 
     #[inline]
     pub(crate) fn of(value: &str) -> Key {
-        let b = value.as_bytes();
+        Key::of_bytes(value.as_bytes())
+    }
+
+    #[inline]
+    fn of_bytes(b: &[u8]) -> Key {
         let len = b.len();
         let word = |at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap());
         let half = |at: usize| u64::from(u32::from_le_bytes(b[at..at + 4].try_into().unwrap()));
@@ -53,6 +57,27 @@ impl Key {
     }
 }
 
+/// Whether two byte strings of one length are equal: up to 32 bytes by
+/// two overlapping 16-byte words (or the key's narrower reads), without a
+/// call to `memcmp`; longer ones by `==`.
+#[inline]
+pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let len = a.len();
+    if len != b.len() {
+        return false;
+    }
+    let wide = |s: &[u8], at: usize| u128::from_le_bytes(s[at..at + 16].try_into().unwrap());
+    match len {
+        // The two reads overlap or touch, so they cover every byte.
+        16..=32 => wide(a, 0) == wide(b, 0) && wide(a, len - 16) == wide(b, len - 16),
+        0..16 => {
+            let (ka, kb) = (Key::of_bytes(a), Key::of_bytes(b));
+            ka.head == kb.head && ka.tail == kb.tail
+        }
+        _ => a == b,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,6 +98,22 @@ mod tests {
                 assert!(seen.insert((k.len, k.head, k.tail)), "{v:?} shares a key");
             }
             assert_eq!(seen.len(), count as usize);
+        }
+    }
+
+    #[test]
+    fn same_bytes_is_equality_at_every_length_and_byte() {
+        let base: Vec<u8> = (0..80u8).map(|i| b'a' + i % 26).collect();
+        for len in 0..base.len() {
+            let v = &base[..len];
+            let copy = v.to_vec();
+            assert!(same_bytes(v, &copy));
+            assert!(!same_bytes(v, &base[..len + 1]), "lengths differ");
+            for at in 0..len {
+                let mut w = v.to_vec();
+                w[at] ^= 0x20;
+                assert!(!same_bytes(v, &w), "len {len}, byte {at}");
+            }
         }
     }
 

@@ -8,9 +8,9 @@
 //! all, and holds an `Arc` of the series. A hit needs all of: the same
 //! family, the same generation as now (so no series of the family was
 //! removed or cleared since: a removed series is never found again), the
-//! same keys and fingerprint, and equal values: implied by the keys for up
-//! to two values of up to 16 bytes, else compared in full with the series'
-//! own. So the memo never changes an answer; it only skips the index.
+//! same keys and fingerprint, and equal values: each of the first two
+//! values of up to 16 bytes is implied by its key, and every other value
+//! is compared with the series' own. So the memo never changes an answer; it only skips the index.
 //!
 //! 512 entries of 80 bytes per thread and kind (40 KiB), allocated on a
 //! thread's first observation of that kind; each tuple may sit in its home
@@ -69,7 +69,14 @@ impl Probe {
         }
     }
 
-    /// Whether equal probes mean equal values (no need to compare them).
+    /// Whether value `i` is known from an equal probe (no need to
+    /// compare it).
+    #[inline]
+    fn determines(&self, i: usize) -> bool {
+        self.keys.get(i).is_some_and(Key::is_exact)
+    }
+
+    /// Whether equal probes mean equal values (no need to compare any).
     #[inline]
     fn is_exact(&self, values: &[&str]) -> bool {
         values.len() <= 2 && self.keys.iter().all(Key::is_exact)
@@ -180,7 +187,8 @@ impl<M> Memo<M> {
                 && e.probe == *probe
                 && e.family == family
                 && e.generation == generation
-                && (probe.is_exact(values) || same_values(&e.series, values)))
+                && (probe.is_exact(values)
+                    || e.series.values.is_unless(values, |i| probe.determines(i))))
             .then_some(&e.series.metric)
         });
         if hit.is_none() {
