@@ -1,5 +1,6 @@
 //! Models of the families API: histogram reads of any width (native ones
-//! too), removal, and registration during a scrape. (Under loom a process has one owned shard
+//! too), counters whose words share lines, removal, and registration during
+//! a scrape. (Under loom a process has one owned shard
 //! slot, so of two observers one may own it while the other shares.)
 #![cfg(loom)]
 
@@ -60,6 +61,55 @@ fn family_histogram_reads_exactly() {
         }
         let end = handle.get();
         assert_eq!((end.cumulative(), end.sum()), (vec![1, 2], 8.5));
+    });
+}
+
+/// Two counters of one family, whose words share their block's lines, are
+/// incremented by two threads each (the slot's owner and a sharer, each
+/// writing one line of the block) while the main thread reads both twice.
+/// Invariant: each read has every increment of its own counter that
+/// returned before it began and none of the other's, and never goes back.
+#[test]
+fn counters_sharing_lines_count_apart() {
+    model("counters_sharing_lines_count_apart", 4, || {
+        let registry = Registry::new();
+        let family = registry.counter(Opts::new("c", "C."), ["k"]).unwrap();
+        let handles = [family.with(["a"]), family.with(["b"])];
+        let returned = Arc::new([AtomicBool::new(false), AtomicBool::new(false)]);
+        let threads: Vec<_> = (0..2)
+            .map(|t| {
+                let (handles, returned) = (handles.clone(), Arc::clone(&returned));
+                loom::thread::spawn(move || {
+                    // Thread t adds 1 to "a" and 10 to "b", times t + 1.
+                    handles[0].inc_by(t + 1);
+                    handles[1].inc_by(10 * (t + 1));
+                    returned[t as usize].store(true, Release);
+                })
+            })
+            .collect();
+        loom::thread::yield_now();
+        let before = [returned[0].load(Acquire), returned[1].load(Acquire)];
+        let first = [handles[0].get(), handles[1].get()];
+        for (i, &v) in first.iter().enumerate() {
+            let unit = [1, 10][i];
+            // Only sums of this counter's own increments: 0, 1, 2 or 3 units.
+            assert!(v % unit == 0 && v / unit <= 3, "counter {i} read {v}");
+            for t in 0..2u64 {
+                if before[t as usize] {
+                    let own = unit * (t + 1);
+                    assert!(
+                        v == own || v == 3 * unit,
+                        "counter {i} lost thread {t}: {v}"
+                    );
+                }
+            }
+        }
+        let second = [handles[0].get(), handles[1].get()];
+        assert!(second[0] >= first[0] && second[1] >= first[1]);
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!([handles[0].get(), handles[1].get()], [3, 30]);
     });
 }
 

@@ -1,8 +1,10 @@
 //! The synchronization core: the std / loom shim every other module takes
-//! its sync types from, shard slots, cache-line blocks, and the owned and
-//! shared histogram shards built on them, with their sums, and the
-//! sequence-locked cell that holds an exemplar.
+//! its sync types from, shard slots, cache-line blocks, the counter words
+//! packed sixteen to a block, the owned and shared histogram shards built
+//! on them, with their sums, and the sequence-locked cell that holds an
+//! exemplar.
 
+pub(crate) mod columns;
 pub(crate) mod latest;
 pub(crate) mod lines;
 pub(crate) mod owned;

@@ -165,6 +165,18 @@ mod imp {
 
 pub(crate) use imp::*;
 
+/// `v` as a shared slice: `Arc<[T]>` of this build's [`Arc`].
+pub(crate) fn shared_slice<T>(v: Vec<T>) -> Arc<[T]> {
+    #[cfg(not(loom))]
+    {
+        Arc::from(v)
+    }
+    #[cfg(loom)]
+    {
+        Arc::from_std(std::sync::Arc::from(v))
+    }
+}
+
 /// Shared ownership of immutable values no protocol of ours synchronizes
 /// through (a family's description, a registry's list of families): `std`'s
 /// `Arc` in every build, since loom's cannot hold a trait object. What the

@@ -57,19 +57,20 @@
 //!
 //! | kind | storage | on 2 cores |
 //! | --- | --- | --- |
-//! | counter | `s + 1` padded words | 640 B |
+//! | counter | `s + 1` words, in a block of `s + 1` padded lines shared by 16 counters of the family (see `core::columns`) | 40 B (the family's first counter allocates a block: 640 B) |
 //! | gauge | one word, in the series header | 0 B |
 //! | histogram, `b` bounds | `s` owned shards of `⌈(5 + b) / 16⌉` lines, two shared halves of `⌈(4 + b) / 16⌉` lines, the shared shard's header (72 bytes; 96 for a duration histogram) and last read (`8 (b + 1)` bytes) | 840 + 8 (b + 1) B for `b` ≤ 11 (864 + 8 (b + 1) for durations) |
 //! | native histogram, `b` bounds, `n` native counters | as a histogram of `b + n` bounds: `n` is 2 + the buckets [`Native::buckets`](crate::Native::buckets) keeps (twice those with negative buckets) | 14,376 B for the restic ladder (`b` = 9) and `Native::new(0.001, 2^20)` at schema 3 (`n` = 242); 137 KB with 64 slots |
 //!
 //! plus, for every series, its header in an `Arc` (the metric struct, the
-//! label buffer's two pointers, the hash: 88 bytes for a counter, 72 for a
+//! label buffer's two pointers, the hash: 96 bytes for a counter, 72 for a
 //! gauge, 128 for a histogram, 184 for a native histogram, 216 for a
 //! duration histogram, with native buckets or not), its label bytes (the
 //! header holds where each of up to three values ends, if they total under
 //! 64 KiB; else a separate `usize` per label), and its entries in the
 //! family's index (≈ 17 bytes). So on 2 cores a
-//! counter series costs about 750 bytes, a gauge about 90, a histogram of
+//! counter series costs about 180 bytes (the allocator counted 184 a
+//! series for 4,000 counters with 6-byte values), a gauge about 90, a histogram of
 //! 9 bounds about 1,160 (its bounds, 8 bytes each, included; the
 //! restic-manager job series: about 1,220), plus the label values. The test
 //! `family_memory_is_as_documented` checks the struct sizes.
@@ -88,7 +89,9 @@
 //! counted with every value byte escaped) allocates 640 more, once.
 //!
 //! Counters are sharded for the contended case (many threads on one
-//! series); the price is memory and, at high cardinality, cache misses:
-//! 4,000 counter series take 2.8 MiB on 2 cores, where a single
-//! `AtomicU64` per series would take 0.35 MiB (see the `measured_workloads`
-//! rows of `BENCHMARKS.md`).
+//! series). Their words are packed: sixteen counters of a family share one
+//! line per slot, which only that slot's owner writes, so a thread that
+//! increments thousands of counters touches one line per sixteen of them.
+//! 4,000 counter series take about 0.7 MiB on 2 cores, their words 160 KB
+//! of it; with a padded line per word they took 2.9 MiB (see the
+//! `measured_workloads` rows of `BENCHMARKS.md`).

@@ -78,6 +78,15 @@
 //!     same observations in both ladders and in the sum, and every
 //!     observation that returned before it.
 //!
+//! Counters whose words share lines (in `loom-tests/tests/families.rs`):
+//!
+//! 14. `counters_sharing_lines_count_apart` (bound 4, 90k executions): two
+//!     counters of one family, whose words are columns of one block
+//!     (`core::columns`), are incremented by two threads each, the slot's
+//!     owner and a sharer, while the main thread reads both twice; each
+//!     read holds exactly sums of its own counter's increments, every one
+//!     that returned before it, and never less than the read before.
+//!
 //! Each model was checked to fail when its invariant is broken on purpose:
 //!
 //! * an owned-shard read accepted without the count check: models 1, 3
@@ -98,6 +107,8 @@
 //!   copy kept without the second check of the cell's sequence, or writers
 //!   not excluded (a swap in place of the compare-exchange): model 12 fails
 //!   on each;
+//! * a counter's owner writing the first column of its line instead of its
+//!   own: model 14 fails;
 //! * an owned-shard read of a native histogram that checks only the classic
 //!   part's total: model 13 fails. (Writing the native counter after the
 //!   sum instead of before is not a bug, and the model passes: the

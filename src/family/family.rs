@@ -3,6 +3,7 @@
 use std::fmt;
 use std::ops::Deref;
 
+use crate::core::columns::Columns;
 use crate::core::sync::{Arc, StdArc};
 use crate::family::classic_map::ClassicMap;
 use crate::family::index::{Series, SeriesIndex};
@@ -29,6 +30,9 @@ pub struct Desc {
     /// A native family's classic bucket of each native counter, made once
     /// at registration and shared by its series.
     pub(crate) native_map: Option<ClassicMap>,
+    /// Where a counter family's series get their words (nothing is
+    /// allocated until the first counter).
+    pub(crate) counter_words: Columns,
     /// Whether each series carries its own label names (`labels` is then
     /// empty and a series' values are `name, value, name, value, …`): the
     /// families of the `metrics` facade, whose label sets vary by call site.

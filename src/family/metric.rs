@@ -130,8 +130,8 @@ thread_local! {
 impl Metric for Counter {}
 impl sealed::Sealed for Counter {
     const KIND: Kind = Kind::Counter;
-    fn make(_: &Desc) -> Self {
-        Counter::new()
+    fn make(desc: &Desc) -> Self {
+        Counter::new(&desc.counter_words)
     }
     fn visit(&self, values: Values<'_>, visitor: &mut dyn Visitor) {
         visitor.counter(values, self.get(), self.exemplar());

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::marker::PhantomData;
 
+use crate::core::columns::Columns;
 use crate::core::sync::{Arc, Loaded, Mutex, StdArc, SwapCell};
 use crate::family::collector::{Collected, Emit};
 use crate::family::family::{Collect, Desc, Family, Inner};
@@ -262,6 +263,7 @@ impl Registry {
             bounds: bounds.into(),
             native: None,
             native_map: None,
+            counter_words: Columns::new(),
             pairs: false,
         };
         let mut next = Vec::clone(&current);
