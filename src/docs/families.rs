@@ -17,11 +17,11 @@
 //!    eight bytes, no pass over whole strings), and hits only if the
 //!    family's removal generation is unchanged and the values are equal:
 //!    the first two values by their keys when they have up to 16 bytes,
-//!    every other value compared with the series' own. A hit costs no atomic read-modify-write. A thread
-//!    whose lookups mostly miss (a working set of thousands of label sets)
-//!    consults its memo on only one lookup in 16 until the sampled hits
-//!    are half or more again: a miss costs a probe and a cache miss for
-//!    nothing.
+//!    every other value compared with the series' own. A hit costs no
+//!    atomic read-modify-write. A thread whose lookups mostly miss (a
+//!    working set of thousands of label sets) consults its memo on only one
+//!    lookup in 16 until the sampled hits are half or more again: a miss
+//!    costs a probe and a cache miss for nothing.
 //! 2. **The family's index**, through an arc-swap guard, with a seeded hash
 //!    of the values; the series is then remembered if the lookup consulted
 //!    the memo and it has a free place (when both of a tuple's places are
@@ -68,11 +68,11 @@
 //! duration histogram, with native buckets or not), its label bytes (the
 //! header holds where each of up to three values ends, if they total under
 //! 64 KiB; else a separate `usize` per label), and its entries in the
-//! family's index (≈ 17 bytes). So on 2 cores a
-//! counter series costs about 180 bytes (the allocator counted 184 a
-//! series for 4,000 counters with 6-byte values), a gauge about 90, a histogram of
-//! 9 bounds about 1,160 (its bounds, 8 bytes each, included; the
-//! restic-manager job series: about 1,220), plus the label values. The test
+//! family's index (≈ 17 bytes). So on 2 cores a counter series costs
+//! about 180 bytes (the allocator counted 184 a series for 4,000 counters
+//! with 6-byte values), a gauge about 90, a histogram of 9 bounds about
+//! 1,160 (its bounds, 8 bytes each, included; the restic-manager job
+//! series: about 1,220), plus the label values. The test
 //! `family_memory_is_as_documented` checks the struct sizes.
 //!
 //! Native histograms of a positive schema also share, per process, one

@@ -10,7 +10,8 @@
 //! removed or cleared since: a removed series is never found again), the
 //! same keys and fingerprint, and equal values: each of the first two
 //! values of up to 16 bytes is implied by its key, and every other value
-//! is compared with the series' own. So the memo never changes an answer; it only skips the index.
+//! is compared with the series' own. So the memo never changes an answer;
+//! it only skips the index.
 //!
 //! 512 entries of 80 bytes per thread and kind (40 KiB), allocated on a
 //! thread's first observation of that kind; each tuple may sit in its home
