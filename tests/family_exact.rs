@@ -92,40 +92,57 @@ fn histogram_reads_are_exact_while_many_threads_observe() {
     assert!(reads >= READS, "only {reads} reads while observers ran");
 }
 
+/// Series of the counter test: more than two blocks of sixteen counters,
+/// whose words share lines (`core::columns`).
+const KEYS: usize = 40;
+
 #[test]
 fn counters_lose_nothing_and_never_go_down() {
     let registry = Registry::new();
     let family = registry
         .counter(Opts::new("events", "Events."), ["kind"])
         .unwrap();
-    let per_thread = 50_000u64;
+    let keys: Vec<String> = (0..KEYS).map(|k| format!("k{k}")).collect();
+    let per_thread = 50_000usize;
     let stop = AtomicBool::new(false);
     std::thread::scope(|s| {
         let observers: Vec<_> = (0..THREADS)
             .map(|t| {
-                let family = &family;
+                let (family, keys) = (&family, &keys);
                 s.spawn(move || {
-                    let handle = family.with(["k"]);
+                    let handles: Vec<_> = keys.iter().map(|k| family.with([k])).collect();
                     for i in 0..per_thread {
-                        if (t as u64 + i) % 2 == 0 {
-                            family.inc(["k"]);
+                        // Thread t counts into key (t + i) % KEYS, half
+                        // through the family (lookup), half via a handle.
+                        let k = (t + i) % KEYS;
+                        if (t + i / KEYS) % 2 == 0 {
+                            family.inc([&keys[k]]);
                         } else {
-                            handle.inc();
+                            handles[k].inc();
                         }
                     }
                 })
             })
             .collect();
-        let handle = family.with(["k"]);
-        let mut last = 0;
+        let handles: Vec<_> = keys.iter().map(|k| family.with([k])).collect();
+        let mut last = vec![0; KEYS];
         while !stop.load(Ordering::Relaxed) {
-            let now = handle.get();
-            assert!(now >= last, "{now} < {last}");
-            last = now;
+            for (h, last) in handles.iter().zip(&mut last) {
+                let now = h.get();
+                assert!(now >= *last, "{now} < {last}");
+                *last = now;
+            }
             stop.store(observers.iter().all(|o| o.is_finished()), Ordering::Relaxed);
         }
     });
-    assert_eq!(family.with(["k"]).get(), THREADS as u64 * per_thread);
+    let mut want = vec![0u64; KEYS];
+    for t in 0..THREADS {
+        for i in 0..per_thread {
+            want[(t + i) % KEYS] += 1;
+        }
+    }
+    let got: Vec<u64> = keys.iter().map(|k| family.with([k]).get()).collect();
+    assert_eq!(got, want);
 }
 
 #[test]
