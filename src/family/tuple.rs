@@ -27,7 +27,7 @@ enum Ends {
 }
 
 impl Ends {
-    fn new(ends: &[usize]) -> Self {
+    fn new(ends: Vec<usize>) -> Self {
         let mut inline = [0u16; INLINE];
         let fits = ends.len() <= INLINE
             && ends
@@ -36,7 +36,7 @@ impl Ends {
                 .all(|(&e, i)| u16::try_from(e).map(|e| *i = e).is_ok());
         match u8::try_from(ends.len()) {
             Ok(len) if fits => Ends::Inline { len, ends: inline },
-            _ => Ends::Boxed(ends.into()),
+            _ => Ends::Boxed(ends.into_boxed_slice()),
         }
     }
 
@@ -70,7 +70,7 @@ impl Tuple {
             .collect();
         Tuple {
             joined: joined.into_boxed_str(),
-            ends: Ends::new(&ends),
+            ends: Ends::new(ends),
         }
     }
 
