@@ -1,9 +1,11 @@
 //! The per-thread memo in front of a family's index never changes an
 //! answer: values are found by value (whatever their address), a removed
 //! series is never found again, long values and more than two labels are
-//! compared in full, and families never share entries.
+//! compared in full, and families never share entries. Nor do the copies
+//! of each family's index a thread keeps for the lookups the memo misses:
+//! they follow adds and removals made by other threads.
 
-use rm_metrics::{Opts, Registry};
+use rm_metrics::{Counter, Family, Opts, Registry};
 
 #[test]
 fn a_buffer_rewritten_in_place_lands_by_value() {
@@ -141,4 +143,116 @@ fn a_memo_sampled_while_it_missed_still_answers_by_value() {
         assert_eq!(family.with([k]).get(), 3, "{k}");
     }
     assert_eq!(family.len(), 3000 - 100 + 8);
+}
+
+/// `n` routes: taken in turn, 3,000 of them make the memo sampled, so most
+/// lookups read this thread's copy of the index.
+fn routes(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("/route/{i}")).collect()
+}
+
+/// A counter family `name` by route, with room for 5,000 series.
+fn route_counter(registry: &Registry, name: &str) -> Family<Counter, 1> {
+    registry
+        .counter(Opts::new(name, "C.").max_series(5000), ["route"])
+        .unwrap()
+}
+
+fn inc_each(family: &Family<Counter, 1>, keys: &[String]) {
+    for k in keys {
+        family.inc([k]);
+    }
+}
+
+#[test]
+fn a_threads_copy_of_the_index_follows_removals_made_elsewhere() {
+    let registry = Registry::new();
+    let family = route_counter(&registry, "c");
+    let keys = routes(3000);
+    // Every series exists before this thread's first lookup, so its copy
+    // holds them all.
+    for k in &keys {
+        drop(family.with([k]));
+    }
+    for _ in 0..3 {
+        inc_each(&family, &keys);
+    }
+    // Another thread removes 100 series.
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            for k in &keys[..100] {
+                assert!(family.remove([k]));
+            }
+        });
+    });
+    inc_each(&family, &keys);
+    for k in &keys[..100] {
+        assert_eq!(family.with([k]).get(), 1, "{k}: a removed series came back");
+    }
+    for k in &keys[100..] {
+        assert_eq!(family.with([k]).get(), 4, "{k}");
+    }
+    // A clear elsewhere: every series starts again from zero here.
+    std::thread::scope(|s| {
+        s.spawn(|| family.clear());
+    });
+    inc_each(&family, &keys);
+    for k in &keys {
+        assert_eq!(family.with([k]).get(), 1, "{k}: a cleared series came back");
+    }
+    assert_eq!(family.len(), 3000);
+}
+
+#[test]
+fn series_added_elsewhere_are_found_through_an_older_copy() {
+    let registry = Registry::new();
+    let family = route_counter(&registry, "c");
+    let keys = routes(3000);
+    // This thread's copy is of the index with the first half only.
+    inc_each(&family, &keys[..1500]);
+    std::thread::scope(|s| {
+        s.spawn(|| inc_each(&family, &keys[1500..]));
+    });
+    inc_each(&family, &keys);
+    for k in &keys {
+        assert_eq!(family.with([k]).get(), 2, "{k}: two series for one tuple");
+    }
+    assert_eq!(family.len(), 3000);
+}
+
+#[test]
+fn more_families_than_a_thread_keeps_copies_of() {
+    // 20 families of one kind share a thread's 8 places for index copies:
+    // each lookup may evict another family's copy.
+    let registry = Registry::new();
+    let names: Vec<String> = (0..20).map(|f| format!("c{f}")).collect();
+    let families: Vec<_> = names.iter().map(|n| route_counter(&registry, n)).collect();
+    let keys = routes(1000);
+    for round in 0..3u64 {
+        for (i, k) in keys.iter().enumerate() {
+            for (f, family) in families.iter().enumerate() {
+                if (i + f) % 3 != 0 {
+                    family.inc_by([k], round + 1);
+                }
+            }
+        }
+        // A removal in every other family between rounds (of a series it
+        // has, unless the key is one it never sees).
+        let r = round as usize;
+        for (f, family) in families.iter().enumerate().step_by(2) {
+            assert_eq!(family.remove([&keys[r]]), (r + f) % 3 != 0);
+        }
+    }
+    for (f, family) in families.iter().enumerate() {
+        for (i, k) in keys.iter().enumerate() {
+            let removed_at = (i < 3 && f % 2 == 0).then_some(i as u64);
+            let want: u64 = match ((i + f) % 3 != 0, removed_at) {
+                (false, _) => 0,
+                // Rounds after the removal in round `r` only.
+                (true, Some(r)) => (r + 2..=3).sum(),
+                (true, None) => 1 + 2 + 3,
+            };
+            assert_eq!(family.with([k]).get(), want, "family {f}, {k}");
+        }
+    }
 }

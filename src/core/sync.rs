@@ -80,7 +80,20 @@ mod imp {
         pub(crate) fn store(&self, value: Arc<T>) {
             self.inner.store(value)
         }
+
+        /// A cache of this cell's value for one thread: see [`Cached`].
+        pub(crate) fn cache(&self) -> Cached<T> {
+            arc_swap::Cache::new(Arc::clone(&self.inner))
+        }
     }
+
+    /// One thread's copy of a [`SwapCell`]'s value: [`arc_swap::Cache`].
+    /// Its `load` compares the cell's pointer with the copy's (a plain
+    /// load) and reloads only when they differ, so a current copy costs no
+    /// locked instruction, where `SwapCell::load` costs two (arc-swap's debt
+    /// is taken and paid back). It keeps the value it holds alive until it
+    /// next loads or is dropped.
+    pub(crate) type Cached<T> = arc_swap::Cache<Arc<arc_swap::ArcSwap<T>>, Arc<T>>;
 
     /// A handle on the claim flags of the shard slots; see `slot.rs`.
     pub(crate) type SlotFlags = &'static [AtomicBool];
@@ -151,6 +164,27 @@ mod imp {
 
         pub(crate) fn store(&self, value: Arc<T>) {
             *self.inner.write().unwrap() = value;
+        }
+
+        pub(crate) fn cache(&self) -> Cached<T> {
+            Cached {
+                cell: Arc::clone(&self.inner),
+                copy: None,
+            }
+        }
+    }
+
+    /// Under loom a cache reloads on every `load`: the models see each
+    /// lookup read the cell, as `SwapCell::load` does (see the module docs
+    /// on what they assume of arc-swap).
+    pub(crate) struct Cached<T> {
+        cell: Arc<loom::sync::RwLock<Arc<T>>>,
+        copy: Option<Arc<T>>,
+    }
+
+    impl<T> Cached<T> {
+        pub(crate) fn load(&mut self) -> &Arc<T> {
+            self.copy.insert(Arc::clone(&self.cell.read().unwrap()))
         }
     }
 

@@ -22,10 +22,14 @@
 //!    working set of thousands of label sets) consults its memo on only one
 //!    lookup in 16 until the sampled hits are half or more again: a miss
 //!    costs a probe and a cache miss for nothing.
-//! 2. **The family's index**, through an arc-swap guard, with a seeded hash
-//!    of the values; the series is then remembered if the lookup consulted
-//!    the memo and it has a free place (when both of a tuple's places are
-//!    taken, one miss in 16 evicts).
+//! 2. **The family's index**, with a seeded hash of the values, read
+//!    through this thread's copy of the family's current index
+//!    (`family/index_cache.rs`, arc-swap's `Cache`): one plain load checks
+//!    that the copy is current, where an arc-swap guard costs two locked
+//!    instructions, and the copy is reloaded after an add or a removal
+//!    replaced the index. The series is then remembered if the lookup
+//!    consulted the memo and it has a free place (when both of a tuple's
+//!    places are taken, one miss in 16 evicts).
 //! 3. **A new series**, added under the lock, or, with the family at its
 //!    series limit, the overflow series.
 //!

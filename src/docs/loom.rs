@@ -132,8 +132,14 @@
 //! arc-swap is not instrumented for loom. Under `cfg(loom)` the index pointer
 //! is a loom `RwLock<Arc<_>>` with the same load / store contract, so the
 //! models prove our protocol *given* that arc-swap's `load` and `store` are
-//! linearizable (which arc-swap documents and tests). Slots and
-//! their release on thread exit are modelled with loom's thread-locals.
+//! linearizable (which arc-swap documents and tests). A thread's copy of a
+//! family's index (`family/index_cache.rs`, arc-swap's `Cache`) reloads
+//! through that lock on every lookup under loom, so the models see each
+//! lookup read the published index; that arc-swap's `Cache` only skips the
+//! reload while the pointer is unchanged is, again, arc-swap's contract
+//! (its freshness after a removal is argued in `index_cache.rs` and tested
+//! by `tests/family_memo.rs`). Slots and their release on thread exit are
+//! modelled with loom's thread-locals.
 //!
 //! The per-thread memo in front of each family's index
 //! ([`families`](super::families)) is kept empty under loom, so every

@@ -54,7 +54,10 @@
 //! `family_memory_is_as_documented` test checks the struct sizes.
 //!
 //! Each thread also keeps a memo of 40 KiB per metric kind it observes
-//! through labels, holding `Arc`s of up to 512 series (see
+//! through labels, holding `Arc`s of up to 512 series, and copies of the
+//! current index of up to 8 families per kind, which keep those indexes
+//! (and their series) alive until the thread looks that family up again,
+//! another family takes the copy's place, or the thread exits (see
 //! [`families`](super::families)).
 //!
 //! [`CachePadded`]: crossbeam_utils::CachePadded

@@ -151,20 +151,32 @@ impl<M: Metric> SeriesIndex<M> {
         f: impl Fn(&M) -> R,
     ) -> R {
         let family = self.current.id();
-        let learn = |series: &Arc<Series<M>>| {
-            memo::borrow(M::memo(), |m| {
-                m.remember(family, generation, values, series)
-            })
-        };
         let hash = self.hash(values);
-        let index = self.current.load();
-        if let Some(series) = index.find_or_overflow(hash, values, self.max_series) {
-            learn(series);
-            return f(&series.metric);
+        let max = self.max_series;
+        // Through this thread's copy of the index (see `index_cache.rs`);
+        // without the thread-local (thread exit) through the cell.
+        let found = memo::borrow(M::memo(), |m| {
+            m.find(
+                (family, generation),
+                &self.current,
+                values,
+                |index| index.find_or_overflow(hash, values, max),
+                &f,
+            )
+        });
+        match found {
+            Some(Some(r)) => return r,
+            Some(None) => {}
+            None => {
+                if let Some(series) = self.current.load().find_or_overflow(hash, values, max) {
+                    return f(&series.metric);
+                }
+            }
         }
-        drop(index);
         let series = self.insert(hash, values, make);
-        learn(&series);
+        memo::borrow(M::memo(), |m| {
+            m.remember(family, generation, values, &series)
+        });
         f(&series.metric)
     }
 }

@@ -29,8 +29,9 @@
 
 use std::cell::RefCell;
 
-use crate::core::sync::Arc;
-use crate::family::index::Series;
+use crate::core::sync::{Arc, SwapCell};
+use crate::family::index::{Index, Series};
+use crate::family::index_cache::IndexCache;
 use crate::family::key::Key;
 
 const PLACES: usize = 512;
@@ -88,9 +89,7 @@ impl Probe {
 /// the sealed `Metric` trait names it.)
 #[allow(unreachable_pub)]
 pub struct Memo<M> {
-    entries: Option<Box<[Option<Entry<M>>]>>,
-    /// Misses that found both candidate places taken by live entries.
-    crowded: u32,
+    places: Places<M>,
     /// Lookups left in the current window: [`WINDOW`] consulted ones, so
     /// `WINDOW × SAMPLE` lookups while sparse.
     left: u32,
@@ -99,16 +98,29 @@ pub struct Memo<M> {
     /// `SAMPLE - 1` if the last window missed more than half (then only
     /// one lookup in [`SAMPLE`] consults the memo), else 0.
     sparse: u32,
+    /// This thread's copies of the kind's current indexes, for the lookups
+    /// the memo misses.
+    indexes: IndexCache<M>,
+}
+
+/// The memo's entries.
+struct Places<M> {
+    entries: Option<Box<[Option<Entry<M>>]>>,
+    /// Misses that found both candidate places taken by live entries.
+    crowded: u32,
 }
 
 impl<M> Memo<M> {
     pub(crate) const fn new() -> Self {
         Memo {
-            entries: None,
-            crowded: 0,
+            places: Places {
+                entries: None,
+                crowded: 0,
+            },
             left: WINDOW,
             misses: 0,
             sparse: 0,
+            indexes: IndexCache::new(),
         }
     }
 }
@@ -177,7 +189,7 @@ impl<M> Memo<M> {
         probe: &Probe,
         values: &[&str],
     ) -> Option<&M> {
-        let Some(entries) = self.entries.as_ref() else {
+        let Some(entries) = self.places.entries.as_ref() else {
             self.misses += 1;
             return None;
         };
@@ -198,8 +210,8 @@ impl<M> Memo<M> {
         hit
     }
 
-    /// Remembers `series` for `values`, if they are its own values (not the
-    /// overflow series, which a later removal could make wrong anyway).
+    /// Remembers `series` for `values`, if this lookup consulted the memo
+    /// and they are the series' own values (see [`Places::put`]).
     pub(crate) fn remember(
         &mut self,
         family: u64,
@@ -207,11 +219,40 @@ impl<M> Memo<M> {
         values: &[&str],
         series: &Arc<Series<M>>,
     ) {
+        if self.consulted() {
+            self.places.put(family, generation, values, series);
+        }
+    }
+
+    /// Looks `values` up with `find` in `family`'s current index, read
+    /// through this thread's copy of it (see `index_cache.rs`) from `cell`;
+    /// if found, remembers the series as [`remember`](Self::remember) does
+    /// and runs `f` on its metric.
+    #[inline]
+    pub(crate) fn find<R>(
+        &mut self,
+        (family, generation): (u64, u64),
+        cell: &SwapCell<Index<M>>,
+        values: &[&str],
+        find: impl FnOnce(&Index<M>) -> Option<&Arc<Series<M>>>,
+        f: impl FnOnce(&M) -> R,
+    ) -> Option<R> {
+        let consulted = self.consulted();
+        let series = find(self.indexes.load(family, cell))?;
+        if consulted {
+            self.places.put(family, generation, values, series);
+        }
+        Some(f(&series.metric))
+    }
+}
+
+impl<M> Places<M> {
+    /// Remembers `series` for `values`, if they are its own values (not the
+    /// overflow series, which a later removal could make wrong anyway).
+    fn put(&mut self, family: u64, generation: u64, values: &[&str], series: &Arc<Series<M>>) {
         // Under loom the memo stays empty: the models check the index path
-        // on every observation (see `docs::loom`). A lookup that did not
-        // consult the memo (`consult` is still as it answered) teaches it
-        // nothing either.
-        if cfg!(loom) || !self.consulted() || !same_values(series, values) {
+        // on every observation (see `docs::loom`).
+        if cfg!(loom) || !same_values(series, values) {
             return;
         }
         let probe = &Probe::of(values);

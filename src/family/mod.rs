@@ -16,6 +16,7 @@ mod fixed;
 mod gauge;
 mod histogram;
 mod index;
+mod index_cache;
 mod key;
 mod memo;
 mod metric;

@@ -1,0 +1,58 @@
+//! Each thread's copies of the current index of the families it looked up
+//! last, so that a lookup the memo misses reads the index without a locked
+//! instruction.
+//!
+//! `SwapCell::load` (arc-swap's `load`) takes a debt on a per-thread slot
+//! and pays it back when the guard drops: two locked read-modify-writes per
+//! lookup. Each is a full barrier on x86, so a lookup that misses the cache
+//! on the table, the series and its labels also waits for the previous
+//! lookup's misses instead of overlapping them. A [`Cached`] copy instead
+//! compares the family's current pointer with its own (a plain load) and
+//! reloads only after an add or a removal replaced the index.
+//!
+//! Freshness: a removal publishes its index before it bumps the family's
+//! generation (Release), and a lookup loads the generation (Acquire) before
+//! it compares the pointer, so a lookup that saw the bump reads that index
+//! or a later one, as through `SwapCell::load`. An add bumps nothing: a
+//! lookup that still reads the previous index does not find the new series
+//! and goes on to the add path, which looks again under the writers' lock.
+//!
+//! [`WAYS`] copies a thread and kind, one place per family id modulo
+//! [`WAYS`]; a family evicts the one in its place. A copy keeps the index it
+//! holds alive (and with it the index's series) until its thread looks that
+//! family up again, another family takes its place, or the thread exits: at
+//! most [`WAYS`] indexes a thread and kind.
+
+use crate::core::sync::{Cached, SwapCell};
+use crate::family::index::Index;
+
+/// Copies a thread keeps per metric kind.
+const WAYS: usize = 8;
+
+/// One thread's copies of the current indexes of one kind's families.
+/// (`pub` in this private module: the sealed `Metric` trait names it
+/// through the memo.)
+#[allow(unreachable_pub)]
+pub struct IndexCache<M> {
+    ways: [Option<(u64, Cached<Index<M>>)>; WAYS],
+}
+
+impl<M> IndexCache<M> {
+    pub(crate) const fn new() -> Self {
+        IndexCache {
+            ways: [const { None }; WAYS],
+        }
+    }
+
+    /// The current index of `family` (its cell's id), from this thread's
+    /// copy if it has one.
+    #[inline]
+    pub(crate) fn load(&mut self, family: u64, cell: &SwapCell<Index<M>>) -> &Index<M> {
+        let way = &mut self.ways[(family % WAYS as u64) as usize];
+        if way.as_ref().is_some_and(|(f, _)| *f != family) {
+            *way = None;
+        }
+        let (_, copy) = way.get_or_insert_with(|| (family, cell.cache()));
+        copy.load()
+    }
+}
