@@ -14,6 +14,8 @@
 //!   the *same* series per iteration; throughput in observations.
 //! * `render/*/N`: N hosts (six per-host gauge families plus repo status)
 //!   and 24 histogram rows encoded to text.
+//! * `add/*/N`: a fresh counter family, then N new label values, each
+//!   counted once (N series added one by one).
 //!
 //! BENCHMARKS.md has the numbers and how they were taken.
 
@@ -1056,6 +1058,58 @@ fn render(c: &mut Criterion) {
     g.finish();
 }
 
+/// Adding series: a fresh counter family with one label, then `n` new
+/// routes (owned strings, built beforehand) each counted once, so each
+/// call adds a series. Hosts and routes come and go; this is what a
+/// family pays for each that comes.
+fn add(c: &mut Criterion) {
+    let mut g = c.benchmark_group("add");
+    g.sample_size(10);
+    for n in [1_000usize, 10_000] {
+        g.throughput(Throughput::Elements(n as u64));
+        let routes: Vec<String> = (0..n).map(|i| format!("/api/v1/route/{i}")).collect();
+        g.bench_with_input(BenchmarkId::new("rm_metrics", n), &n, |b, _| {
+            b.iter(|| {
+                let registry = rm_metrics::Registry::new();
+                let opts = rm_metrics::Opts::new("requests", "Requests.").max_series(n + 1);
+                let family = registry.counter(opts, ["route"]).unwrap();
+                for r in &routes {
+                    family.inc([r]);
+                }
+                black_box(family.len())
+            })
+        });
+        let client_labels: Vec<Vec<(&str, String)>> =
+            routes.iter().map(|r| vec![("route", r.clone())]).collect();
+        g.bench_with_input(BenchmarkId::new("prometheus_client", n), &n, |b, _| {
+            b.iter(|| {
+                let family = prometheus_client::metrics::family::Family::<
+                    Vec<(&str, String)>,
+                    prometheus_client::metrics::counter::Counter,
+                >::default();
+                for labels in &client_labels {
+                    family.get_or_create(labels).inc();
+                }
+                black_box(family)
+            })
+        });
+        g.bench_with_input(BenchmarkId::new("prometheus", n), &n, |b, _| {
+            b.iter(|| {
+                let family = prometheus::IntCounterVec::new(
+                    prometheus::Opts::new("requests", "Requests."),
+                    &["route"],
+                )
+                .unwrap();
+                for r in &routes {
+                    family.with_label_values(&[r.as_str()]).inc();
+                }
+                black_box(family)
+            })
+        });
+    }
+    g.finish();
+}
+
 mod workloads;
 
 criterion_group!(
@@ -1063,6 +1117,7 @@ criterion_group!(
     observe,
     contended,
     render,
+    add,
     workloads::measured_workloads
 );
 criterion_main!(benches);

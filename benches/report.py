@@ -77,6 +77,13 @@ def main():
     for lib in ["rm_metrics", "copy_floor"]:
         out.append(f"| `{lib}/100000` | {fmt_ns(ren[(lib, 100000)])} | (peers not run at this size) |")
 
+    out += ["", "### add (a fresh counter family, then N new label values, each counted once)", "",
+            "| id | median | per series | × prometheus_client at the same N |", "| --- | ---: | ---: | ---: |"]
+    for n in [1000, 10000]:
+        adds = {lib: median_ns("add", f"{lib}/{n}") for lib in ["rm_metrics", "prometheus_client", "prometheus"]}
+        for lib, ns in adds.items():
+            out.append(f"| `{lib}/{n}` | {fmt_ns(ns)} | {fmt_ns(ns / n)} | {ns / adds['prometheus_client']:.2f} |")
+
     shapes = ["counters_fixed", "counters_high", "histograms_fixed", "histograms_high"]
     out += ["", "### measured_workloads (2 threads × 40,000 operations, then one encode, per iteration)", "",
             "| shape | rm_metrics | rm_metrics_typed | measured | prometheus_client | measured / rm | prometheus_client / rm |",

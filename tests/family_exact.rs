@@ -187,3 +187,91 @@ fn removal_races_with_observers_and_scrapes() {
     family.inc(["a"]);
     assert_eq!(family.with(["a"]).get(), 1, "a new series starts from zero");
 }
+
+/// Series added in thousands from several threads, some removed while
+/// others are counted, with scrapes all along: each tuple has one series
+/// (none lost or doubled as adds move from the recent table into the main
+/// one), every count is exact, and every scrape lists its series once each,
+/// in byte order.
+#[test]
+fn thousands_of_adds_and_removals_race_with_scrapes() {
+    const PER_THREAD: usize = 1500;
+    const ADDERS: usize = 4;
+    let registry = Registry::new();
+    let family = registry
+        .counter(Opts::new("c", "C.").max_series(10_000), ["route"])
+        .unwrap();
+    let keys: Vec<Vec<String>> = (0..ADDERS)
+        .map(|t| (0..PER_THREAD).map(|i| format!("/t{t}/r{i:05}")).collect())
+        .collect();
+    let done = AtomicBool::new(false);
+    let check_scrape = |text: &[u8]| {
+        let text = std::str::from_utf8(text).unwrap();
+        let routes: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("c_total{route=\""))
+            .map(|l| l.split('"').next().unwrap())
+            .collect();
+        assert!(routes.windows(2).all(|w| w[0] < w[1]), "unsorted or twice");
+        routes.len()
+    };
+    std::thread::scope(|s| {
+        let scraper = s.spawn(|| {
+            let mut encoder = TextEncoder::new();
+            let (mut scrapes, deadline) = (0, Instant::now() + Duration::from_secs(20));
+            while !done.load(Ordering::Relaxed) && Instant::now() < deadline {
+                check_scrape(encoder.encode(&registry));
+                scrapes += 1;
+            }
+            scrapes
+        });
+        std::thread::scope(|adders| {
+            for (t, keys) in keys.iter().enumerate() {
+                let family = &family;
+                adders.spawn(move || {
+                    // Each key twice, in an order of this thread's own.
+                    for round in 0..2 {
+                        for i in 0..PER_THREAD {
+                            family.inc([&keys[(i * 7 + t + round) % PER_THREAD]]);
+                        }
+                    }
+                });
+            }
+        });
+        // Removals of every third key of the first two threads' sets, while
+        // the other two threads count theirs again.
+        std::thread::scope(|movers| {
+            for keys in &keys[..2] {
+                let family = &family;
+                movers.spawn(move || {
+                    for k in keys.iter().step_by(3) {
+                        assert!(family.remove([k]), "{k} was not there");
+                    }
+                });
+            }
+            for keys in &keys[2..] {
+                let family = &family;
+                movers.spawn(move || keys.iter().for_each(|k| family.inc([k])));
+            }
+        });
+        done.store(true, Ordering::Relaxed);
+        assert!(scraper.join().unwrap() > 0);
+    });
+    let mut listed = Vec::new();
+    family.for_each(|s| listed.push((s.values().next().unwrap().to_owned(), s.get())));
+    let mut want: Vec<(String, u64)> = Vec::new();
+    for (t, keys) in keys.iter().enumerate() {
+        for (i, k) in keys.iter().enumerate() {
+            match (t < 2, i % 3 == 0) {
+                (true, true) => {}
+                (true, false) => want.push((k.clone(), 2)),
+                (false, _) => want.push((k.clone(), 3)),
+            }
+        }
+    }
+    want.sort();
+    assert_eq!(listed, want);
+    assert_eq!(family.len(), want.len());
+    let mut encoder = TextEncoder::new();
+    assert_eq!(check_scrape(encoder.encode(&registry)), family.len());
+}

@@ -1,6 +1,6 @@
 //! Models of the families API: histogram reads of any width (native ones
-//! too), counters whose words share lines, removal, and registration during
-//! a scrape. (Under loom a process has one owned shard
+//! too), counters whose words share lines, removal, adds (through the
+//! merge of the recent table), and registration during a scrape. (Under loom a process has one owned shard
 //! slot, so of two observers one may own it while the other shares.)
 #![cfg(loom)]
 
@@ -155,6 +155,66 @@ fn remove_while_observing_and_scraping() {
             (series, value) == (0, 0) || (series, value) == (1, 1),
             "{series} series, value {value}"
         );
+    });
+}
+
+/// A series is added (under loom the third series of the recent table:
+/// the add merges it, with `a` and `c`, into the main table) while the main
+/// thread scrapes. Invariant: the scrape lists `a` once and `b` once (never twice,
+/// whichever tables it read), or `b` not at all if its add had not
+/// returned when the scrape began; afterwards each tuple has one series
+/// with exactly its count.
+#[test]
+fn add_while_scraping() {
+    model("add_while_scraping", 3, || {
+        let registry = Arc::new(Registry::new());
+        let family = registry.counter(Opts::new("c", "C."), ["k"]).unwrap();
+        family.inc_by(["a"], 5);
+        family.inc_by(["c"], 2);
+        let added = Arc::new(AtomicBool::new(false));
+        let add = {
+            let (family, added) = (family.clone(), Arc::clone(&added));
+            loom::thread::spawn(move || {
+                family.inc(["b"]);
+                added.store(true, Release);
+            })
+        };
+        let b_returned = added.load(Acquire);
+        let text = String::from_utf8(TextEncoder::new().encode(&registry).to_vec()).unwrap();
+        let samples: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+        let (a, c) = ("c_total{k=\"a\"} 5", "c_total{k=\"c\"} 2");
+        // An add that returned before the scrape began is in it.
+        assert!(
+            matches!(samples[..], [x, "c_total{k=\"b\"} 0" | "c_total{k=\"b\"} 1", y] if x == a && y == c)
+                || (samples[..] == [a, c] && !b_returned),
+            "{text}"
+        );
+        add.join().unwrap();
+        assert_eq!(family.len(), 3);
+        assert_eq!(family.with(["a"]).get(), 5);
+        assert_eq!(family.with(["b"]).get(), 1);
+    });
+}
+
+/// A series is counted while another thread's add merges it (with `c`
+/// and the new one) from the recent table into the main one. Invariant: the count
+/// lands in the one series of its tuple, whichever tables the lookup read.
+#[test]
+fn count_while_a_merge_moves_the_series() {
+    model("count_while_a_merge_moves_the_series", 3, || {
+        let registry = Registry::new();
+        let family = registry.counter(Opts::new("c", "C."), ["k"]).unwrap();
+        family.inc_by(["a"], 5);
+        family.inc(["c"]);
+        let add = {
+            let family = family.clone();
+            loom::thread::spawn(move || family.inc(["b"]))
+        };
+        family.inc(["a"]);
+        add.join().unwrap();
+        assert_eq!(family.len(), 3);
+        assert_eq!(family.with(["a"]).get(), 6);
+        assert_eq!(family.with(["b"]).get(), 1);
     });
 }
 

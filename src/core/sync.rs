@@ -77,6 +77,11 @@ mod imp {
             self.inner.load()
         }
 
+        /// The current value as an `Arc` of its own.
+        pub(crate) fn load_full(&self) -> Arc<T> {
+            self.inner.load_full()
+        }
+
         pub(crate) fn store(&self, value: Arc<T>) {
             self.inner.store(value)
         }
@@ -160,6 +165,10 @@ mod imp {
 
         pub(crate) fn load(&self) -> Loaded<T> {
             Arc::clone(&self.inner.read().unwrap())
+        }
+
+        pub(crate) fn load_full(&self) -> Arc<T> {
+            self.load()
         }
 
         pub(crate) fn store(&self, value: Arc<T>) {

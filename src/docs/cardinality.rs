@@ -22,5 +22,8 @@
 //! is the signal to raise the limit or to fix the label source. (A caller that
 //! itself observes that pair shares the overflow series.)
 //!
-//! Adding a series copies the index (O(series)), which is why adds are meant
+//! Adding a series copies the family's table of recent adds (about the
+//! square root of its size, see [`families`](super::families)) and the
+//! next scrape sorts the family again (O(series · log series)), which is
+//! why adds are meant
 //! to be rare and bounded: a registry sees at most `max_series + 1` of them.

@@ -45,7 +45,7 @@
 //! | the shared shard: two halves of 13 words (one line each), its header (start counter, the readers' lock) and the last read | 256 + 96 + 80 |
 //! | the series header in its `Arc` (shard pointers, bounds pointer, label buffer, hash) and the bounds in nanoseconds | 112 + 72 |
 //! | the label bytes and their two end offsets | `kind.len() + status.len() + 16` |
-//! | its entries in the family's index (hash table slot + sorted list) | ≈ 17 |
+//! | its entries in the family's index (hash table slot + its place in the scrape's order) | ≈ 17 |
 //!
 //! On a 2-core machine (4 slots) that is **≈ 1,160 bytes** per series plus
 //! its label bytes; on 8 cores (16 slots) ≈ 2.7 KiB; at the 64-slot cap

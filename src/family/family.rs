@@ -87,7 +87,7 @@ impl<M: Metric> Collect for Inner<M> {
     }
 
     fn visit(&self, visitor: &mut dyn Visitor) {
-        for series in self.index.load().sorted.iter() {
+        for series in &self.index.sorted().series {
             series.metric.visit(Values::Stored(&series.values), visitor);
         }
     }
@@ -172,14 +172,14 @@ impl<M: Metric, const N: usize> Family<M, N> {
     /// Calls `f` with each series, in byte order of the label values (the
     /// exposition's order), from one consistent view of the family.
     pub fn for_each(&self, mut f: impl FnMut(SeriesRef<'_, M>)) {
-        for series in self.inner.index.load().sorted.iter() {
+        for series in &self.inner.index.sorted().series {
             f(SeriesRef(series));
         }
     }
 
     /// Number of series, the overflow series included.
     pub fn len(&self) -> usize {
-        self.inner.index.load().sorted.len()
+        self.inner.index.len()
     }
 
     /// Whether the family has no series.

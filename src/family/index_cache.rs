@@ -1,6 +1,6 @@
-//! Each thread's copies of the current index of the families it looked up
-//! last, so that a lookup the memo misses reads the index without a locked
-//! instruction.
+//! Each thread's copies of the main table (see `index.rs`) of the families
+//! it looked up last, so that a lookup the memo misses reads that table
+//! without a locked instruction.
 //!
 //! `SwapCell::load` (arc-swap's `load`) takes a debt on a per-thread slot
 //! and pays it back when the guard drops: two locked read-modify-writes per
@@ -8,20 +8,21 @@
 //! on the table, the series and its labels also waits for the previous
 //! lookup's misses instead of overlapping them. A [`Cached`] copy instead
 //! compares the family's current pointer with its own (a plain load) and
-//! reloads only after an add or a removal replaced the index.
+//! reloads only after a merge or a removal replaced the table.
 //!
-//! Freshness: a removal publishes its index before it bumps the family's
+//! Freshness: a removal publishes its tables before it bumps the family's
 //! generation (Release), and a lookup loads the generation (Acquire) before
-//! it compares the pointer, so a lookup that saw the bump reads that index
-//! or a later one, as through `SwapCell::load`. An add bumps nothing: a
-//! lookup that still reads the previous index does not find the new series
-//! and goes on to the add path, which looks again under the writers' lock.
+//! it compares the pointer, so a lookup that saw the bump reads that table
+//! or a later one, as through `SwapCell::load`. A merge bumps nothing: a
+//! lookup that still reads the previous main table (and then the emptied
+//! recent one) does not find the series and goes on to the add path, which
+//! looks again in both tables under the writers' lock.
 //!
 //! [`WAYS`] copies a thread and kind, one place per family id modulo
-//! [`WAYS`]; a family evicts the one in its place. A copy keeps the index it
-//! holds alive (and with it the index's series) until its thread looks that
-//! family up again, another family takes its place, or the thread exits: at
-//! most [`WAYS`] indexes a thread and kind.
+//! [`WAYS`]; a family evicts the one in its place. A copy keeps the table
+//! it holds alive (and with it the table's series) until its thread looks
+//! that family up again, another family takes its place, or the thread
+//! exits: at most [`WAYS`] tables a thread and kind.
 
 use crate::core::sync::{Cached, SwapCell};
 use crate::family::index::Index;
@@ -29,7 +30,7 @@ use crate::family::index::Index;
 /// Copies a thread keeps per metric kind.
 const WAYS: usize = 8;
 
-/// One thread's copies of the current indexes of one kind's families.
+/// One thread's copies of the main tables of one kind's families.
 /// (`pub` in this private module: the sealed `Metric` trait names it
 /// through the memo.)
 #[allow(unreachable_pub)]
@@ -44,7 +45,7 @@ impl<M> IndexCache<M> {
         }
     }
 
-    /// The current index of `family` (its cell's id), from this thread's
+    /// The current main table of `family` (its cell's id), from this thread's
     /// copy if it has one.
     #[inline]
     pub(crate) fn load(&mut self, family: u64, cell: &SwapCell<Index<M>>) -> &Index<M> {

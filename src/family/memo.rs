@@ -98,7 +98,7 @@ pub struct Memo<M> {
     /// `SAMPLE - 1` if the last window missed more than half (then only
     /// one lookup in [`SAMPLE`] consults the memo), else 0.
     sparse: u32,
-    /// This thread's copies of the kind's current indexes, for the lookups
+    /// This thread's copies of the kind's main tables, for the lookups
     /// the memo misses.
     indexes: IndexCache<M>,
 }
@@ -224,7 +224,7 @@ impl<M> Memo<M> {
         }
     }
 
-    /// Looks `values` up with `find` in `family`'s current index, read
+    /// Looks `values` up with `find` in `family`'s main table, read
     /// through this thread's copy of it (see `index_cache.rs`) from `cell`;
     /// if found, remembers the series as [`remember`](Self::remember) does
     /// and runs `f` on its metric.

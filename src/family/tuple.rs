@@ -144,8 +144,8 @@ impl Tuple {
     }
 
     /// Byte order of the tuples, value by value.
-    pub(crate) fn cmp_with(&self, values: &[&str]) -> Ordering {
-        self.iter().cmp(values.iter().copied())
+    pub(crate) fn cmp(&self, other: &Tuple) -> Ordering {
+        self.iter().cmp(other.iter())
     }
 }
 
