@@ -56,4 +56,10 @@ impl<M> IndexCache<M> {
         let (_, copy) = way.get_or_insert_with(|| (family, cell.cache()));
         copy.load()
     }
+
+    /// Drops every copy.
+    #[cfg(loom)]
+    pub(crate) fn clear(&mut self) {
+        self.ways = [const { None }; WAYS];
+    }
 }

@@ -238,11 +238,17 @@ impl<M> Memo<M> {
         f: impl FnOnce(&M) -> R,
     ) -> Option<R> {
         let consulted = self.consulted();
-        let series = find(self.indexes.load(family, cell))?;
-        if consulted {
-            self.places.put(family, generation, values, series);
-        }
-        Some(f(&series.metric))
+        let found = find(self.indexes.load(family, cell)).map(|series| {
+            if consulted {
+                self.places.put(family, generation, values, series);
+            }
+            f(&series.metric)
+        });
+        // Under loom no copy outlives its lookup: loom cannot drop one in a
+        // thread-local destructor (see `docs::loom`).
+        #[cfg(loom)]
+        self.indexes.clear();
+        found
     }
 }
 
