@@ -16,6 +16,8 @@
 //!   and 24 histogram rows encoded to text.
 //! * `add/*/N`: a fresh counter family, then N new label values, each
 //!   counted once (N series added one by one).
+//! * `remove/*/N`: a family of N series, then every tenth removed one by
+//!   one.
 //!
 //! BENCHMARKS.md has the numbers and how they were taken.
 
@@ -25,7 +27,7 @@ use std::sync::{Arc, Barrier};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use rm_metrics::{
     AlertCounts, BuildInfo, Exemplar, Format, HostRow, JobRegistry, Renderer, Snapshot,
     BUCKET_BOUNDS_SECONDS,
@@ -1058,6 +1060,61 @@ fn render(c: &mut Criterion) {
     g.finish();
 }
 
+/// A counter family of one label, `requests{route}`, each of `routes`
+/// counted once (so each is added): rm-metrics.
+fn rm_routes(
+    routes: &[String],
+) -> (
+    rm_metrics::Registry,
+    rm_metrics::Family<rm_metrics::Counter, 1>,
+) {
+    let registry = rm_metrics::Registry::new();
+    let opts = rm_metrics::Opts::new("requests", "Requests.").max_series(routes.len() + 1);
+    let family = registry.counter(opts, ["route"]).unwrap();
+    for r in routes {
+        family.inc([r]);
+    }
+    (registry, family)
+}
+
+/// prometheus-client's label set of one route.
+type ClientRoute<'a> = Vec<(&'a str, String)>;
+
+/// [`rm_routes`] in prometheus-client, its label `Vec`s built beforehand.
+fn client_routes<'a>(
+    labels: &[ClientRoute<'a>],
+) -> prometheus_client::metrics::family::Family<
+    ClientRoute<'a>,
+    prometheus_client::metrics::counter::Counter,
+> {
+    let family = prometheus_client::metrics::family::Family::<
+        ClientRoute<'a>,
+        prometheus_client::metrics::counter::Counter,
+    >::default();
+    for l in labels {
+        family.get_or_create(l).inc();
+    }
+    family
+}
+
+/// [`rm_routes`] in prometheus.
+fn prometheus_routes(routes: &[String]) -> prometheus::IntCounterVec {
+    let family =
+        prometheus::IntCounterVec::new(prometheus::Opts::new("requests", "Requests."), &["route"])
+            .unwrap();
+    for r in routes {
+        family.with_label_values(&[r.as_str()]).inc();
+    }
+    family
+}
+
+/// `n` routes, and prometheus-client's label sets of them.
+fn routes(n: usize) -> (Vec<String>, Vec<ClientRoute<'static>>) {
+    let routes: Vec<String> = (0..n).map(|i| format!("/api/v1/route/{i}")).collect();
+    let labels = routes.iter().map(|r| vec![("route", r.clone())]).collect();
+    (routes, labels)
+}
+
 /// Adding series: a fresh counter family with one label, then `n` new
 /// routes (owned strings, built beforehand) each counted once, so each
 /// call adds a series. Hosts and routes come and go; this is what a
@@ -1067,46 +1124,65 @@ fn add(c: &mut Criterion) {
     g.sample_size(10);
     for n in [1_000usize, 10_000] {
         g.throughput(Throughput::Elements(n as u64));
-        let routes: Vec<String> = (0..n).map(|i| format!("/api/v1/route/{i}")).collect();
+        let (routes, labels) = routes(n);
         g.bench_with_input(BenchmarkId::new("rm_metrics", n), &n, |b, _| {
-            b.iter(|| {
-                let registry = rm_metrics::Registry::new();
-                let opts = rm_metrics::Opts::new("requests", "Requests.").max_series(n + 1);
-                let family = registry.counter(opts, ["route"]).unwrap();
-                for r in &routes {
-                    family.inc([r]);
-                }
-                black_box(family.len())
-            })
+            b.iter(|| black_box(rm_routes(&routes).1.len()))
         });
-        let client_labels: Vec<Vec<(&str, String)>> =
-            routes.iter().map(|r| vec![("route", r.clone())]).collect();
         g.bench_with_input(BenchmarkId::new("prometheus_client", n), &n, |b, _| {
-            b.iter(|| {
-                let family = prometheus_client::metrics::family::Family::<
-                    Vec<(&str, String)>,
-                    prometheus_client::metrics::counter::Counter,
-                >::default();
-                for labels in &client_labels {
-                    family.get_or_create(labels).inc();
-                }
-                black_box(family)
-            })
+            b.iter(|| black_box(client_routes(&labels)))
         });
         g.bench_with_input(BenchmarkId::new("prometheus", n), &n, |b, _| {
-            b.iter(|| {
-                let family = prometheus::IntCounterVec::new(
-                    prometheus::Opts::new("requests", "Requests."),
-                    &["route"],
-                )
-                .unwrap();
-                for r in &routes {
-                    family.with_label_values(&[r.as_str()]).inc();
-                }
-                black_box(family)
-            })
+            b.iter(|| black_box(prometheus_routes(&routes)))
         });
     }
+    g.finish();
+}
+
+/// Removing series: a counter family of `n` routes, then every tenth
+/// removed one by one (the family built outside the timed part). Hosts and
+/// routes come and go; this is what a family pays for each that goes.
+fn remove(c: &mut Criterion) {
+    let mut g = c.benchmark_group("remove");
+    g.sample_size(10);
+    let n = 10_000usize;
+    g.throughput(Throughput::Elements(n as u64 / 10));
+    let (routes, labels) = routes(n);
+    g.bench_with_input(BenchmarkId::new("rm_metrics", n), &n, |b, _| {
+        b.iter_batched(
+            || rm_routes(&routes),
+            |(registry, family)| {
+                for r in routes.iter().step_by(10) {
+                    assert!(family.remove([r]));
+                }
+                (registry, family)
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.bench_with_input(BenchmarkId::new("prometheus_client", n), &n, |b, _| {
+        b.iter_batched(
+            || client_routes(&labels),
+            |family| {
+                for l in labels.iter().step_by(10) {
+                    assert!(family.remove(l));
+                }
+                family
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.bench_with_input(BenchmarkId::new("prometheus", n), &n, |b, _| {
+        b.iter_batched(
+            || prometheus_routes(&routes),
+            |family| {
+                for r in routes.iter().step_by(10) {
+                    family.remove_label_values(&[r.as_str()]).unwrap();
+                }
+                family
+            },
+            BatchSize::LargeInput,
+        )
+    });
     g.finish();
 }
 
@@ -1118,6 +1194,7 @@ criterion_group!(
     contended,
     render,
     add,
+    remove,
     workloads::measured_workloads
 );
 criterion_main!(benches);

@@ -84,6 +84,12 @@ def main():
         for lib, ns in adds.items():
             out.append(f"| `{lib}/{n}` | {fmt_ns(ns)} | {fmt_ns(ns / n)} | {ns / adds['prometheus_client']:.2f} |")
 
+    out += ["", "### remove (a counter family of 10,000 series, then every tenth removed one by one)", "",
+            "| id | median | per removal | × prometheus_client |", "| --- | ---: | ---: | ---: |"]
+    removes = {lib: median_ns("remove", f"{lib}/10000") for lib in ["rm_metrics", "prometheus_client", "prometheus"]}
+    for lib, ns in removes.items():
+        out.append(f"| `{lib}/10000` | {fmt_ns(ns)} | {fmt_ns(ns / 1000)} | {ns / removes['prometheus_client']:.2f} |")
+
     shapes = ["counters_fixed", "counters_high", "histograms_fixed", "histograms_high"]
     out += ["", "### measured_workloads (2 threads × 40,000 operations, then one encode, per iteration)", "",
             "| shape | rm_metrics | rm_metrics_typed | measured | prometheus_client | measured / rm | prometheus_client / rm |",

@@ -163,3 +163,63 @@ fn fixed_label_sets_are_dense_and_never_panic() {
          k_total{kind=\"a\"} 0\nk_total{kind=\"b\"} 2\nk_total{kind=\"c\"} 0\n"
     );
 }
+
+/// Removals from a family large enough that its series sit in the main
+/// table: each removed series leaves every scrape and lookup at once
+/// (though the table keeps it, marked, until a merge), the others keep
+/// their counts through the merges the removals make, and a removed tuple
+/// used again starts from zero.
+#[test]
+fn removals_from_the_main_table_are_exact_through_their_merges() {
+    let registry = Registry::new();
+    let f = registry
+        .counter(Opts::new("c", "C.").max_series(20_000), ["k"])
+        .unwrap();
+    let keys: Vec<String> = (0..5_000).map(|i| format!("k{i:05}")).collect();
+    for (i, k) in keys.iter().enumerate() {
+        f.inc_by([k], i as u64 + 1);
+    }
+    let removed = |i: usize| i % 3 == 0;
+    for (i, k) in keys.iter().enumerate().filter(|&(i, _)| removed(i)) {
+        assert!(f.remove([k]), "{k}");
+        assert!(!f.remove([k]), "{k} removed twice");
+        // The next key still counts; the removed one is not found.
+        if let Some(next) = keys.get(i + 1) {
+            assert_eq!(f.with([next]).get(), i as u64 + 2, "{next}");
+        }
+    }
+    let left = keys.len() - keys.len().div_ceil(3);
+    assert_eq!(f.len(), left);
+    let mut seen = Vec::new();
+    f.for_each(|s| seen.push((s.values().next().unwrap().to_owned(), s.get())));
+    let want: Vec<(String, u64)> = keys
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| !removed(i))
+        .map(|(i, k)| (k.clone(), i as u64 + 1))
+        .collect();
+    let first_difference = seen.iter().zip(&want).find(|(a, b)| a != b);
+    assert!(
+        seen == want,
+        "{} series listed, {} expected; first difference: {first_difference:?}",
+        seen.len(),
+        want.len()
+    );
+    assert_eq!(
+        text(&registry)
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .count(),
+        left
+    );
+    // Used again, a removed tuple is a new series from zero.
+    for k in keys.iter().step_by(3).take(100) {
+        f.inc([k]);
+        assert_eq!(f.with([k]).get(), 1, "{k}");
+    }
+    assert_eq!(f.len(), left + 100);
+    f.clear();
+    assert_eq!(f.len(), 0);
+    assert_eq!(f.with(["k00001"]).get(), 0);
+    assert_eq!(f.len(), 1);
+}

@@ -218,6 +218,70 @@ fn count_while_a_merge_moves_the_series() {
     });
 }
 
+/// A series of the main table is removed while another thread increments
+/// it and the main thread scrapes. Under loom the first three adds merge,
+/// so `a`, `b` and `c` are in the main table and `d`, `e` in the recent
+/// one. `c` is removed first; the removal of `a` marks it removed and
+/// leaves it in the main table; the removal of `b` after it, the third,
+/// merges (a new main table of `d` and `e`). Invariant: a lookup of `a`
+/// right after its removal finds a new series (holding the increment or
+/// not), never the removed one; the scrape shows `d` and `e` whole, `a`
+/// and `b` whole or not at all, never `c`; afterwards `a` is the new
+/// series, with the increment or not (it went to the removed one), never
+/// the old count plus one, and `d` and `e` keep their counts.
+#[test]
+fn remove_from_the_main_table_while_observing_and_scraping() {
+    model(
+        "remove_from_the_main_table_while_observing_and_scraping",
+        3,
+        || {
+            let registry = Arc::new(Registry::new());
+            let family = registry.counter(Opts::new("c", "C."), ["k"]).unwrap();
+            for (k, n) in [("a", 5), ("b", 1), ("c", 1), ("d", 2), ("e", 3)] {
+                family.inc_by([k], n);
+            }
+            assert!(family.remove(["c"]));
+            let inc = {
+                let family = family.clone();
+                loom::thread::spawn(move || family.inc(["a"]))
+            };
+            let remove = {
+                let family = family.clone();
+                loom::thread::spawn(move || {
+                    assert!(family.remove(["a"]), "\"a\" always exists");
+                    let a = family.with(["a"]).get();
+                    assert!(a <= 1, "the removed series found again: {a}");
+                    assert!(family.remove(["b"]), "\"b\" always exists");
+                })
+            };
+            let text = String::from_utf8(TextEncoder::new().encode(&registry).to_vec()).unwrap();
+            let samples: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+            let a = |l: &str| {
+                ["5", "6", "0", "1"]
+                    .map(|v| format!("c_total{{k=\"a\"}} {v}"))
+                    .contains(&l.to_owned())
+            };
+            let b = "c_total{k=\"b\"} 1";
+            let rest = ["c_total{k=\"d\"} 2", "c_total{k=\"e\"} 3"];
+            assert!(
+                match samples[..] {
+                    [x, y, d, e] => a(x) && y == b && [d, e] == rest,
+                    [x, d, e] => (a(x) || x == b) && [d, e] == rest,
+                    [d, e] => [d, e] == rest,
+                    _ => false,
+                },
+                "{text}"
+            );
+            inc.join().unwrap();
+            remove.join().unwrap();
+            let series = family.len();
+            let value = family.with(["a"]).get();
+            assert!(series == 3 && value <= 1, "{series} series, value {value}");
+            assert_eq!((family.with(["d"]).get(), family.with(["e"]).get()), (2, 3));
+        },
+    );
+}
+
 /// A collector family is registered while the main thread scrapes.
 /// Invariant: the scrape has the first family whole, and the new one whole
 /// or not at all.

@@ -8,15 +8,17 @@
 //! on the table, the series and its labels also waits for the previous
 //! lookup's misses instead of overlapping them. A [`Cached`] copy instead
 //! compares the family's current pointer with its own (a plain load) and
-//! reloads only after a merge or a removal replaced the table.
+//! reloads only after a merge or a clear replaced the table.
 //!
-//! Freshness: a removal publishes its tables before it bumps the family's
-//! generation (Release), and a lookup loads the generation (Acquire) before
-//! it compares the pointer, so a lookup that saw the bump reads that table
-//! or a later one, as through `SwapCell::load`. A merge bumps nothing: a
-//! lookup that still reads the previous main table (and then the emptied
-//! recent one) does not find the series and goes on to the add path, which
-//! looks again in both tables under the writers' lock.
+//! Freshness: a removal marks its series removed and publishes its tables
+//! before it bumps the family's generation (Release), and a lookup loads
+//! the generation (Acquire) before it compares the pointer, so a lookup
+//! that saw the bump sees the mark (a marked series is passed over in any
+//! table that still holds it) and reads that table or a later one, as
+//! through `SwapCell::load`. A merge bumps nothing: a lookup that still
+//! reads the previous main table (and then the emptied recent one) does
+//! not find the series and goes on to the add path, which looks again in
+//! both tables under the writers' lock.
 //!
 //! [`WAYS`] copies a thread and kind, one place per family id modulo
 //! [`WAYS`]; a family evicts the one in its place. A copy keeps the table
