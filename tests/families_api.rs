@@ -223,3 +223,47 @@ fn removals_from_the_main_table_are_exact_through_their_merges() {
     assert_eq!(f.with(["k00001"]).get(), 0);
     assert_eq!(f.len(), 1);
 }
+
+/// Random counts, removals and re-adds over 2,000 tuples, checked against a
+/// map after every hundred operations (every count, and the scrape): the
+/// tables' merges, on adds and on removals, and tuples removed while the
+/// main table still holds them marked, then added again, never lose or
+/// revive a count.
+#[test]
+fn random_counts_and_removals_match_a_map() {
+    use std::collections::BTreeMap;
+    let registry = Registry::new();
+    let f = registry
+        .counter(Opts::new("c", "C.").max_series(5_000), ["k", "v"])
+        .unwrap();
+    let mut model: BTreeMap<(String, String), u64> = BTreeMap::new();
+    let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for op in 0..40_000 {
+        let r = next();
+        let key = (format!("k{}", r % 40), format!("v{}", (r >> 8) % 50));
+        let values = [key.0.as_str(), key.1.as_str()];
+        if (r >> 20) % 4 == 0 {
+            assert_eq!(f.remove(values), model.remove(&key).is_some(), "{key:?}");
+        } else {
+            let n = (r >> 24) % 5 + 1;
+            f.inc_by(values, n);
+            *model.entry(key).or_default() += n;
+        }
+        if op % 100 == 99 {
+            assert_eq!(f.len(), model.len(), "after {op} operations");
+            let mut seen = Vec::new();
+            f.for_each(|s| {
+                let mut v = s.values().map(str::to_owned);
+                seen.push(((v.next().unwrap(), v.next().unwrap()), s.get()));
+            });
+            let want: Vec<_> = model.iter().map(|(k, &n)| (k.clone(), n)).collect();
+            assert!(seen == want, "after {op} operations");
+        }
+    }
+}

@@ -616,6 +616,40 @@ mod tests {
     use crate::core::shared::Shared;
     use crate::family::{Counter, DurationHistogram, Gauge, Histogram, NativeHistogram};
 
+    /// Removed series the tables still hold stay under the bound
+    /// `docs::families` states (32, or a sixteenth of the main table), and
+    /// the family's count follows every add and removal.
+    #[test]
+    fn removed_series_held_stay_bounded() {
+        let index = SeriesIndex::<Gauge>::new(100_000);
+        let key = |i: u32| format!("k{i}");
+        // (main table entries, recent ones, the family's count)
+        let held = |index: &SeriesIndex<Gauge>| {
+            let (main, recent) = (index.current.load(), index.recent.load());
+            (main.by_values.len(), recent.by_values.len(), recent.len)
+        };
+        for i in 0..20_000 {
+            index.with(&[&key(i)], Gauge::new, |_| ());
+        }
+        let mut live = 20_000;
+        // Remove in bursts, re-adding some in between.
+        for (n, i) in (0..20_000).step_by(3).enumerate() {
+            assert!(index.remove(&[&key(i)]));
+            live -= 1;
+            if n % 50 == 0 {
+                index.with(&[&format!("new{i}")], Gauge::new, |_| ());
+                live += 1;
+            }
+            let (main, recent, len) = held(&index);
+            assert_eq!(len, live);
+            let removed = main + recent - live;
+            assert!(
+                removed < (main / 16).max(32),
+                "{removed} removed held in {main}"
+            );
+        }
+    }
+
     /// Keeps the table of `docs::families` true.
     #[test]
     #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
