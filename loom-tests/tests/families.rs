@@ -282,6 +282,41 @@ fn remove_from_the_main_table_while_observing_and_scraping() {
     );
 }
 
+/// Two series of the main table are removed one after the other (marked,
+/// left in the table) while the main thread scrapes: `a` then `b`, and `b`
+/// then `a` (so that one of the two orders is against the order the
+/// scrape reads the marks in). Invariant: the scrape is one state of the
+/// family: all three series, or without the first removed, or without
+/// both; never without the second but with the first, though the scrape
+/// may read the first's mark before its removal and the second's after.
+#[test]
+fn a_scrape_sees_one_state_of_removals() {
+    for (first, second) in [("a", "b"), ("b", "a")] {
+        model("a_scrape_sees_one_state_of_removals", 3, move || {
+            let registry = Arc::new(Registry::new());
+            let family = registry.counter(Opts::new("c", "C."), ["k"]).unwrap();
+            for k in ["a", "b", "c"] {
+                family.inc([k]);
+            }
+            let remove = {
+                let family = family.clone();
+                loom::thread::spawn(move || {
+                    assert!(family.remove([first]) && family.remove([second]));
+                })
+            };
+            let text = String::from_utf8(TextEncoder::new().encode(&registry).to_vec()).unwrap();
+            let samples: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+            let line = |k: &str| format!("c_total{{k=\"{k}\"}} 1");
+            let (a, b, c) = (line("a"), line("b"), line("c"));
+            let without_first = if first == "a" { &b } else { &a };
+            let states = [vec![&*a, &*b, &*c], vec![&**without_first, &*c], vec![&*c]];
+            assert!(states.contains(&samples), "{first} then {second}: {text}");
+            remove.join().unwrap();
+            assert_eq!(family.len(), 1);
+        });
+    }
+}
+
 /// A collector family is registered while the main thread scrapes.
 /// Invariant: the scrape has the first family whole, and the new one whole
 /// or not at all.

@@ -170,7 +170,9 @@ impl<M: Metric, const N: usize> Family<M, N> {
     }
 
     /// Calls `f` with each series, in byte order of the label values (the
-    /// exposition's order), from one consistent view of the family.
+    /// exposition's order), as of one state of the family: adds and
+    /// removals made meanwhile are all in it or all out of it, bar the one
+    /// in progress when the series were collected.
     pub fn for_each(&self, mut f: impl FnMut(SeriesRef<'_, M>)) {
         for series in &self.inner.index.sorted().series {
             f(SeriesRef(series));

@@ -44,7 +44,7 @@ use std::hash::{BuildHasher, Hash, Hasher};
 
 use hashbrown::hash_table::HashTable;
 
-use crate::core::sync::{Arc, AtomicBool, AtomicU64, Mutex, Ordering, SwapCell};
+use crate::core::sync::{fence, Arc, AtomicBool, AtomicU64, Mutex, Ordering, SwapCell};
 use crate::family::memo::{self, Probe};
 use crate::family::metric::Metric;
 use crate::family::tuple::Tuple;
@@ -222,6 +222,10 @@ fn removed_merge_at(main: usize) -> usize {
     merge_at(main).max(main / 16)
 }
 
+/// Collections a scrape makes while the family changes under it before it
+/// collects under the writers' lock (see [`SeriesIndex::sorted`]).
+const RETRIES: u32 = 3;
+
 /// The series of one version of a family, in byte order of their tuples:
 /// the exposition's.
 pub(crate) struct Sorted<M> {
@@ -394,31 +398,50 @@ impl<M> SeriesIndex<M> {
     /// The family's series in byte order of their tuples (the
     /// exposition's): sorted once per version of the family, and kept for
     /// the scrapes after it until an add, a removal or a clear changes it.
-    /// A scrape that finds the order current allocates nothing; none takes
-    /// a lock.
+    /// A scrape that finds the order current allocates nothing.
+    ///
+    /// The list is one state of the family: the series as of one version,
+    /// or of the change after it in progress. Collecting reads two tables
+    /// and each series' mark, so a family that changes meanwhile could mix
+    /// states (one removal seen, an earlier one not); so the version is
+    /// read again after the collection, and a collection it does not
+    /// confirm is made again. After [`RETRIES`] such, the family is
+    /// collected under the writers' lock, where it cannot change: a family
+    /// that changes without pause delays its adds by one collection, never
+    /// starves the scrape.
     pub(crate) fn sorted(&self) -> Arc<Sorted<M>> {
         // Acquire: pairs with the Release bump in `changed`; the tables
-        // loaded below are then at least those of `version`.
-        let version = self.version.load(Ordering::Acquire);
+        // and marks read below are then at least those of `version`.
+        let mut version = self.version.load(Ordering::Acquire);
         let kept = self.sorted.load_full();
         if kept.version == version {
             return kept;
         }
         drop(kept);
-        // The recent table first: a merge publishes the main table before
-        // it empties the recent one, so a recent table from before a merge
-        // comes with either main table (its series then twice, which the
-        // dedup drops), and one from after it with the merged main table.
-        let recent = self.recent.load();
-        let main = self.current.load();
-        let mut series: Vec<_> = main
-            .by_values
-            .iter()
-            .chain(recent.by_values.iter())
-            .filter(|s| !s.is_removed())
-            .cloned()
-            .collect();
-        drop((recent, main));
+        let mut series = Vec::new();
+        let mut tries = 0;
+        loop {
+            if tries == RETRIES {
+                let _writer = self.lock();
+                // Relaxed: under the lock, which orders every change.
+                version = self.version.load(Ordering::Relaxed);
+                self.collect(&mut series);
+                break;
+            }
+            tries += 1;
+            self.collect(&mut series);
+            // Acquire fence: the collection's loads come before the
+            // version's second load. A table store or a mark (Release)
+            // the collection saw brings every earlier change's bump with
+            // it, so an unchanged version means every change the
+            // collection saw part of is the one in progress after it.
+            fence(Ordering::Acquire);
+            let now = self.version.load(Ordering::Relaxed);
+            if now == version {
+                break;
+            }
+            version = now;
+        }
         series.sort_unstable_by(|a, b| a.values.cmp(&b.values));
         series.dedup_by(|a, b| Arc::ptr_eq(a, b));
         let sorted = Arc::new(Sorted { version, series });
@@ -426,6 +449,26 @@ impl<M> SeriesIndex<M> {
         // next scrape then sorts again. Each scrape uses its own.
         self.sorted.store(Arc::clone(&sorted));
         sorted
+    }
+
+    /// Sets `into` to the family's live series (a series twice if a merge
+    /// moved it meanwhile).
+    fn collect(&self, into: &mut Vec<Arc<Series<M>>>) {
+        into.clear();
+        // The recent table first: a merge publishes the main table before
+        // it empties the recent one, so a recent table from before a merge
+        // comes with either main table (its series then twice, which the
+        // caller's dedup drops), and one from after it with the merged main
+        // table.
+        let recent = self.recent.load();
+        let main = self.current.load();
+        into.extend(
+            main.by_values
+                .iter()
+                .chain(recent.by_values.iter())
+                .filter(|s| !s.is_removed())
+                .cloned(),
+        );
     }
 
     /// Series in the family, the overflow series included.
@@ -576,9 +619,11 @@ impl<M> SeriesIndex<M> {
             return false;
         };
         drop(recent);
-        // Relaxed: published by the Release bumps of the generation and the
-        // version below (see `Series::is_removed`).
-        series.removed.store(true, Ordering::Relaxed);
+        // Release: a scrape that sees the mark sees the bumps of every
+        // earlier change (see `sorted`); lookups need no more than the
+        // bumps of the generation and the version below, which publish it
+        // (see `Series::is_removed`).
+        series.removed.store(true, Ordering::Release);
         if next.removed >= removed_merge_at(main.by_values.len()) {
             self.merge(&main, &mut next);
         }
