@@ -164,6 +164,23 @@ fn fixed_label_sets_are_dense_and_never_panic() {
     );
 }
 
+/// A counter family `c{k}` of `n` keys `k00000`, `k00001`, …, key `i`
+/// counted `count(i)` times, and the keys.
+fn counted_keys(
+    registry: &Registry,
+    n: usize,
+    count: impl Fn(usize) -> u64,
+) -> (rm_metrics::Family<rm_metrics::Counter, 1>, Vec<String>) {
+    let f = registry
+        .counter(Opts::new("c", "C.").max_series(20_000), ["k"])
+        .unwrap();
+    let keys: Vec<String> = (0..n).map(|i| format!("k{i:05}")).collect();
+    for (i, k) in keys.iter().enumerate() {
+        f.inc_by([k], count(i));
+    }
+    (f, keys)
+}
+
 /// Removals from a family large enough that its series sit in the main
 /// table: each removed series leaves every scrape and lookup at once
 /// (though the table keeps it, marked, until a merge), the others keep
@@ -172,13 +189,7 @@ fn fixed_label_sets_are_dense_and_never_panic() {
 #[test]
 fn removals_from_the_main_table_are_exact_through_their_merges() {
     let registry = Registry::new();
-    let f = registry
-        .counter(Opts::new("c", "C.").max_series(20_000), ["k"])
-        .unwrap();
-    let keys: Vec<String> = (0..5_000).map(|i| format!("k{i:05}")).collect();
-    for (i, k) in keys.iter().enumerate() {
-        f.inc_by([k], i as u64 + 1);
-    }
+    let (f, keys) = counted_keys(&registry, 5_000, |i| i as u64 + 1);
     let removed = |i: usize| i % 3 == 0;
     for (i, k) in keys.iter().enumerate().filter(|&(i, _)| removed(i)) {
         assert!(f.remove([k]), "{k}");
@@ -224,8 +235,9 @@ fn removals_from_the_main_table_are_exact_through_their_merges() {
     assert_eq!(f.len(), 1);
 }
 
-/// Random counts, removals and re-adds over 2,000 tuples, checked against a
-/// map after every hundred operations (every count, and the scrape): the
+/// Random counts, removals, re-adds and now and then a `retain` sweep over
+/// 2,000 tuples, checked against a map after every hundred operations
+/// (every count, and the scrape): the
 /// tables' merges, on adds and on removals, and tuples removed while the
 /// main table still holds them marked, then added again, never lose or
 /// revive a count.
@@ -248,7 +260,13 @@ fn random_counts_and_removals_match_a_map() {
         let r = next();
         let key = (format!("k{}", r % 40), format!("v{}", (r >> 8) % 50));
         let values = [key.0.as_str(), key.1.as_str()];
-        if (r >> 20) % 4 == 0 {
+        if (r >> 20) % 1024 == 0 {
+            // A sweep: the counts divisible by 3 go.
+            let removed = f.retain(|s| s.get() % 3 != 0);
+            let before = model.len();
+            model.retain(|_, n| *n % 3 != 0);
+            assert_eq!(removed, before - model.len(), "after {op} operations");
+        } else if (r >> 20) % 4 == 0 {
             assert_eq!(f.remove(values), model.remove(&key).is_some(), "{key:?}");
         } else {
             let n = (r >> 24) % 5 + 1;
@@ -266,4 +284,54 @@ fn random_counts_and_removals_match_a_map() {
             assert!(seen == want, "after {op} operations");
         }
     }
+}
+
+/// `retain` removes exactly the series its closure refuses, in one change;
+/// the closure may use the family (no lock is held), and a series it
+/// removes itself, or that a clear took, is not counted twice.
+#[test]
+fn retain_removes_what_it_refuses_and_only_that() {
+    let registry = Registry::new();
+    let (f, keys) = counted_keys(&registry, 3_000, |i| i as u64);
+    // Refuse the odd counts; add a series from inside the closure, and
+    // remove one itself before refusing it.
+    let mut calls = 0;
+    let removed = f.retain(|s| {
+        calls += 1;
+        if calls == 1 {
+            f.inc(["added-during-retain"]);
+        }
+        if s.get() == 7 {
+            assert!(f.remove(["k00007"]));
+        }
+        s.get() % 2 == 0
+    });
+    assert_eq!(calls, 3_000, "the series of one state, the added one not");
+    assert_eq!(removed, 1_500 - 1, "k00007 was removed by the closure");
+    assert_eq!(f.len(), 1_500 + 1);
+    let mut seen = Vec::new();
+    f.for_each(|s| seen.push((s.values().collect::<String>(), s.get())));
+    let mut want: Vec<(String, u64)> = keys
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i % 2 == 0)
+        .map(|(i, k)| (k.clone(), i as u64))
+        .collect();
+    want.insert(0, ("added-during-retain".to_owned(), 1));
+    assert!(
+        seen == want,
+        "{} series listed, {} expected",
+        seen.len(),
+        want.len()
+    );
+    // A clear between the closure and the removal: nothing left to remove.
+    let removed = f.retain(|_| {
+        f.clear();
+        false
+    });
+    assert_eq!((removed, f.len()), (0, 0));
+    // Without labels: nothing.
+    let g = registry.counter(Opts::new("g", "G."), []).unwrap();
+    assert_eq!(g.retain(|_| false), 0);
+    assert_eq!(g.len(), 1);
 }

@@ -317,6 +317,36 @@ fn a_scrape_sees_one_state_of_removals() {
     }
 }
 
+/// `retain` removes `a` (of the main table) and `d` (of the recent one) in
+/// one change while another thread increments `d`. Invariant: the two
+/// go together, and afterwards `d` is gone (the increment went to the
+/// removed series) or a new series holding exactly the increment, never
+/// the old count plus one; `b` and `c` keep theirs.
+#[test]
+fn retain_while_observing() {
+    model("retain_while_observing", 3, || {
+        let registry = Registry::new();
+        let family = registry.counter(Opts::new("c", "C."), ["k"]).unwrap();
+        for (k, n) in [("a", 5), ("b", 1), ("c", 1), ("d", 2)] {
+            family.inc_by([k], n);
+        }
+        let inc = {
+            let family = family.clone();
+            loom::thread::spawn(move || family.inc(["d"]))
+        };
+        let removed = family.retain(|s| !matches!(s.values().next(), Some("a" | "d")));
+        assert_eq!(removed, 2);
+        inc.join().unwrap();
+        let series = family.len();
+        let (a, d) = (family.with(["a"]).get(), family.with(["d"]).get());
+        assert!(
+            (series, a, d) == (2, 0, 0) || (series, a, d) == (3, 0, 1),
+            "{series} series, a {a}, d {d}"
+        );
+        assert_eq!((family.with(["b"]).get(), family.with(["c"]).get()), (1, 1));
+    });
+}
+
 /// A collector family is registered while the main thread scrapes.
 /// Invariant: the scrape has the first family whole, and the new one whole
 /// or not at all.

@@ -112,6 +112,11 @@
 //!     removed one after the other, in both orders, while a scrape runs;
 //!     the scrape shows one state of the family (none, the first or both
 //!     removed), never the second removed without the first.
+//! 19. `retain_while_observing` (bound 3, 410 executions): `retain` removes
+//!     a series of the main table and one of the recent table in one
+//!     change while another thread increments the second; both go, and
+//!     afterwards the second is gone or a new series with exactly the
+//!     increment, never the removed count come back.
 //!
 //! Each model was checked to fail when its invariant is broken on purpose:
 //!
@@ -134,6 +139,8 @@
 //! * a scrape that keeps its first collection without reading the version
 //!   again, or reads it again without the Acquire fence before, or a mark
 //!   stored Relaxed instead of Release: model 18 fails on each;
+//! * a batch removal that skips the series of the main table: model 19
+//!   fails;
 //! * a scrape that reads the main table before the recent one, or keeps
 //!   a series both tables hold twice: model 15 fails on each (checked when
 //!   the model had two series and merged at the second);

@@ -162,6 +162,58 @@ impl<M: Metric, const N: usize> Family<M, N> {
         N != 0 && self.inner.index.remove(&values)
     }
 
+    /// Removes every series for which `keep` returns `false`, as
+    /// [`remove`](Self::remove) does, in one change of the family; returns
+    /// how many it removed. `keep` sees the series of one state of the
+    /// family (as [`for_each`](Self::for_each)), without the family's lock
+    /// held, so it may use the family; a series removed meanwhile by
+    /// another thread is not counted, and one added meanwhile is kept.
+    /// Nothing, for a family without labels.
+    ///
+    /// An expiry sweep: remove the routes no request counted since the
+    /// last sweep.
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// use rm_metrics::{Opts, Registry};
+    ///
+    /// let registry = Registry::new();
+    /// let requests = registry.counter(Opts::new("requests", "Requests."), ["route"])?;
+    /// let mut last: HashMap<String, u64> = HashMap::new();
+    /// // Each route's count at the last sweep; a route whose count did not
+    /// // move since is removed (and forgotten, so it starts afresh).
+    /// let mut sweep = |last: &mut HashMap<String, u64>| {
+    ///     requests.retain(|s| {
+    ///         let (route, count) = (s.values().collect::<String>(), s.get());
+    ///         let idle = last.insert(route.clone(), count) == Some(count);
+    ///         if idle {
+    ///             last.remove(&route);
+    ///         }
+    ///         !idle
+    ///     })
+    /// };
+    /// requests.inc(["/a"]);
+    /// requests.inc(["/b"]);
+    /// assert_eq!(sweep(&mut last), 0); // both new since the last sweep
+    /// requests.inc(["/a"]);
+    /// assert_eq!(sweep(&mut last), 1); // `/b` idle: removed
+    /// assert_eq!(requests.len(), 1);
+    /// # Ok::<(), rm_metrics::RegisterError>(())
+    /// ```
+    pub fn retain(&self, mut keep: impl FnMut(SeriesRef<'_, M>) -> bool) -> usize {
+        if N == 0 {
+            return 0;
+        }
+        let sorted = self.inner.index.sorted();
+        let gone: Vec<_> = sorted
+            .series
+            .iter()
+            .filter(|s| !keep(SeriesRef(s)))
+            .cloned()
+            .collect();
+        self.inner.index.remove_series(gone)
+    }
+
     /// Removes every series (nothing, for a family without labels).
     pub fn clear(&self) {
         if N != 0 {

@@ -604,43 +604,73 @@ impl<M> SeriesIndex<M> {
         let _writer = self.lock();
         // Under the lock, exact: only writers replace the tables and mark
         // series removed.
-        let (main, recent) = (self.current.load(), self.recent.load());
-        let (mut next, series) = if let Some(series) = main.find(hash, values) {
-            let mut next = recent.with(Arc::clone(&recent.by_values));
-            next.removed += 1;
-            (next, Arc::clone(series))
-        } else if let Some(series) = find_in(&recent.by_values, hash, values) {
-            let mut table = Table::clone(&recent.by_values);
-            if let Ok(entry) = table.find_entry(hash, |s| Arc::ptr_eq(s, series)) {
-                entry.remove();
-            }
-            (recent.with(Arc::new(table)), Arc::clone(series))
-        } else {
-            return false;
+        let found = {
+            let (main, recent) = (self.current.load(), self.recent.load());
+            main.find(hash, values)
+                .or_else(|| find_in(&recent.by_values, hash, values))
+                .cloned()
         };
+        found.is_some_and(|series| self.remove_locked([series]) == 1)
+    }
+
+    /// Removes each of `series` that the family still holds, as
+    /// [`remove`](Self::remove) does, in one change; returns how many.
+    pub(crate) fn remove_series(&self, series: impl IntoIterator<Item = Arc<Series<M>>>) -> usize {
+        let _writer = self.lock();
+        self.remove_locked(series)
+    }
+
+    /// [`remove_series`](Self::remove_series) under the writers' lock.
+    fn remove_locked(&self, series: impl IntoIterator<Item = Arc<Series<M>>>) -> usize {
+        let (main, recent) = (self.current.load(), self.recent.load());
+        let mut next = recent.with(Arc::clone(&recent.by_values));
+        // The recent table without the removed series, if any was there.
+        let mut recent_left: Option<Table<M>> = None;
+        let mut removed = 0;
+        for series in series {
+            let is = |s: &Arc<Series<M>>| Arc::ptr_eq(s, &series);
+            let held = |t: &Table<M>| t.find(series.hash, is).is_some();
+            // Under the lock, exact: a series marked, or in neither table
+            // (removed, or cleared), is not the family's any more.
+            if series.is_removed() {
+                continue;
+            } else if held(&recent.by_values) {
+                let table = recent_left.get_or_insert_with(|| Table::clone(&recent.by_values));
+                if let Ok(entry) = table.find_entry(series.hash, is) {
+                    entry.remove();
+                }
+            } else if held(&main.by_values) {
+                next.removed += 1;
+            } else {
+                continue;
+            }
+            // Release: a scrape that sees the mark sees the bumps of every
+            // earlier change (see `sorted`); lookups need no more than the
+            // bumps of the generation and the version below, which publish
+            // it (see `Series::is_removed`).
+            series.removed.store(true, Ordering::Release);
+            next.len -= 1;
+            next.counted -= usize::from(series.counted);
+            if next.overflow.as_ref().is_some_and(is) {
+                next.overflow = None;
+            }
+            removed += 1;
+        }
         drop(recent);
-        // Release: a scrape that sees the mark sees the bumps of every
-        // earlier change (see `sorted`); lookups need no more than the
-        // bumps of the generation and the version below, which publish it
-        // (see `Series::is_removed`).
-        series.removed.store(true, Ordering::Release);
+        if removed == 0 {
+            return 0;
+        }
+        if let Some(table) = recent_left {
+            next.by_values = Arc::new(table);
+        }
         if next.removed >= removed_merge_at(main.by_values.len()) {
             self.merge(&main, &mut next);
         }
         drop(main);
-        next.len -= 1;
-        next.counted -= usize::from(series.counted);
-        if next
-            .overflow
-            .as_ref()
-            .is_some_and(|o| Arc::ptr_eq(o, &series))
-        {
-            next.overflow = None;
-        }
         self.recent.store(Arc::new(next));
         self.removed();
         self.changed();
-        true
+        removed
     }
 
     /// Removes every series.
