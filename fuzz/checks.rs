@@ -692,3 +692,150 @@ pub fn exemplar(data: &[u8]) {
         assert!(encoder.encode(&registry).ends_with(b"# EOF\n"));
     }
 }
+
+// ---------------------------------------------------------------------------
+// (f) a counter family's adds, removals, `retain` sweeps, clears and
+// scrapes against a map, with the series limit and its overflow series, at
+// sizes where series sit in the main table (marked when removed) as well
+// as the recent one.
+
+#[derive(Arbitrary, Debug)]
+enum FamilyOp {
+    /// Counts key `k{key % space}` `n + 1` times.
+    Inc {
+        key: u16,
+        n: u8,
+    },
+    /// Counts `count % 64 + 1` keys from `k{first % space}` on, once each.
+    Many {
+        first: u16,
+        count: u8,
+    },
+    /// Removes a key; `u16::MAX` names the overflow series.
+    Remove {
+        key: u16,
+    },
+    /// Removes the `pick`-th series the family has (if any).
+    RemoveHeld {
+        pick: u16,
+    },
+    /// Counts again the `pick`-th key removed so far (if any).
+    IncRemoved {
+        pick: u16,
+    },
+    /// Removes the series whose count is `r` modulo `m + 2`.
+    Retain {
+        m: u8,
+        r: u8,
+    },
+    Clear,
+    Scrape,
+}
+
+#[derive(Arbitrary, Debug)]
+struct FamilyOpsIn {
+    space: u16,
+    max_series: u16,
+    ops: Vec<FamilyOp>,
+}
+
+/// The family as the map expects it: each series' label value and count,
+/// in the exposition's order.
+fn family_state(f: &rm_metrics::Family<rm_metrics::Counter, 1>) -> Vec<(String, u64)> {
+    let mut out = Vec::new();
+    f.for_each(|s| out.push((s.values().collect(), s.get())));
+    out
+}
+
+pub fn family_ops(data: &[u8]) {
+    let Ok(input) = FamilyOpsIn::arbitrary_take_rest(Unstructured::new(data)) else {
+        return;
+    };
+    let space = u32::from(input.space % 2048) + 1;
+    // (At most 256 ops of at most 64 adds each: a run stays short.)
+    let max_series = usize::from(input.max_series % 1024) + 1;
+    let registry = rm_metrics::Registry::new();
+    let f = registry
+        .counter(
+            rm_metrics::Opts::new("c", "C.").max_series(max_series),
+            ["k"],
+        )
+        .expect("a valid family");
+    // Each series' count; `counted`: those the limit counts.
+    let mut model: BTreeMap<String, u64> = BTreeMap::new();
+    let mut counted = 0usize;
+    // Keys removed so far, to count again.
+    let mut removed: Vec<String> = Vec::new();
+    let key_of = |k: u16| format!("k{}", u32::from(k) % space);
+    let inc = |model: &mut BTreeMap<String, u64>, counted: &mut usize, key: String, n: u64| {
+        f.inc_by([&key], n);
+        if let Some(c) = model.get_mut(&key) {
+            *c += n;
+        } else if *counted < max_series {
+            *counted += 1;
+            model.insert(key, n);
+        } else {
+            *model.entry(OVERFLOW_LABEL.to_owned()).or_default() += n;
+        }
+    };
+    for op in input.ops.iter().take(256) {
+        match *op {
+            FamilyOp::Inc { key, n } => {
+                inc(&mut model, &mut counted, key_of(key), u64::from(n) + 1);
+            }
+            FamilyOp::Many { first, count } => {
+                for k in 0..=u16::from(count % 64) {
+                    inc(&mut model, &mut counted, key_of(first.wrapping_add(k)), 1);
+                }
+            }
+            FamilyOp::Remove { .. } | FamilyOp::RemoveHeld { .. } => {
+                let key = match *op {
+                    FamilyOp::Remove { key: u16::MAX } => OVERFLOW_LABEL.to_owned(),
+                    FamilyOp::Remove { key } => key_of(key),
+                    FamilyOp::RemoveHeld { pick } if !model.is_empty() => {
+                        let at = usize::from(pick) % model.len();
+                        model.keys().nth(at).expect("in range").clone()
+                    }
+                    _ => continue,
+                };
+                let had = model.remove(&key).is_some();
+                if had && key != OVERFLOW_LABEL {
+                    counted -= 1;
+                }
+                assert_eq!(f.remove([&key]), had, "remove {key}");
+                removed.push(key);
+            }
+            FamilyOp::IncRemoved { pick } => {
+                if let Some(key) = removed.get(usize::from(pick) % removed.len().max(1)) {
+                    inc(&mut model, &mut counted, key.clone(), 1);
+                }
+            }
+            FamilyOp::Retain { m, r } => {
+                let m = u64::from(m) + 2;
+                let gone = |n: u64| n % m == u64::from(r) % m;
+                let swept = f.retain(|s| !gone(s.get()));
+                let before = model.len();
+                model.retain(|k, n| {
+                    let keep = !gone(*n);
+                    if !keep && k != OVERFLOW_LABEL {
+                        counted -= 1;
+                    }
+                    keep
+                });
+                assert_eq!(swept, before - model.len(), "retain");
+            }
+            FamilyOp::Clear => {
+                f.clear();
+                model.clear();
+                counted = 0;
+            }
+            FamilyOp::Scrape => {
+                let want: Vec<_> = model.iter().map(|(k, &n)| (k.clone(), n)).collect();
+                assert_eq!(family_state(&f), want);
+            }
+        }
+        assert_eq!(f.len(), model.len());
+    }
+    let want: Vec<_> = model.iter().map(|(k, &n)| (k.clone(), n)).collect();
+    assert_eq!(family_state(&f), want);
+}

@@ -61,3 +61,8 @@ fn exemplar_corpus() {
 fn protobuf_corpus() {
     replay("protobuf", protobuf_check::protobuf);
 }
+
+#[test]
+fn family_ops_corpus() {
+    replay("family_ops", checks::family_ops);
+}

@@ -1,6 +1,8 @@
 //! Models of the families API: histogram reads of any width (native ones
-//! too), counters whose words share lines, removal, adds (through the
-//! merge of the recent table), and registration during a scrape. (Under loom a process has one owned shard
+//! too), counters whose words share lines, removal (of recent and of main
+//! table series, one by one or by `retain`, and the state a scrape sees
+//! meanwhile), adds (through the merge of the recent table), and
+//! registration during a scrape. (Under loom a process has one owned shard
 //! slot, so of two observers one may own it while the other shares.)
 #![cfg(loom)]
 

@@ -75,9 +75,10 @@ impl<M> Series<M> {
         // Relaxed: nothing is published with the flag. A lookup or scrape
         // that loaded the family's generation or version after the removal
         // bumped it (Acquire, paired with those Release bumps, which come
-        // after this store) sees it set; one racing with the removal may
+        // after the mark) sees it set; one racing with the removal may
         // take the series either way, as it may from a table loaded before
-        // the removal.
+        // the removal. A scrape orders the marks it read before its second
+        // read of the version with an Acquire fence (see `sorted`).
         self.removed.load(Ordering::Relaxed)
     }
 }
@@ -597,8 +598,8 @@ impl<M> SeriesIndex<M> {
     /// A series in the recent table leaves a copy of it. One in the main
     /// table is only marked removed (no lookup or scrape takes it again)
     /// and left there until the next merge, so that a removal does not copy
-    /// the whole family; once the main table holds as many removed series
-    /// as a merge takes recent ones, the removal merges.
+    /// the whole family; once the main table holds [`removed_merge_at`]
+    /// removed series, the removal merges.
     pub(crate) fn remove(&self, values: &[&str]) -> bool {
         let hash = self.hash(values);
         let _writer = self.lock();
