@@ -222,9 +222,8 @@ impl<M: Metric, const N: usize> Family<M, N> {
     }
 
     /// Calls `f` with each series, in byte order of the label values (the
-    /// exposition's order), as of one state of the family: adds and
-    /// removals made meanwhile are all in it or all out of it, bar the one
-    /// in progress when the series were collected.
+    /// exposition's order), as of one state of the family: every add and
+    /// removal made before some moment of the call, none made after it.
     pub fn for_each(&self, mut f: impl FnMut(SeriesRef<'_, M>)) {
         for series in &self.inner.index.sorted().series {
             f(SeriesRef(series));
