@@ -98,7 +98,7 @@
 //!     lands in its one series. (Bound 4 did not finish in 100 s for
 //!     either.)
 //! 17. `remove_from_the_main_table_while_observing_and_scraping` (bound 3,
-//!     254,850 executions, 72 s): a series of the main table is removed
+//!     259,532 executions, 64 s): a series of the main table is removed
 //!     (marked, left in the table) while another thread increments it and
 //!     a scrape runs, and then a second removal merges the marked series
 //!     out; a lookup right after the removal finds a new series, the scrape

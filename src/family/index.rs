@@ -45,7 +45,7 @@ use std::hash::{BuildHasher, Hash, Hasher};
 
 use hashbrown::hash_table::HashTable;
 
-use crate::core::sync::{fence, Arc, AtomicBool, AtomicU64, Mutex, Ordering, SwapCell};
+use crate::core::sync::{fence, Arc, AtomicBool, AtomicU64, Loaded, Mutex, Ordering, SwapCell};
 use crate::family::memo::{self, Probe};
 use crate::family::metric::Metric;
 use crate::family::tuple::Tuple;
@@ -606,25 +606,30 @@ impl<M> SeriesIndex<M> {
         let _writer = self.lock();
         // Under the lock, exact: only writers replace the tables and mark
         // series removed.
-        let found = {
-            let (main, recent) = (self.current.load(), self.recent.load());
-            main.find(hash, values)
-                .or_else(|| find_in(&recent.by_values, hash, values))
-                .cloned()
-        };
-        found.is_some_and(|series| self.remove_locked([series]) == 1)
+        let (main, recent) = (self.current.load(), self.recent.load());
+        let found = main
+            .find(hash, values)
+            .or_else(|| find_in(&recent.by_values, hash, values))
+            .cloned();
+        found.is_some_and(|series| self.remove_locked(main, recent, [series]) == 1)
     }
 
     /// Removes each of `series` that the family still holds, as
     /// [`remove`](Self::remove) does, in one change; returns how many.
     pub(crate) fn remove_series(&self, series: impl IntoIterator<Item = Arc<Series<M>>>) -> usize {
         let _writer = self.lock();
-        self.remove_locked(series)
+        let (main, recent) = (self.current.load(), self.recent.load());
+        self.remove_locked(main, recent, series)
     }
 
-    /// [`remove_series`](Self::remove_series) under the writers' lock.
-    fn remove_locked(&self, series: impl IntoIterator<Item = Arc<Series<M>>>) -> usize {
-        let (main, recent) = (self.current.load(), self.recent.load());
+    /// [`remove_series`](Self::remove_series) under the writers' lock, with
+    /// the tables loaded under it.
+    fn remove_locked(
+        &self,
+        main: Loaded<Index<M>>,
+        recent: Loaded<Recent<M>>,
+        series: impl IntoIterator<Item = Arc<Series<M>>>,
+    ) -> usize {
         let mut next = recent.with(Arc::clone(&recent.by_values));
         // The recent table without the removed series, if any was there.
         let mut recent_left: Option<Table<M>> = None;
