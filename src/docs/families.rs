@@ -81,17 +81,18 @@
 //! | histogram, `b` bounds | `s` owned shards of `⌈(5 + b) / 16⌉` lines, two shared halves of `⌈(4 + b) / 16⌉` lines, the shared shard's header (72 bytes; 96 for a duration histogram) and last read (`8 (b + 1)` bytes) | 840 + 8 (b + 1) B for `b` ≤ 11 (864 + 8 (b + 1) for durations) |
 //! | native histogram, `b` bounds, `n` native counters | as a histogram of `b + n` bounds: `n` is 2 + the buckets [`Native::buckets`](crate::Native::buckets) keeps (twice those with negative buckets) | 14,376 B for the restic ladder (`b` = 9) and `Native::new(0.001, 2^20)` at schema 3 (`n` = 242); 137 KB with 64 slots |
 //!
-//! plus, for every series, its header in an `Arc` (the metric struct, the
-//! label buffer's two pointers, the hash: 96 bytes for a counter, 72 for a
-//! gauge, 128 for a histogram, 184 for a native histogram, 216 for a
-//! duration histogram, with native buckets or not), its label bytes (the
-//! header holds where each of up to three values ends, if they total under
-//! 64 KiB; else a separate `usize` per label), and its entries in the
-//! family's index (≈ 17 bytes). So on 2 cores a counter series costs
-//! about 180 bytes (the allocator counted 184 a series for 4,000 counters
-//! with 6-byte values), a gauge about 90, a histogram of 9 bounds about
-//! 1,160 (its bounds, 8 bytes each, included; the restic-manager job
-//! series: about 1,220), plus the label values. The test
+//! plus, for every series, its header in an `Arc` (the hash, the label
+//! values, the metric struct: 128 bytes for a counter, 104 for a gauge,
+//! 160 for a histogram, 216 for a native histogram, 248 for a duration
+//! histogram, with native buckets or not), which holds the label values
+//! themselves when there are at most six of at most 52 bytes in all (else
+//! they take a separate buffer, and their ends a `usize` each), and its
+//! entries in the family's index (≈ 17 bytes). So on 2 cores a counter
+//! series costs about 200 bytes (the allocator counted 205 a series for
+//! 4,000 counters with two 6-byte values, 195 with three values of 25 to
+//! 48 bytes), a gauge about 130, a histogram of 9 bounds about 1,180 (its
+//! bounds, 8 bytes each, included; the restic-manager job series about
+//! the same), label values of up to 52 bytes included. The test
 //! `family_memory_is_as_documented` checks the struct sizes. Removed
 //! series the main table still holds (marked, until the next merge) are
 //! kept too: fewer than 32 or a sixteenth of the main table's entries

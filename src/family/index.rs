@@ -56,10 +56,14 @@ use crate::family::tuple::Tuple;
 pub const OVERFLOW_LABEL: &str = "__overflow__";
 
 /// One series: its label values (in the family's label order) and metric.
+///
+/// `repr(C)`, so the hash and the values a lookup compares come first, in
+/// the allocation's first line or two, before the metric.
+#[repr(C)]
 pub(crate) struct Series<M> {
-    pub(crate) values: Tuple,
     /// The index's hash of `values`.
     hash: u64,
+    pub(crate) values: Tuple,
     /// `false` for the overflow series, which the limit does not count.
     counted: bool,
     /// Set (under the writers' lock) when the series is removed: the main
@@ -738,11 +742,11 @@ mod tests {
     fn family_memory_is_as_documented() {
         use std::mem::size_of;
         // Arc's two counts + the series.
-        assert_eq!(16 + size_of::<Series<Counter>>(), 96);
-        assert_eq!(16 + size_of::<Series<Gauge>>(), 72);
-        assert_eq!(16 + size_of::<Series<Histogram>>(), 128);
-        assert_eq!(16 + size_of::<Series<NativeHistogram>>(), 184);
-        assert_eq!(16 + size_of::<Series<DurationHistogram>>(), 216);
+        assert_eq!(16 + size_of::<Series<Counter>>(), 128);
+        assert_eq!(16 + size_of::<Series<Gauge>>(), 104);
+        assert_eq!(16 + size_of::<Series<Histogram>>(), 160);
+        assert_eq!(16 + size_of::<Series<NativeHistogram>>(), 216);
+        assert_eq!(16 + size_of::<Series<DurationHistogram>>(), 248);
         assert_eq!(size_of::<Shared<f64>>(), 72);
         assert_eq!(size_of::<Shared<u128>>(), 96);
         assert_eq!(size_of::<crate::core::lines::Line>(), 128);

@@ -1,93 +1,97 @@
-//! A series' label values, stored together: one buffer of the values back
-//! to back, and where each ends, inline for the common tuples, so
-//! comparing a tuple reads one small allocation instead of one per value.
+//! A series' label values, stored together: the values back to back and
+//! where each ends. A tuple of up to [`INLINE`] values of up to
+//! [`INLINE_BYTES`] bytes in all (the common tuples) holds them in its own
+//! room, so in the series' allocation, next to the hash a lookup compares
+//! first: finding a series reads no other allocation, and adding one makes
+//! one allocation, not two. Longer tuples keep them in a box.
 
 use std::cmp::Ordering;
+
+use arrayvec::ArrayString;
 
 use crate::family::key::same_bytes;
 
 /// The label values of one series, in the family's label order. (`pub` in
 /// this private module: the sealed `Metric` trait's signatures name it.)
 #[allow(unreachable_pub)]
-pub struct Tuple {
-    joined: Box<str>,
-    /// Where each value ends in `joined`.
-    ends: Ends,
-}
+pub struct Tuple(Repr);
 
-/// Most values whose ends a tuple keeps inline.
-const INLINE: usize = 3;
+/// Most values a tuple holds in its own room.
+const INLINE: usize = 6;
 
-/// A tuple's value ends: inline for up to [`INLINE`] values joined in
-/// under 64 KiB (the common tuples, compared without loading a second
-/// allocation, in no more room than the box's pointer), else boxed.
-enum Ends {
-    Inline { len: u8, ends: [u16; INLINE] },
-    Boxed(Box<[usize]>),
-}
+/// Most bytes of values a tuple holds in its own room: what fills it to
+/// 64 bytes, a boxed tuple's 32 plus the 32 the box would take.
+const INLINE_BYTES: usize = 52;
 
-impl Ends {
-    fn new(ends: Vec<usize>) -> Self {
-        let mut inline = [0u16; INLINE];
-        let fits = ends.len() <= INLINE
-            && ends
-                .iter()
-                .zip(&mut inline)
-                .all(|(&e, i)| u16::try_from(e).map(|e| *i = e).is_ok());
-        match u8::try_from(ends.len()) {
-            Ok(len) if fits => Ends::Inline { len, ends: inline },
-            _ => Ends::Boxed(ends.into_boxed_slice()),
-        }
-    }
-
-    #[inline]
-    fn len(&self) -> usize {
-        match self {
-            Ends::Inline { len, .. } => usize::from(*len),
-            Ends::Boxed(ends) => ends.len(),
-        }
-    }
-
-    /// End `i`, if `i < len`.
-    #[inline]
-    fn get(&self, i: usize) -> Option<usize> {
-        match self {
-            Ends::Inline { len, ends } => ends[..usize::from(*len)].get(i).map(|&e| usize::from(e)),
-            Ends::Boxed(ends) => ends.get(i).copied(),
-        }
-    }
+enum Repr {
+    /// `len` values, value `i` ending at `ends[i]` in `joined`.
+    Inline {
+        len: u8,
+        ends: [u8; INLINE],
+        joined: ArrayString<INLINE_BYTES>,
+    },
+    /// Value `i` ends at `ends[i]` in `joined`.
+    Boxed {
+        joined: Box<str>,
+        ends: Box<[usize]>,
+    },
 }
 
 impl Tuple {
     pub(crate) fn new(values: &[&str]) -> Self {
-        let mut joined = String::with_capacity(values.iter().map(|v| v.len()).sum());
-        let ends: Vec<usize> = values
-            .iter()
-            .map(|v| {
-                joined.push_str(v);
-                joined.len()
-            })
-            .collect();
-        Tuple {
-            joined: joined.into_boxed_str(),
-            ends: Ends::new(ends),
+        let total = values.iter().map(|v| v.len()).sum();
+        match (u8::try_from(values.len()), total <= INLINE_BYTES) {
+            (Ok(len), true) if values.len() <= INLINE => {
+                let (mut joined, mut ends) = (ArrayString::new(), [0u8; INLINE]);
+                for (v, end) in values.iter().zip(&mut ends) {
+                    // Cannot fail: the values total at most the capacity,
+                    // which is under 256.
+                    joined.push_str(v);
+                    *end = joined.len() as u8;
+                }
+                Tuple(Repr::Inline { len, ends, joined })
+            }
+            _ => {
+                let mut joined = String::with_capacity(total);
+                let ends = values
+                    .iter()
+                    .map(|v| {
+                        joined.push_str(v);
+                        joined.len()
+                    })
+                    .collect();
+                Tuple(Repr::Boxed {
+                    joined: joined.into_boxed_str(),
+                    ends,
+                })
+            }
         }
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.ends.len()
+        match &self.0 {
+            Repr::Inline { len, .. } => usize::from(*len),
+            Repr::Boxed { ends, .. } => ends.len(),
+        }
     }
 
     /// Value `i`; `""` past the end.
     #[inline]
     pub(crate) fn get(&self, i: usize) -> &str {
-        let start = match i {
-            0 => 0,
-            _ => self.ends.get(i - 1).unwrap_or(usize::MAX),
+        let (joined, start, end) = match &self.0 {
+            Repr::Inline { len, ends, joined } => {
+                let ends = &ends[..usize::from(*len)];
+                let at = |i: usize| ends.get(i).map(|&e| usize::from(e));
+                (joined.as_str(), i.checked_sub(1).map_or(Some(0), at), at(i))
+            }
+            Repr::Boxed { joined, ends } => {
+                let at = |i: usize| ends.get(i).copied();
+                (&**joined, i.checked_sub(1).map_or(Some(0), at), at(i))
+            }
         };
-        self.ends
-            .get(i)
-            .and_then(|end| self.joined.get(start..end))
+        start
+            .zip(end)
+            .and_then(|(start, end)| joined.get(start..end))
             .unwrap_or("")
     }
 
@@ -106,47 +110,45 @@ impl Tuple {
     /// (the caller knows it from a key).
     #[inline]
     pub(crate) fn is_unless(&self, values: &[&str], known: impl Fn(usize) -> bool) -> bool {
-        match &self.ends {
-            Ends::Inline { len, ends } => {
+        match &self.0 {
+            Repr::Inline { len, ends, joined } => {
                 let ends = &ends[..usize::from(*len)];
-                self.split_is(
-                    ends.iter().map(|&e| usize::from(e)),
-                    ends.len(),
-                    values,
-                    known,
-                )
+                let ends = ends.iter().map(|&e| usize::from(e));
+                split_is(joined, ends, usize::from(*len), values, known)
             }
-            Ends::Boxed(ends) => self.split_is(ends.iter().copied(), ends.len(), values, known),
-        }
-    }
-
-    /// Whether `joined`, split at the `len` offsets of `ends`, is `values`
-    /// (bar the `known` ones).
-    #[inline]
-    fn split_is(
-        &self,
-        ends: impl Iterator<Item = usize>,
-        len: usize,
-        values: &[&str],
-        known: impl Fn(usize) -> bool,
-    ) -> bool {
-        if values.len() != len {
-            return false;
-        }
-        let mut start = 0;
-        for (i, (v, end)) in values.iter().zip(ends).enumerate() {
-            if !known(i) && !same_bytes(&self.joined.as_bytes()[start..end], v.as_bytes()) {
-                return false;
+            Repr::Boxed { joined, ends } => {
+                split_is(joined, ends.iter().copied(), ends.len(), values, known)
             }
-            start = end;
         }
-        true
     }
 
     /// Byte order of the tuples, value by value.
     pub(crate) fn cmp(&self, other: &Tuple) -> Ordering {
         self.iter().cmp(other.iter())
     }
+}
+
+/// Whether `joined`, split at the `len` offsets of `ends`, is `values`
+/// (bar the `known` ones).
+#[inline]
+fn split_is(
+    joined: &str,
+    ends: impl Iterator<Item = usize>,
+    len: usize,
+    values: &[&str],
+    known: impl Fn(usize) -> bool,
+) -> bool {
+    if values.len() != len {
+        return false;
+    }
+    let mut start = 0;
+    for (i, (v, end)) in values.iter().zip(ends).enumerate() {
+        if !known(i) && !same_bytes(&joined.as_bytes()[start..end], v.as_bytes()) {
+            return false;
+        }
+        start = end;
+    }
+    true
 }
 
 impl std::fmt::Debug for Tuple {
@@ -160,23 +162,40 @@ mod tests {
     use super::Tuple;
 
     #[test]
-    fn inline_ends_take_no_more_room_than_a_box() {
-        assert_eq!(std::mem::size_of::<super::Ends>(), 16);
+    fn a_tuple_takes_one_line_and_holds_the_common_tuples() {
+        use super::{Repr, INLINE, INLINE_BYTES};
+        assert_eq!(std::mem::size_of::<Tuple>(), 64);
+        let inline = |values: &[&str]| matches!(Tuple::new(values).0, Repr::Inline { .. });
+        let full = "x".repeat(INLINE_BYTES);
+        assert!(inline(&[&full]));
+        assert!(!inline(&[&full, "y"]));
+        assert!(inline(&[""; INLINE]));
+        assert!(!inline(&[""; INLINE + 1]));
+        assert!(inline(&[
+            "/api/v1/products/:id/purchase",
+            "internal",
+            "user-1-1999"
+        ]));
     }
 
     #[test]
     fn values_round_trip_and_compare_exactly() {
         let long = "x".repeat(70_000);
-        let cases: [&[&str]; 8] = [
+        let full = "é".repeat(26);
+        let cases: [&[&str]; 12] = [
             &[],
             &[""],
             &["", ""],
             &["a", "bc", ""],
             &["ab", "c"],
-            // Boxed ends: four values, and a tuple past 64 KiB.
-            &["a", "b", "c", "d"],
+            &["a", "b", "c", "d", "e", "f"],
+            &["é", &full[2..]],
+            // Boxed: seven values, 53 bytes, a tuple past 64 KiB.
+            &["a", "b", "c", "d", "e", "f", "g"],
+            &[&full, "y"],
             &["a", &long],
             &[&long, "b", "c"],
+            &[&long, "b", "c", "d"],
         ];
         for values in cases {
             let t = Tuple::new(values);
@@ -196,5 +215,6 @@ mod tests {
         assert!(!Tuple::new(&["ab", "c"]).is(&["a", "bc"]));
         assert!(!Tuple::new(&["a"]).is(&["a", ""]));
         assert_eq!(Tuple::new(&["a", "b"]).get(5), "");
+        assert_eq!(Tuple::new(&[&long, "b"]).get(5), "");
     }
 }
