@@ -335,3 +335,63 @@ fn retain_removes_what_it_refuses_and_only_that() {
     assert_eq!(g.retain(|_| false), 0);
     assert_eq!(g.len(), 1);
 }
+
+/// Label tuples of every shape a series stores (values in the series
+/// itself, in a buffer of their own, and past six labels or 64 KiB with
+/// their ends in another): each is found again, written whole and in
+/// order, removed, and counted from zero when added again.
+#[test]
+fn long_and_many_label_values_are_exact() {
+    let registry = Registry::new();
+    let seven = registry
+        .counter(
+            Opts::new("seven", "Seven labels."),
+            ["a", "b", "c", "d", "e", "f", "g"],
+        )
+        .unwrap();
+    let two = registry
+        .counter(Opts::new("two", "Two labels."), ["x", "y"])
+        .unwrap();
+    let long = "é".repeat(40_000);
+    let tuples: Vec<[String; 2]> = vec![
+        ["a".into(), "b".into()],
+        ["x".repeat(26), "y".repeat(26)],
+        ["x".repeat(26), "y".repeat(27)],
+        ["/api/v1/products/:id/purchase".repeat(3), "ok".into()],
+        [long.clone(), "tail".into()],
+    ];
+    for (i, t) in tuples.iter().enumerate() {
+        two.inc_by([&t[0], &t[1]], i as u64 + 1);
+    }
+    let letters = ["1", "22", "333", "4444", "55555", "666666", "7777777"];
+    seven.inc_by(letters, 9);
+    for round in 0..2 {
+        for (i, t) in tuples.iter().enumerate() {
+            assert_eq!(two.with([&t[0], &t[1]]).get(), i as u64 + 1, "{round} {i}");
+        }
+        assert_eq!(seven.with(letters).get(), 9);
+        let out = text(&registry);
+        for (i, t) in tuples.iter().enumerate() {
+            let line = format!("two_total{{x=\"{}\",y=\"{}\"}} {}\n", t[0], t[1], i + 1);
+            assert!(out.contains(&line), "{i}");
+        }
+        assert!(out.contains(
+            "seven_total{a=\"1\",b=\"22\",c=\"333\",d=\"4444\",e=\"55555\",f=\"666666\",g=\"7777777\"} 9\n"
+        ));
+        // A value one byte off, or the same bytes split elsewhere, is
+        // another series (added here, at zero).
+        let moved = (format!("{}y", tuples[1][0]), "y".repeat(25));
+        assert_eq!(two.with([&tuples[4][0], "tai"]).get(), 0);
+        assert_eq!(two.with([&moved.0, &moved.1]).get(), 0);
+        assert!(two.remove([&tuples[4][0], "tai"]));
+        assert!(two.remove([&moved.0, &moved.1]));
+    }
+    for t in &tuples {
+        assert!(two.remove([&t[0], &t[1]]));
+        assert!(!two.remove([&t[0], &t[1]]));
+    }
+    assert!(seven.remove(letters));
+    assert!(!text(&registry).contains("_total{"));
+    two.inc([&long, "tail"]);
+    assert_eq!(two.with([&long, "tail"]).get(), 1);
+}

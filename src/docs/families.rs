@@ -86,7 +86,8 @@
 //! 160 for a histogram, 216 for a native histogram, 248 for a duration
 //! histogram, with native buckets or not), which holds the label values
 //! themselves when there are at most six of at most 52 bytes in all (else
-//! they take a separate buffer, and their ends a `usize` each), and its
+//! they take a separate buffer, and, past six values or 64 KiB, their
+//! ends a `usize` each), and its
 //! entries in the family's index (≈ 17 bytes). So on 2 cores a counter
 //! series costs about 200 bytes (the allocator counted 205 a series for
 //! 4,000 counters with two 6-byte values, 195 with three values of 25 to

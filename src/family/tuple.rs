@@ -3,7 +3,8 @@
 //! [`INLINE_BYTES`] bytes in all (the common tuples) holds them in its own
 //! room, so in the series' allocation, next to the hash a lookup compares
 //! first: finding a series reads no other allocation, and adding one makes
-//! one allocation, not two. Longer tuples keep them in a box.
+//! one allocation, not two. Longer tuples keep the values in a box (and,
+//! past six values or 64 KiB, their ends in another).
 
 use std::cmp::Ordering;
 
@@ -16,81 +17,132 @@ use crate::family::key::same_bytes;
 #[allow(unreachable_pub)]
 pub struct Tuple(Repr);
 
-/// Most values a tuple holds in its own room.
+/// Most values whose ends a tuple holds in its own room.
 const INLINE: usize = 6;
 
 /// Most bytes of values a tuple holds in its own room: what fills it to
-/// 64 bytes, a boxed tuple's 32 plus the 32 the box would take.
+/// 64 bytes.
 const INLINE_BYTES: usize = 52;
 
+/// In each variant, value `i` ends at `ends[i]` in `joined`.
 enum Repr {
-    /// `len` values, value `i` ending at `ends[i]` in `joined`.
+    /// Up to [`INLINE`] values of up to [`INLINE_BYTES`] in all.
     Inline {
         len: u8,
         ends: [u8; INLINE],
         joined: ArrayString<INLINE_BYTES>,
     },
-    /// Value `i` ends at `ends[i]` in `joined`.
+    /// Up to [`INLINE`] values of under 64 KiB in all.
     Boxed {
+        len: u8,
+        ends: [u16; INLINE],
         joined: Box<str>,
-        ends: Box<[usize]>,
     },
+    /// Any other.
+    Wide {
+        ends: Box<[usize]>,
+        joined: Box<str>,
+    },
+}
+
+/// A tuple's value ends, whatever their width.
+#[derive(Clone, Copy)]
+enum Ends<'a> {
+    U8(&'a [u8]),
+    U16(&'a [u16]),
+    Usize(&'a [usize]),
+}
+
+impl Ends<'_> {
+    #[inline]
+    fn len(self) -> usize {
+        match self {
+            Ends::U8(e) => e.len(),
+            Ends::U16(e) => e.len(),
+            Ends::Usize(e) => e.len(),
+        }
+    }
+
+    /// End `i`, if `i < len`.
+    #[inline]
+    fn get(self, i: usize) -> Option<usize> {
+        match self {
+            Ends::U8(e) => e.get(i).map(|&e| usize::from(e)),
+            Ends::U16(e) => e.get(i).map(|&e| usize::from(e)),
+            Ends::Usize(e) => e.get(i).copied(),
+        }
+    }
 }
 
 impl Tuple {
     pub(crate) fn new(values: &[&str]) -> Self {
         let total = values.iter().map(|v| v.len()).sum();
-        match (u8::try_from(values.len()), total <= INLINE_BYTES) {
-            (Ok(len), true) if values.len() <= INLINE => {
-                let (mut joined, mut ends) = (ArrayString::new(), [0u8; INLINE]);
+        let len = u8::try_from(values.len())
+            .ok()
+            .filter(|&n| usize::from(n) <= INLINE);
+        match len {
+            Some(len) if total <= INLINE_BYTES => {
+                let (mut joined, mut ends) = (ArrayString::new(), [0; INLINE]);
                 for (v, end) in values.iter().zip(&mut ends) {
                     // Cannot fail: the values total at most the capacity,
                     // which is under 256.
                     joined.push_str(v);
                     *end = joined.len() as u8;
                 }
-                Tuple(Repr::Inline { len, ends, joined })
+                return Tuple(Repr::Inline { len, ends, joined });
             }
-            _ => {
-                let mut joined = String::with_capacity(total);
-                let ends = values
-                    .iter()
-                    .map(|v| {
-                        joined.push_str(v);
-                        joined.len()
-                    })
-                    .collect();
-                Tuple(Repr::Boxed {
-                    joined: joined.into_boxed_str(),
-                    ends,
-                })
+            _ => {}
+        }
+        let mut joined = String::with_capacity(total);
+        let ends: Vec<usize> = values
+            .iter()
+            .map(|v| {
+                joined.push_str(v);
+                joined.len()
+            })
+            .collect();
+        let joined = joined.into_boxed_str();
+        let mut short = [0u16; INLINE];
+        let fits = ends
+            .iter()
+            .zip(&mut short)
+            .all(|(&e, s)| u16::try_from(e).map(|e| *s = e).is_ok());
+        match len {
+            Some(len) if fits => Tuple(Repr::Boxed {
+                len,
+                ends: short,
+                joined,
+            }),
+            _ => Tuple(Repr::Wide {
+                ends: ends.into_boxed_slice(),
+                joined,
+            }),
+        }
+    }
+
+    /// The joined values and where each ends.
+    #[inline]
+    fn parts(&self) -> (&str, Ends<'_>) {
+        match &self.0 {
+            Repr::Inline { len, ends, joined } => {
+                (joined.as_str(), Ends::U8(&ends[..usize::from(*len)]))
             }
+            Repr::Boxed { len, ends, joined } => (joined, Ends::U16(&ends[..usize::from(*len)])),
+            Repr::Wide { ends, joined } => (joined, Ends::Usize(ends)),
         }
     }
 
     pub(crate) fn len(&self) -> usize {
-        match &self.0 {
-            Repr::Inline { len, .. } => usize::from(*len),
-            Repr::Boxed { ends, .. } => ends.len(),
-        }
+        self.parts().1.len()
     }
 
     /// Value `i`; `""` past the end.
     #[inline]
     pub(crate) fn get(&self, i: usize) -> &str {
-        let (joined, start, end) = match &self.0 {
-            Repr::Inline { len, ends, joined } => {
-                let ends = &ends[..usize::from(*len)];
-                let at = |i: usize| ends.get(i).map(|&e| usize::from(e));
-                (joined.as_str(), i.checked_sub(1).map_or(Some(0), at), at(i))
-            }
-            Repr::Boxed { joined, ends } => {
-                let at = |i: usize| ends.get(i).copied();
-                (&**joined, i.checked_sub(1).map_or(Some(0), at), at(i))
-            }
-        };
+        let (joined, ends) = self.parts();
+        let start = i.checked_sub(1).map_or(Some(0), |i| ends.get(i));
         start
-            .zip(end)
+            .zip(ends.get(i))
             .and_then(|(start, end)| joined.get(start..end))
             .unwrap_or("")
     }
@@ -110,13 +162,22 @@ impl Tuple {
     /// (the caller knows it from a key).
     #[inline]
     pub(crate) fn is_unless(&self, values: &[&str], known: impl Fn(usize) -> bool) -> bool {
-        match &self.0 {
-            Repr::Inline { len, ends, joined } => {
-                let ends = &ends[..usize::from(*len)];
-                let ends = ends.iter().map(|&e| usize::from(e));
-                split_is(joined, ends, usize::from(*len), values, known)
-            }
-            Repr::Boxed { joined, ends } => {
+        match self.parts() {
+            (joined, Ends::U8(ends)) => split_is(
+                joined,
+                ends.iter().map(|&e| usize::from(e)),
+                ends.len(),
+                values,
+                known,
+            ),
+            (joined, Ends::U16(ends)) => split_is(
+                joined,
+                ends.iter().map(|&e| usize::from(e)),
+                ends.len(),
+                values,
+                known,
+            ),
+            (joined, Ends::Usize(ends)) => {
                 split_is(joined, ends.iter().copied(), ends.len(), values, known)
             }
         }
@@ -165,12 +226,21 @@ mod tests {
     fn a_tuple_takes_one_line_and_holds_the_common_tuples() {
         use super::{Repr, INLINE, INLINE_BYTES};
         assert_eq!(std::mem::size_of::<Tuple>(), 64);
-        let inline = |values: &[&str]| matches!(Tuple::new(values).0, Repr::Inline { .. });
+        // 0: inline, 1: boxed values, inline ends, 2: both boxed.
+        let kind = |values: &[&str]| match Tuple::new(values).0 {
+            Repr::Inline { .. } => 0,
+            Repr::Boxed { .. } => 1,
+            Repr::Wide { .. } => 2,
+        };
+        let inline = |values: &[&str]| kind(values) == 0;
         let full = "x".repeat(INLINE_BYTES);
         assert!(inline(&[&full]));
-        assert!(!inline(&[&full, "y"]));
+        assert_eq!(kind(&[&full, "y"]), 1);
         assert!(inline(&[""; INLINE]));
-        assert!(!inline(&[""; INLINE + 1]));
+        assert_eq!(kind(&[""; INLINE + 1]), 2);
+        let long = "x".repeat(usize::from(u16::MAX));
+        assert_eq!(kind(&[&long]), 1);
+        assert_eq!(kind(&[&long, "y"]), 2);
         assert!(inline(&[
             "/api/v1/products/:id/purchase",
             "internal",
@@ -190,9 +260,10 @@ mod tests {
             &["ab", "c"],
             &["a", "b", "c", "d", "e", "f"],
             &["é", &full[2..]],
-            // Boxed: seven values, 53 bytes, a tuple past 64 KiB.
-            &["a", "b", "c", "d", "e", "f", "g"],
+            // Boxed: 53 bytes; and ends boxed too: seven values, a tuple
+            // past 64 KiB.
             &[&full, "y"],
+            &["a", "b", "c", "d", "e", "f", "g"],
             &["a", &long],
             &[&long, "b", "c"],
             &[&long, "b", "c", "d"],
