@@ -15,7 +15,9 @@
 //! serialize writers, hand shards over between threads, never lose a count)
 //! on the assumption that arc-swap's `load`/`store` are linearizable, which
 //! arc-swap documents and tests itself. They prove nothing about arc-swap's
-//! own code.
+//! own code. Likewise [`OnceSlot`] is `std`'s `OnceLock`, and under loom a
+//! `OnceLock` whose value a loom flag publishes (Release, read with
+//! Acquire): the models assume `OnceLock::set` and `get` are that.
 
 /// `thread_local!` with a `const` initializer on std (no lazy-init check on
 /// access) and loom's `thread_local!` under loom.
@@ -107,6 +109,27 @@ mod imp {
         static FLAGS: [AtomicBool; crate::core::slot::MAX_SLOTS] =
             [const { AtomicBool::new(false) }; crate::core::slot::MAX_SLOTS];
         &FLAGS
+    }
+
+    /// A value set at most once and read lock-free: `std`'s `OnceLock`.
+    /// `set` publishes the value (Release) to the `get` (Acquire) that
+    /// returns it.
+    pub(crate) struct OnceSlot<T>(std::sync::OnceLock<T>);
+
+    impl<T> OnceSlot<T> {
+        pub(crate) fn new() -> Self {
+            OnceSlot(std::sync::OnceLock::new())
+        }
+
+        #[inline]
+        pub(crate) fn get(&self) -> Option<&T> {
+            self.0.get()
+        }
+
+        /// Sets the value; `false` (and `value` dropped) if it was set.
+        pub(crate) fn set(&self, value: T) -> bool {
+            self.0.set(value).is_ok()
+        }
     }
 }
 
@@ -203,6 +226,44 @@ mod imp {
 
     pub(crate) fn slot_flags() -> SlotFlags {
         Arc::clone(&FLAGS)
+    }
+
+    /// Under loom a `OnceLock` behind a loom flag: the value is stored
+    /// first, then the flag (Release), and `get` returns it only once it
+    /// loads the flag set (Acquire). That is the contract of `std`'s
+    /// `OnceLock` (see the module docs), and the flag is what the models
+    /// see: a reader may find the slot still empty after it was set, never
+    /// set before it.
+    pub(crate) struct OnceSlot<T> {
+        set: AtomicBool,
+        value: std::sync::OnceLock<T>,
+    }
+
+    impl<T> OnceSlot<T> {
+        pub(crate) fn new() -> Self {
+            OnceSlot {
+                set: AtomicBool::new(false),
+                value: std::sync::OnceLock::new(),
+            }
+        }
+
+        pub(crate) fn get(&self) -> Option<&T> {
+            // Acquire: pairs with the Release store in `set`.
+            if self.set.load(Ordering::Acquire) {
+                self.value.get()
+            } else {
+                None
+            }
+        }
+
+        pub(crate) fn set(&self, value: T) -> bool {
+            if self.value.set(value).is_err() {
+                return false;
+            }
+            // Release: publishes the value to the Acquire load in `get`.
+            self.set.store(true, Ordering::Release);
+            true
+        }
     }
 }
 

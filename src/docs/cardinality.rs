@@ -22,8 +22,9 @@
 //! is the signal to raise the limit or to fix the label source. (A caller that
 //! itself observes that pair shares the overflow series.)
 //!
-//! Adding a series copies the family's table of recent adds (about the
-//! square root of its size, see [`families`](super::families)) and the
+//! Adding a series sets a slot of the family's recent adds, and every
+//! four times the square root of its size in adds merges them into a new
+//! main table (see [`families`](super::families)); the
 //! next scrape sorts the family again (O(series · log series)), which is
 //! why adds are meant
 //! to be rare and bounded: a registry sees at most `max_series + 1` of them.

@@ -3,18 +3,19 @@
 //! A [`Registry`](crate::Registry) holds families in registration order
 //! behind an arc-swapped list (a scrape never takes a lock to list them).
 //! Each [`Family`](crate::Family) has its own index of label-value tuples
-//! to series (`family/index.rs`): two immutable hash tables, each behind
-//! an [`ArcSwap`](arc_swap::ArcSwap) and replaced by every change under
-//! the family's writers' lock. The *main* table holds the series as of the
-//! last merge; the *recent* one, the series added since, and the family's
-//! counts. An add copies the recent table only, and merges it into a new
-//! main table when it reaches the square root of the main one's size, so
-//! adding `n` series one by one copies `O(n √n)` entries (10,000 series:
-//! 20 ms here, where copying one whole table on every add took a second;
-//! `add/*` in the `compare` bench). A removal marks the series removed
-//! (no lookup or scrape takes it again) and leaves a series of the main
-//! table there until a merge leaves it out; once removed series are a
-//! sixteenth of the main table, the removal merges (1,000 of 10,000
+//! to series (`family/index.rs`): two tables behind one
+//! [`ArcSwap`](arc_swap::ArcSwap), changed only under the family's
+//! writers' lock. The *main* table, an immutable hash table, holds the
+//! series as of the last merge; the *recent* one, an array of slots each
+//! set once (`std`'s `OnceLock`), the series added since, filled in place.
+//! An add sets one slot, and merges both tables into a new main table
+//! (with fresh slots, published as a new index) when the recent series
+//! reach four times the square root of the main table's size (at least
+//! 32), so adding `n` series one by one copies about `n √n / 4` entries
+//! (`add/*` in the `compare` bench). A removal marks the series removed
+//! (no lookup or scrape takes it again) and leaves it in its table until
+//! a merge leaves it out; once removed series are a sixteenth of the
+//! main table (at least 32), the removal merges (1,000 of 10,000
 //! series removed one by one: 0.5 to 0.85 ms, where copying the main
 //! table on each removal took 100 ms; `remove/*`). A scrape sees each family's series
 //! whole, as of one state of the family, in byte order of their tuples:
@@ -40,9 +41,10 @@
 //!    through this thread's copy of it (`family/index_cache.rs`, arc-swap's
 //!    `Cache`): one plain load checks that the copy is current, where an
 //!    arc-swap guard costs two locked instructions, and the copy is
-//!    reloaded after a merge or a clear replaced the table; then, if the
-//!    main table lacks the tuple (or holds it only marked removed), the
-//!    recent table. The series is then
+//!    reloaded after a merge or a clear replaced the index (an add leaves
+//!    it current); then, if the main table lacks the tuple (or holds it
+//!    only marked removed), the recent slots of the same copy, probed from
+//!    the hash until an empty slot. The series is then
 //!    remembered if the lookup consulted the memo and it has a free place
 //!    (when both of a tuple's places are taken, one miss in 16 evicts).
 //! 3. **A new series**, added under the lock, or, with the family at its
@@ -88,10 +90,12 @@
 //! themselves when there are at most six of at most 52 bytes in all (else
 //! they take a separate buffer, and, past six values or 64 KiB, their
 //! ends a `usize` each), and its
-//! entries in the family's index (≈ 17 bytes). So on 2 cores a counter
-//! series costs about 200 bytes (the allocator counted 205 a series for
-//! 4,000 counters with two 6-byte values, 195 with three values of 25 to
-//! 48 bytes), a gauge about 130, a histogram of 9 bounds about 1,180 (its
+//! entries in the family's index (≈ 17 bytes; the recent slots add 16
+//! bytes a slot, twice four times the square root of the main table's
+//! size rounded up to a power of two: 16 KiB at 10,000 series). So on 2
+//! cores a counter series costs about 200 bytes (the allocator counted 206
+//! a series for 4,000 counters with two 6-byte values, 196 with three
+//! values of 25 to 48 bytes), a gauge about 130, a histogram of 9 bounds about 1,180 (its
 //! bounds, 8 bytes each, included; the restic-manager job series about
 //! the same), label values of up to 52 bytes included. The test
 //! `family_memory_is_as_documented` checks the struct sizes. Removed

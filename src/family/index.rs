@@ -1,34 +1,36 @@
-//! A family's label-value tuples → series: immutable tables behind atomic
-//! pointers, replaced on adds and merges.
+//! A family's label-value tuples → series: an immutable main table and an
+//! append-only table of the series added since, behind one atomic
+//! pointer, replaced whole only by merges and clears.
 //!
-//! Observers load the current tables lock-free and look their tuple up by
-//! `&str`s with a precomputed hash, allocating nothing. An add copies a
-//! table under the writers' mutex, changes the copy and publishes it:
-//! readers see either the old or the new table, never a torn one, and two
-//! threads adding one tuple agree on one series because the re-check (in
-//! both tables) and the publish happen under one lock.
+//! Observers load the current index lock-free and look their tuple up by
+//! `&str`s with a precomputed hash, allocating nothing. Writers (adds,
+//! removals, merges) take the writers' mutex, so two threads adding one
+//! tuple agree on one series: the re-check and the add happen under one
+//! lock.
 //!
-//! The index is two tables, each its own immutable version behind its own
-//! atomic pointer: the *main* table, where most lookups find their series,
-//! and the *recent* one, of the series added since the last merge (with
-//! the family's counts). An add copies only the recent table, which stays
-//! near the square root of the main one's size: when it reaches that, the
-//! writer merges it into a new main table. So adding `n` series one by one
-//! copies `O(n √n)` entries, not `O(n²)` (10,000 added: 1 s when every add
-//! copied the one table). Lookups read the main table first, through the
-//! thread's copy of it (`index_cache.rs`), and the recent one only when the
-//! main one lacks the tuple.
+//! The index is two tables: the *main* table, an immutable hash table
+//! where most lookups find their series, and the *recent* one, of the
+//! series added since the main table was built: an open-addressing array
+//! of slots, each set once (`OnceSlot`: `std`'s `OnceLock`), filled in
+//! place. An add sets one slot (Release; a lookup reads slots with
+//! Acquire), so it copies nothing; once the recent slots taken reach
+//! four times the square root of the main table's size (at least 32), the
+//! add merges both into a new main table with fresh slots and publishes
+//! that index. So adding `n` series one by one copies `O(n √n / 4)`
+//! entries, each an `Arc` clone and, when the old index goes, a drop
+//! (where every add copied the recent table as well before; and 10,000
+//! added took 1 s when every add copied one whole table). Lookups read the
+//! main table, then the recent slots, both through the thread's copy of
+//! the index (`index_cache.rs`), which an add leaves current.
 //!
 //! A removal marks the series removed (a flag in the series, set under the
-//! lock): no lookup and no scrape takes a marked series. One in the recent
-//! table also leaves a copy of that table without it; one in the main
-//! table stays there, marked, until a merge leaves it out, so a removal
-//! copies no table of the family's size. Once the main table holds a
-//! sixteenth of its size in removed series (and at least as many as start
-//! a merge on adds), the removal merges: removing 1,000 of 10,000 series
-//! one by one went from 100 ms (a copy of the main table each) to 0.5 to
-//! 0.85 ms (`remove/*` in the `compare` bench; prometheus-client: 0.16 to
-//! 0.26 ms).
+//! lock): no lookup and no scrape takes a marked series. It stays in its
+//! table, marked, until a merge leaves it out, so a removal copies
+//! nothing. Once the index holds a sixteenth of the main table's size in
+//! removed series (at least 32), the removal merges: removing 1,000 of
+//! 10,000 series one by one went from 100 ms (a copy of the main table
+//! each) to 0.5 to 0.85 ms (`remove/*` in the `compare` bench;
+//! prometheus-client: 0.16 to 0.26 ms).
 //!
 //! The exposition's order (byte order of the tuples) is not kept by the
 //! tables: a scrape sorts the family once per version (every add, removal
@@ -45,7 +47,9 @@ use std::hash::{BuildHasher, Hash, Hasher};
 
 use hashbrown::hash_table::HashTable;
 
-use crate::core::sync::{fence, Arc, AtomicBool, AtomicU64, Loaded, Mutex, Ordering, SwapCell};
+use crate::core::sync::{
+    fence, Arc, AtomicBool, AtomicU64, Loaded, Mutex, OnceSlot, Ordering, SwapCell,
+};
 use crate::family::memo::{self, Probe};
 use crate::family::metric::Metric;
 use crate::family::tuple::Tuple;
@@ -107,125 +111,196 @@ type TupleHasher = std::hash::BuildHasherDefault<std::collections::hash_map::Def
 /// Series by their values' hash.
 type Table<M> = HashTable<Arc<Series<M>>>;
 
-/// One immutable version of a family's main table: its series as of the
-/// last merge (see the module's notes), where most lookups find theirs.
+/// One version of a family's index: the main table as of the last merge
+/// (see the module's notes), where most lookups find their series, and the
+/// slots the adds since fill.
 pub(crate) struct Index<M> {
     by_values: Table<M>,
+    recent: Slots<M>,
 }
 
 impl<M> Index<M> {
+    /// An index of `main` with room for the adds until the next merge.
+    fn new(main: Table<M>) -> Self {
+        let room = merge_at(main.len());
+        Index {
+            by_values: main,
+            recent: Slots::with_room(room),
+        }
+    }
+
+    /// The live series of `values`: in the main table, else among the
+    /// recent ones.
     #[inline]
     fn find(&self, hash: u64, values: &[&str]) -> Option<&Arc<Series<M>>> {
-        find_in(&self.by_values, hash, values)
+        find_in(&self.by_values, hash, values).or_else(|| self.recent.find(hash, values))
+    }
+
+    /// Whether the index holds `series` (marked or not).
+    fn holds(&self, series: &Arc<Series<M>>) -> bool {
+        let is = |s: &Arc<Series<M>>| Arc::ptr_eq(s, series);
+        self.by_values.find(series.hash, is).is_some() || self.recent.iter().any(is)
+    }
+
+    /// Every series of the index, marked ones included.
+    fn iter(&self) -> impl Iterator<Item = &Arc<Series<M>>> {
+        self.by_values.iter().chain(self.recent.iter())
     }
 }
 
-/// The live series of `values` in `table` (a removed one the main table
-/// still holds is passed over).
+/// The live series of `values` in `table` (a removed one the table still
+/// holds is passed over).
 #[inline]
 fn find_in<'a, M>(table: &'a Table<M>, hash: u64, values: &[&str]) -> Option<&'a Arc<Series<M>>> {
-    table.find(hash, |s| {
-        s.hash == hash && s.values.is(values) && !s.is_removed()
-    })
+    table.find(hash, |s| is_live(s, hash, values))
 }
 
-/// The main table after a merge: the live series of `main`, then those
-/// of `recent` (which holds none of `main`'s). Without removed series to
-/// leave out, `main` is copied whole.
-fn merged<M>(main: &Table<M>, removed: usize, recent: &Table<M>) -> Table<M> {
+/// Whether `s` is the live series of `values` (of hash `hash`).
+#[inline]
+fn is_live<M>(s: &Series<M>, hash: u64, values: &[&str]) -> bool {
+    s.hash == hash && s.values.is(values) && !s.is_removed()
+}
+
+/// The series added since the last merge: an open-addressing table
+/// (linear probing from the hash) whose slots are each set once, under the
+/// writers' lock, and never cleared; a merge replaces the whole index. It
+/// has twice the room a merge waits for, so a probe meets an empty slot
+/// soon.
+struct Slots<M> {
+    slots: Box<[OnceSlot<Arc<Series<M>>>]>,
+}
+
+impl<M> Slots<M> {
+    /// Slots for `room` series, at most half full.
+    fn with_room(room: usize) -> Self {
+        let n = (2 * room).next_power_of_two();
+        Slots {
+            slots: (0..n).map(|_| OnceSlot::new()).collect(),
+        }
+    }
+
+    /// The slots a lookup of `hash` probes, in order.
+    #[inline]
+    fn probe(&self, hash: u64) -> impl Iterator<Item = &OnceSlot<Arc<Series<M>>>> {
+        let mask = self.slots.len() - 1;
+        // Truncation is fine: only the low bits pick the first slot.
+        let start = hash as usize & mask;
+        (0..self.slots.len()).map(move |k| &self.slots[(start + k) & mask])
+    }
+
+    /// The live series of `values`, if an add set its slot before this
+    /// lookup read it.
+    #[inline]
+    fn find(&self, hash: u64, values: &[&str]) -> Option<&Arc<Series<M>>> {
+        self.probe(hash)
+            .map_while(OnceSlot::get)
+            .find(|s| is_live(s, hash, values))
+    }
+
+    /// Adds `series` (under the writers' lock, with room left: see
+    /// [`with_room`](Self::with_room)).
+    fn insert(&self, series: Arc<Series<M>>) {
+        let hash = series.hash;
+        // Under the lock only this thread sets slots, so the first it reads
+        // empty stays empty until it sets it.
+        if let Some(slot) = self.probe(hash).find(|slot| slot.get().is_none()) {
+            slot.set(series);
+        }
+    }
+
+    /// The series set so far, marked ones included.
+    fn iter(&self) -> impl Iterator<Item = &Arc<Series<M>>> {
+        self.slots.iter().filter_map(OnceSlot::get)
+    }
+}
+
+/// The main table after a merge: the live series of `index`, both tables.
+/// Without removed series to leave out, the main table is copied whole.
+fn merged<M>(index: &Index<M>, removed: usize) -> Table<M> {
+    let main = &index.by_values;
     let mut out = if removed == 0 {
         Table::clone(main)
     } else {
-        let mut out = Table::with_capacity(main.len() - removed + recent.len());
+        let mut out = Table::with_capacity(main.len());
         for s in main.iter().filter(|s| !s.is_removed()) {
             out.insert_unique(s.hash, Arc::clone(s), |s| s.hash);
         }
         out
     };
-    for s in recent.iter().filter(|s| !s.is_removed()) {
+    for s in index.recent.iter().filter(|s| !s.is_removed()) {
         out.insert_unique(s.hash, Arc::clone(s), |s| s.hash);
     }
     out
 }
 
-/// One immutable version of the series added since the last merge, with
-/// the family's counts.
-pub(crate) struct Recent<M> {
-    /// Shared by the versions that change only the counts (a removal from
-    /// the main table).
-    by_values: Arc<Table<M>>,
-    /// Series in the family (the main table and this one), the overflow
-    /// series included.
+/// The family's counts, one immutable version per change (under the
+/// writers' lock).
+pub(crate) struct Counts<M> {
+    /// Series in the family, the overflow series included.
     len: usize,
-    /// Removed series the main table still holds (until the next merge).
+    /// Removed series the index still holds (until the next merge).
     removed: usize,
     /// Series the limit counts (all but the overflow series).
     counted: usize,
+    /// Recent slots taken (by live or removed series).
+    used: usize,
     /// The overflow series, once it exists.
     overflow: Option<Arc<Series<M>>>,
 }
 
-impl<M> Recent<M> {
+impl<M> Counts<M> {
     fn empty() -> Self {
-        Recent {
-            by_values: Arc::new(Table::new()),
+        Counts {
             len: 0,
             removed: 0,
             counted: 0,
+            used: 0,
             overflow: None,
         }
     }
 
-    /// These counts with `by_values` for the recent series.
-    fn with(&self, by_values: Arc<Table<M>>) -> Self {
-        Recent {
-            by_values,
-            len: self.len,
-            removed: self.removed,
-            counted: self.counted,
+    /// A copy, to change and publish.
+    fn next(&self) -> Self {
+        Counts {
             overflow: self.overflow.clone(),
+            ..*self
         }
     }
 
-    /// The recent series of `values`, or, with the family at its limit,
-    /// the overflow series (if it exists yet): where an operation on
-    /// `values` that the main table did not have lands without adding a
-    /// series.
+    /// With the family at its limit, the overflow series (if it exists
+    /// yet): where an operation on values the index lacks lands without
+    /// adding a series.
     #[inline]
-    fn find_or_overflow(
-        &self,
-        hash: u64,
-        values: &[&str],
-        max_series: usize,
-    ) -> Option<&Arc<Series<M>>> {
-        match find_in(&self.by_values, hash, values) {
-            Some(series) => Some(series),
-            None if self.counted >= max_series => self.overflow.as_ref(),
-            None => None,
-        }
+    fn overflow(&self, max_series: usize) -> Option<&Arc<Series<M>>> {
+        self.overflow
+            .as_ref()
+            .filter(|_| self.counted >= max_series)
     }
 }
 
 /// Recent series that start a merge into a main table of `main` series:
-/// about its square root, so that an add copies `O(√n)` entries, counting
-/// its share of the merges. Under loom every third recent series merges,
-/// so that the models' few adds meet both tables and the merge (and the
-/// older models, of two series, none).
+/// four times its square root (at least 32), so that adding `n` series
+/// copies about `n √n / 4` entries in all. Under loom every third recent
+/// series merges, so that the models' few adds meet both tables and the
+/// merge (and the older models, of two series, none).
 fn merge_at(main: usize) -> usize {
     if cfg!(loom) {
         3
     } else {
-        main.isqrt().max(32)
+        (4 * main.isqrt()).max(32)
     }
 }
 
-/// Removed series a main table of `main` entries holds before a removal
-/// merges: a sixteenth of it (at least as many as start a merge on adds),
-/// so a removal copies `O(1)` entries on average, counting its share of the
-/// merges, and removed series the table still holds stay under a sixteenth
-/// of the family.
+/// Removed series an index whose main table has `main` entries holds
+/// before a removal merges: a sixteenth of them, at least 32 (under loom,
+/// as [`merge_at`]), so a removal copies `O(1)` entries on average,
+/// counting its share of the merges.
 fn removed_merge_at(main: usize) -> usize {
-    merge_at(main).max(main / 16)
+    if cfg!(loom) {
+        merge_at(main)
+    } else {
+        (main / 16).max(32)
+    }
 }
 
 /// Collections a scrape makes while the family changes under it before it
@@ -240,10 +315,10 @@ pub(crate) struct Sorted<M> {
 }
 
 pub(crate) struct SeriesIndex<M> {
-    /// The main table.
+    /// The main table and the recent slots.
     current: SwapCell<Index<M>>,
-    /// The series added since the last merge, and the counts.
-    recent: SwapCell<Recent<M>>,
+    /// The family's counts.
+    counts: SwapCell<Counts<M>>,
     /// The series of a recent version of the family, sorted (see
     /// [`sorted`](Self::sorted)).
     sorted: SwapCell<Sorted<M>>,
@@ -319,19 +394,15 @@ impl<M: Metric> SeriesIndex<M> {
                 }
             }
         }
-        let learn = |series: &Arc<Series<M>>| {
-            memo::borrow(M::memo(), |m| {
-                m.remember(family, generation, values, series)
-            })
-        };
-        let recent = self.recent.load();
-        if let Some(series) = recent.find_or_overflow(hash, values, self.max_series) {
-            learn(series);
+        let counts = self.counts.load();
+        if let Some(series) = counts.overflow(self.max_series) {
             return f(&series.metric);
         }
-        drop(recent);
+        drop(counts);
         let series = self.insert(hash, values, make);
-        learn(&series);
+        memo::borrow(M::memo(), |m| {
+            m.remember(family, generation, values, &series)
+        });
         f(&series.metric)
     }
 }
@@ -339,10 +410,8 @@ impl<M: Metric> SeriesIndex<M> {
 impl<M> SeriesIndex<M> {
     pub(crate) fn new(max_series: usize) -> Self {
         SeriesIndex {
-            current: SwapCell::new(Index {
-                by_values: Table::new(),
-            }),
-            recent: SwapCell::new(Recent::empty()),
+            current: SwapCell::new(Index::new(Table::new())),
+            counts: SwapCell::new(Counts::empty()),
             sorted: SwapCell::new(Sorted {
                 version: 0,
                 series: Vec::new(),
@@ -457,29 +526,16 @@ impl<M> SeriesIndex<M> {
         sorted
     }
 
-    /// Sets `into` to the family's live series (a series twice if a merge
-    /// moved it meanwhile).
+    /// Sets `into` to the family's live series.
     fn collect(&self, into: &mut Vec<Arc<Series<M>>>) {
         into.clear();
-        // The recent table first: a merge publishes the main table before
-        // it empties the recent one, so a recent table from before a merge
-        // comes with either main table (its series then twice, which the
-        // caller's dedup drops), and one from after it with the merged main
-        // table.
-        let recent = self.recent.load();
-        let main = self.current.load();
-        into.extend(
-            main.by_values
-                .iter()
-                .chain(recent.by_values.iter())
-                .filter(|s| !s.is_removed())
-                .cloned(),
-        );
+        let index = self.current.load();
+        into.extend(index.iter().filter(|s| !s.is_removed()).cloned());
     }
 
     /// Series in the family, the overflow series included.
     pub(crate) fn len(&self) -> usize {
-        self.recent.load().len
+        self.counts.load().len
     }
 
     /// Bumps the generation after a removal was published.
@@ -499,27 +555,23 @@ impl<M> SeriesIndex<M> {
     /// The series of `values`, added if new (or the overflow series).
     pub(crate) fn resolve(&self, values: &[&str], make: impl FnOnce() -> M) -> Arc<Series<M>> {
         let hash = self.hash(values);
-        let main = self.current.load();
-        if let Some(series) = main.find(hash, values) {
+        let index = self.current.load();
+        if let Some(series) = index.find(hash, values) {
             return Arc::clone(series);
         }
-        let recent = self.recent.load();
-        if let Some(series) = recent.find_or_overflow(hash, values, self.max_series) {
+        let counts = self.counts.load();
+        if let Some(series) = counts.overflow(self.max_series) {
             return Arc::clone(series);
         }
-        if self.pairs && recent.counted >= self.max_series {
+        if self.pairs && counts.counted >= self.max_series {
             // Past the limit, the overflow series of these names, if it
             // exists, without the writers' lock.
             let overflow = self.overflow_values(values);
-            let hash = self.hash(&overflow);
-            let found = main
-                .find(hash, &overflow)
-                .or_else(|| find_in(&recent.by_values, hash, &overflow));
-            if let Some(series) = found {
+            if let Some(series) = index.find(self.hash(&overflow), &overflow) {
                 return Arc::clone(series);
             }
         }
-        drop((main, recent));
+        drop((index, counts));
         self.insert(hash, values, make)
     }
 
@@ -533,24 +585,20 @@ impl<M> SeriesIndex<M> {
     #[inline(never)]
     fn insert(&self, hash: u64, values: &[&str], make: impl FnOnce() -> M) -> Arc<Series<M>> {
         let _writer = self.lock();
-        // Under the lock, exact: only writers replace the tables.
-        let (main, recent) = (self.current.load(), self.recent.load());
-        let find = |hash, values: &[&str]| {
-            main.find(hash, values)
-                .or_else(|| find_in(&recent.by_values, hash, values))
-                .cloned()
-        };
-        if let Some(series) = find(hash, values) {
+        // Under the lock, exact: only writers set slots and replace the
+        // index and the counts.
+        let (index, counts) = (self.current.load(), self.counts.load());
+        if let Some(series) = index.find(hash, values) {
             // Another writer added it since our lookup.
-            return series;
+            return Arc::clone(series);
         }
         let overflow_values: Vec<&str>;
-        let (values, hash) = if recent.counted >= self.max_series {
+        let (values, hash) = if counts.counted >= self.max_series {
             overflow_values = self.overflow_values(values);
             let hash = self.hash(&overflow_values);
-            if let Some(series) = find(hash, &overflow_values) {
+            if let Some(series) = index.find(hash, &overflow_values) {
                 // The overflow series (of these names, with pairs) exists.
-                return series;
+                return Arc::clone(series);
             }
             (&overflow_values[..], hash)
         } else {
@@ -568,91 +616,72 @@ impl<M> SeriesIndex<M> {
             removed: AtomicBool::new(false),
             metric: make(),
         });
-        let mut added = Table::clone(&recent.by_values);
-        added.insert_unique(hash, Arc::clone(&series), |s| s.hash);
-        let mut next = recent.with(Arc::new(added));
-        drop(recent);
-        if next.by_values.len() >= merge_at(main.by_values.len()) {
-            self.merge(&main, &mut next);
-        }
-        drop(main);
+        let mut next = counts.next();
+        drop(counts);
+        // Published by the slot (Release, see `OnceSlot`): a lookup that
+        // reads the slot sees the series whole.
+        index.recent.insert(Arc::clone(&series));
+        next.used += 1;
         next.len += 1;
         next.counted += usize::from(!overflow);
         if overflow && !self.pairs {
             next.overflow = Some(Arc::clone(&series));
         }
-        self.recent.store(Arc::new(next));
+        if next.used >= merge_at(index.by_values.len()) {
+            self.merge(&index, &mut next);
+        }
+        drop(index);
+        self.counts.store(Arc::new(next));
         self.changed();
         series
     }
 
-    /// Merges `next`'s recent series into a new main table, leaving out
-    /// the removed series `main` holds, and empties `next`'s recent table
-    /// (under the writers' lock). The new main table is published here,
-    /// before `next` is (see `sorted` and `index_cache.rs` on what a lookup
-    /// in between sees).
-    fn merge(&self, main: &Index<M>, next: &mut Recent<M>) {
-        let by_values = merged(&main.by_values, next.removed, &next.by_values);
-        self.current.store(Arc::new(Index { by_values }));
-        next.by_values = Arc::new(Table::new());
+    /// Merges `index`'s live series into a new main table, with fresh
+    /// recent slots, and publishes it (under the writers' lock); `next`
+    /// then counts no recent slot and no removed series held.
+    fn merge(&self, index: &Index<M>, next: &mut Counts<M>) {
+        let main = merged(index, next.removed);
+        self.current.store(Arc::new(Index::new(main)));
+        next.used = 0;
         next.removed = 0;
     }
 
     /// Removes the series of `values`; `false` if there was none.
     ///
-    /// A series in the recent table leaves a copy of it. One in the main
-    /// table is only marked removed (no lookup or scrape takes it again)
-    /// and left there until the next merge, so that a removal does not copy
-    /// the whole family; once the main table holds [`removed_merge_at`]
+    /// The series is only marked removed (no lookup or scrape takes it
+    /// again) and left in its table until the next merge, so that a
+    /// removal copies no table; once the index holds [`removed_merge_at`]
     /// removed series, the removal merges.
     pub(crate) fn remove(&self, values: &[&str]) -> bool {
         let hash = self.hash(values);
         let _writer = self.lock();
-        // Under the lock, exact: only writers replace the tables and mark
+        // Under the lock, exact: only writers replace the index and mark
         // series removed.
-        let (main, recent) = (self.current.load(), self.recent.load());
-        let found = main
-            .find(hash, values)
-            .or_else(|| find_in(&recent.by_values, hash, values))
-            .cloned();
-        found.is_some_and(|series| self.remove_locked(main, recent, [series]) == 1)
+        let index = self.current.load();
+        let found = index.find(hash, values).cloned();
+        found.is_some_and(|series| self.remove_locked(index, [series]) == 1)
     }
 
     /// Removes each of `series` that the family still holds, as
     /// [`remove`](Self::remove) does, in one change; returns how many.
     pub(crate) fn remove_series(&self, series: impl IntoIterator<Item = Arc<Series<M>>>) -> usize {
         let _writer = self.lock();
-        let (main, recent) = (self.current.load(), self.recent.load());
-        self.remove_locked(main, recent, series)
+        self.remove_locked(self.current.load(), series)
     }
 
     /// [`remove_series`](Self::remove_series) under the writers' lock, with
-    /// the tables loaded under it.
+    /// the index loaded under it.
     fn remove_locked(
         &self,
-        main: Loaded<Index<M>>,
-        recent: Loaded<Recent<M>>,
+        index: Loaded<Index<M>>,
         series: impl IntoIterator<Item = Arc<Series<M>>>,
     ) -> usize {
-        let mut next = recent.with(Arc::clone(&recent.by_values));
-        // The recent table without the removed series, if any was there.
-        let mut recent_left: Option<Table<M>> = None;
+        let mut next = self.counts.load().next();
         let mut removed = 0;
         for series in series {
-            let is = |s: &Arc<Series<M>>| Arc::ptr_eq(s, &series);
-            let held = |t: &Table<M>| t.find(series.hash, is).is_some();
-            // Under the lock, exact: a series marked, or in neither table
+            // Under the lock, exact: a series marked, or not in the index
             // (removed, or cleared), is not the family's any more.
-            if series.is_removed() {
-                continue;
-            } else if held(&recent.by_values) {
-                let table = recent_left.get_or_insert_with(|| Table::clone(&recent.by_values));
-                if let Ok(entry) = table.find_entry(series.hash, is) {
-                    entry.remove();
-                }
-            } else if held(&main.by_values) {
-                next.removed += 1;
-            } else {
+            if series.is_removed() || !index.holds(&series) {
                 continue;
             }
             // Release: a scrape that sees the mark sees the bumps of every
@@ -660,25 +689,26 @@ impl<M> SeriesIndex<M> {
             // bumps of the generation and the version below, which publish
             // it (see `Series::is_removed`).
             series.removed.store(true, Ordering::Release);
+            next.removed += 1;
             next.len -= 1;
             next.counted -= usize::from(series.counted);
-            if next.overflow.as_ref().is_some_and(is) {
+            if next
+                .overflow
+                .as_ref()
+                .is_some_and(|o| Arc::ptr_eq(o, &series))
+            {
                 next.overflow = None;
             }
             removed += 1;
         }
-        drop(recent);
         if removed == 0 {
             return 0;
         }
-        if let Some(table) = recent_left {
-            next.by_values = Arc::new(table);
+        if next.removed >= removed_merge_at(index.by_values.len()) {
+            self.merge(&index, &mut next);
         }
-        if next.removed >= removed_merge_at(main.by_values.len()) {
-            self.merge(&main, &mut next);
-        }
-        drop(main);
-        self.recent.store(Arc::new(next));
+        drop(index);
+        self.counts.store(Arc::new(next));
         self.removed();
         self.changed();
         removed
@@ -687,10 +717,8 @@ impl<M> SeriesIndex<M> {
     /// Removes every series.
     pub(crate) fn clear(&self) {
         let _writer = self.lock();
-        self.current.store(Arc::new(Index {
-            by_values: Table::new(),
-        }));
-        self.recent.store(Arc::new(Recent::empty()));
+        self.current.store(Arc::new(Index::new(Table::new())));
+        self.counts.store(Arc::new(Counts::empty()));
         self.removed();
         self.changed();
     }
@@ -711,8 +739,8 @@ mod tests {
         let key = |i: u32| format!("k{i}");
         // (main table entries, recent ones, the family's count)
         let held = |index: &SeriesIndex<Gauge>| {
-            let (main, recent) = (index.current.load(), index.recent.load());
-            (main.by_values.len(), recent.by_values.len(), recent.len)
+            let (main, counts) = (index.current.load(), index.counts.load());
+            (main.by_values.len(), main.recent.iter().count(), counts.len)
         };
         for i in 0..20_000 {
             index.with(&[&key(i)], Gauge::new, |_| ());
@@ -736,6 +764,37 @@ mod tests {
         }
     }
 
+    /// Adds merge when the recent slots reach four times the square root
+    /// of the main table (at least 32), so the slots stay at most half
+    /// full and every series is found in one table or the other.
+    #[test]
+    fn recent_slots_merge_on_time_and_find_every_series() {
+        let index = SeriesIndex::<Gauge>::new(100_000);
+        let key = |i: u32| format!("k{i}");
+        let mut merges = 0;
+        let mut last_main = 0;
+        for i in 0..20_000 {
+            index.with(&[&key(i)], Gauge::new, |g| g.add(f64::from(i)));
+            let (main, counts) = (index.current.load(), index.counts.load());
+            let recent = main.recent.iter().count();
+            assert_eq!(recent, counts.used);
+            assert_eq!(main.by_values.len() + recent, counts.len);
+            assert!(recent < merge_at(main.by_values.len()), "{i}");
+            assert!(2 * recent <= main.recent.slots.len());
+            if main.by_values.len() != last_main {
+                merges += 1;
+                last_main = main.by_values.len();
+            }
+        }
+        // 32 at first, then 4 √n: 20,000 series in about √20,000 / 2 merges.
+        assert!((60..=80).contains(&merges), "{merges} merges");
+        let main = index.current.load();
+        for i in 0..20_000 {
+            let found = main.find(index.hash(&[&key(i)]), &[&key(i)]);
+            assert_eq!(found.map(|s| s.metric.get()), Some(f64::from(i)));
+        }
+    }
+
     /// Keeps the table of `docs::families` true.
     #[test]
     #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
@@ -747,6 +806,7 @@ mod tests {
         assert_eq!(16 + size_of::<Series<Histogram>>(), 160);
         assert_eq!(16 + size_of::<Series<NativeHistogram>>(), 216);
         assert_eq!(16 + size_of::<Series<DurationHistogram>>(), 248);
+        assert_eq!(size_of::<OnceSlot<Arc<Series<Counter>>>>(), 16);
         assert_eq!(size_of::<Shared<f64>>(), 72);
         assert_eq!(size_of::<Shared<u128>>(), 96);
         assert_eq!(size_of::<crate::core::lines::Line>(), 128);

@@ -1,6 +1,6 @@
-//! Each thread's copies of the main table (see `index.rs`) of the families
-//! it looked up last, so that a lookup the memo misses reads that table
-//! without a locked instruction.
+//! Each thread's copies of the index (see `index.rs`: the main table and
+//! the recent slots) of the families it looked up last, so that a lookup
+//! the memo misses reads it without a locked instruction.
 //!
 //! `SwapCell::load` (arc-swap's `load`) takes a debt on a per-thread slot
 //! and pays it back when the guard drops: two locked read-modify-writes per
@@ -8,7 +8,8 @@
 //! on the table, the series and its labels also waits for the previous
 //! lookup's misses instead of overlapping them. A [`Cached`] copy instead
 //! compares the family's current pointer with its own (a plain load) and
-//! reloads only after a merge or a clear replaced the table.
+//! reloads only after a merge or a clear replaced the index (an add fills
+//! a slot of the current one in place).
 //!
 //! Freshness: a removal marks its series removed and publishes its tables
 //! before it bumps the family's generation (Release), and a lookup loads
@@ -16,7 +17,7 @@
 //! that saw the bump sees the mark (a marked series is passed over in any
 //! table that still holds it) and reads that table or a later one, as
 //! through `SwapCell::load`. A merge bumps nothing: a lookup that still
-//! reads the previous main table (and then the emptied recent one) does
+//! reads the previous index (whose slots no add fills any more) does
 //! not find the series and goes on to the add path, which looks again in
 //! both tables under the writers' lock.
 //!
