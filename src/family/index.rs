@@ -139,7 +139,7 @@ impl<M> Index<M> {
     /// Whether the index holds `series` (marked or not).
     fn holds(&self, series: &Arc<Series<M>>) -> bool {
         let is = |s: &Arc<Series<M>>| Arc::ptr_eq(s, series);
-        self.by_values.find(series.hash, is).is_some() || self.recent.iter().any(is)
+        self.by_values.find(series.hash, is).is_some() || self.recent.holds(series)
     }
 
     /// Every series of the index, marked ones included.
@@ -206,6 +206,13 @@ impl<M> Slots<M> {
         if let Some(slot) = self.probe(hash).find(|slot| slot.get().is_none()) {
             slot.set(series);
         }
+    }
+
+    /// Whether a slot holds `series` (marked or not).
+    fn holds(&self, series: &Arc<Series<M>>) -> bool {
+        self.probe(series.hash)
+            .map_while(OnceSlot::get)
+            .any(|s| Arc::ptr_eq(s, series))
     }
 
     /// The series set so far, marked ones included.
