@@ -525,7 +525,6 @@ impl<M> SeriesIndex<M> {
             version = now;
         }
         series.sort_unstable_by(|a, b| a.values.cmp(&b.values));
-        series.dedup_by(|a, b| Arc::ptr_eq(a, b));
         let sorted = Arc::new(Sorted { version, series });
         // A concurrent scrape may store the order of another version; the
         // next scrape then sorts again. Each scrape uses its own.
