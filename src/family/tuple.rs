@@ -163,23 +163,9 @@ impl Tuple {
     #[inline]
     pub(crate) fn is_unless(&self, values: &[&str], known: impl Fn(usize) -> bool) -> bool {
         match self.parts() {
-            (joined, Ends::U8(ends)) => split_is(
-                joined,
-                ends.iter().map(|&e| usize::from(e)),
-                ends.len(),
-                values,
-                known,
-            ),
-            (joined, Ends::U16(ends)) => split_is(
-                joined,
-                ends.iter().map(|&e| usize::from(e)),
-                ends.len(),
-                values,
-                known,
-            ),
-            (joined, Ends::Usize(ends)) => {
-                split_is(joined, ends.iter().copied(), ends.len(), values, known)
-            }
+            (joined, Ends::U8(ends)) => split_is(joined, ends, values, known),
+            (joined, Ends::U16(ends)) => split_is(joined, ends, values, known),
+            (joined, Ends::Usize(ends)) => split_is(joined, ends, values, known),
         }
     }
 
@@ -189,21 +175,21 @@ impl Tuple {
     }
 }
 
-/// Whether `joined`, split at the `len` offsets of `ends`, is `values`
-/// (bar the `known` ones).
+/// Whether `joined`, split at the offsets `ends`, is `values` (bar the
+/// `known` ones).
 #[inline]
-fn split_is(
+fn split_is<E: Copy + Into<usize>>(
     joined: &str,
-    ends: impl Iterator<Item = usize>,
-    len: usize,
+    ends: &[E],
     values: &[&str],
     known: impl Fn(usize) -> bool,
 ) -> bool {
-    if values.len() != len {
+    if values.len() != ends.len() {
         return false;
     }
     let mut start = 0;
-    for (i, (v, end)) in values.iter().zip(ends).enumerate() {
+    for (i, (v, &end)) in values.iter().zip(ends).enumerate() {
+        let end = end.into();
         if !known(i) && !same_bytes(&joined.as_bytes()[start..end], v.as_bytes()) {
             return false;
         }
