@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::core::latest::Latest;
 use crate::core::shards::Shards;
+use crate::core::sync::StdArc;
 use crate::family::exemplar::{Exemplar, Exemplars};
 use crate::family::histogram::{bucket_of, cumulative, total};
 use crate::family::metric::ReadHistogram;
@@ -38,8 +39,9 @@ pub const MAX_OBSERVATION_NANOS: u64 = i64::MAX as u64;
 /// ```
 pub struct DurationHistogram {
     /// The bounds in nanoseconds: an integer duration is at most bound `b`
-    /// seconds exactly when it is at most `⌊b · 10⁹⌋` nanoseconds.
-    bounds: Box<[u64]>,
+    /// seconds exactly when it is at most `⌊b · 10⁹⌋` nanoseconds. The
+    /// family's, shared by its series.
+    bounds: StdArc<[u64]>,
     shards: Shards<u128>,
     /// The latest exemplar of each bucket, from the first one on.
     exemplars: Exemplars,
@@ -49,11 +51,11 @@ pub struct DurationHistogram {
 }
 
 impl DurationHistogram {
-    /// `bounds`: seconds, finite, non-negative, strictly increasing
-    /// (checked at registration); `native`, the family's native part
+    /// `bounds`: nanoseconds of bounds in seconds that are finite,
+    /// non-negative and strictly increasing (checked at registration, and
+    /// made by [`nanos_of_bound`]); `native`, the family's native part
     /// (made for the same bounds).
-    pub(crate) fn new(bounds: &[f64], native: Option<NativeNanos>) -> Self {
-        let bounds: Box<[u64]> = bounds.iter().map(|&b| nanos_of_bound(b)).collect();
+    pub(crate) fn new(bounds: StdArc<[u64]>, native: Option<NativeNanos>) -> Self {
         let counters = native.as_ref().map_or(0, |n| n.buckets().counters());
         DurationHistogram {
             shards: Shards::with_parts(bounds.len() + 1, counters),
@@ -215,11 +217,15 @@ impl DurationHistogramValue {
 mod tests {
     use super::*;
 
+    fn nanos(seconds: &[f64]) -> StdArc<[u64]> {
+        seconds.iter().map(|&b| nanos_of_bound(b)).collect()
+    }
+
     #[test]
     fn exactly_on_a_bound_counts_in_that_bucket() {
-        let h = DurationHistogram::new(&[1.0, 5.0, 0.25], None);
+        let h = DurationHistogram::new(nanos(&[1.0, 5.0, 0.25]), None);
         assert_eq!(h.bounds[..], [1_000_000_000, 5_000_000_000, 250_000_000]);
-        let h = DurationHistogram::new(&[0.005, 1.0, 86400.0], None);
+        let h = DurationHistogram::new(nanos(&[0.005, 1.0, 86400.0]), None);
         for (i, &b) in h.bounds.iter().enumerate() {
             assert_eq!(bucket_of(&h.bounds, b), i);
             assert_eq!(bucket_of(&h.bounds, b + 1), i + 1);
@@ -244,7 +250,7 @@ mod tests {
 
     #[test]
     fn the_sum_carries_past_two_to_the_64() {
-        let h = DurationHistogram::new(&[1.0], None);
+        let h = DurationHistogram::new(nanos(&[1.0]), None);
         for _ in 0..5 {
             h.observe(Duration::MAX);
         }

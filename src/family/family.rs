@@ -23,8 +23,13 @@ pub struct Desc {
     pub(crate) kind: Kind,
     pub(crate) labels: Box<[Box<str>]>,
     pub(crate) const_labels: Box<[(Box<str>, Box<str>)]>,
-    /// A histogram's bounds; empty for the other kinds.
-    pub(crate) bounds: Box<[f64]>,
+    /// A histogram's bounds; empty for the other kinds. Every series of
+    /// the family shares them (and their nanoseconds, for durations), so
+    /// a bucket search reads lines that are hot for all of them.
+    pub(crate) bounds: StdArc<[f64]>,
+    /// The bounds as nanoseconds (see `duration.rs`), for duration
+    /// histograms.
+    pub(crate) bounds_nanos: StdArc<[u64]>,
     /// A native histogram's exponential buckets.
     pub(crate) native: Option<Native>,
     /// A native family's classic bucket of each native counter, made once

@@ -1,6 +1,7 @@
 //! A histogram on a bucket ladder of the caller's choice.
 
 use crate::core::shards::Shards;
+use crate::core::sync::StdArc;
 use crate::family::exemplar::{Exemplar, Exemplars};
 
 /// A histogram's counts: per-bucket counters and the sum of the observed
@@ -31,7 +32,8 @@ use crate::family::exemplar::{Exemplar, Exemplars};
 /// # Ok::<(), rm_metrics::RegisterError>(())
 /// ```
 pub struct Histogram {
-    bounds: Box<[f64]>,
+    /// The family's bounds, shared by its series.
+    bounds: StdArc<[f64]>,
     shards: Shards<f64>,
     /// The latest exemplar of each bucket, from the first one on.
     pub(crate) exemplars: Exemplars,
@@ -39,11 +41,11 @@ pub struct Histogram {
 
 impl Histogram {
     /// `bounds`: finite, strictly increasing (checked at registration).
-    pub(crate) fn new(bounds: &[f64]) -> Self {
+    pub(crate) fn new(bounds: StdArc<[f64]>) -> Self {
         Histogram {
-            bounds: bounds.into(),
             shards: Shards::new(bounds.len() + 1),
             exemplars: Exemplars::new(bounds.len() + 1),
+            bounds,
         }
     }
 

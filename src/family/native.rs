@@ -5,6 +5,7 @@
 use std::fmt;
 
 use crate::core::shards::Shards;
+use crate::core::sync::StdArc;
 use crate::family::classic_map::{edges, ClassicMap};
 use crate::family::exponential::{self, Ladder, MAX_SCHEMA, MIN_SCHEMA};
 use crate::family::histogram::{bucket_of, cumulative, total};
@@ -166,7 +167,8 @@ const FIRST: usize = 2;
 /// # Ok::<(), rm_metrics::RegisterError>(())
 /// ```
 pub struct NativeHistogram {
-    bounds: Box<[f64]>,
+    /// The family's classic bounds, shared by its series.
+    bounds: StdArc<[f64]>,
     native: NativeBuckets,
     /// The classic bucket of each native counter, where it has one.
     map: ClassicMap,
@@ -335,11 +337,11 @@ impl NativeBuckets {
 impl NativeHistogram {
     /// `bounds` and `native`: checked at registration; `map`, the
     /// family's, from [`NativeBuckets::classic_map`].
-    pub(crate) fn new(bounds: &[f64], native: &Native, map: ClassicMap) -> Self {
+    pub(crate) fn new(bounds: StdArc<[f64]>, native: &Native, map: ClassicMap) -> Self {
         let native = NativeBuckets::new(native);
         NativeHistogram {
-            bounds: bounds.into(),
             shards: Shards::with_parts(bounds.len() + 1, native.counters()),
+            bounds,
             native,
             map,
         }
@@ -486,7 +488,7 @@ mod tests {
     fn histogram(native: Native) -> NativeHistogram {
         native.check().unwrap();
         let map = NativeBuckets::new(&native).classic_map(&[1.0, 10.0]);
-        NativeHistogram::new(&[1.0, 10.0], &native, map)
+        NativeHistogram::new(StdArc::from([1.0, 10.0]), &native, map)
     }
 
     /// Every counter's edges (either sign), values at and beside each
