@@ -46,7 +46,8 @@
 //!    only marked removed), the recent slots of the same copy, probed from
 //!    the hash until an empty slot. The series is then
 //!    remembered if the lookup consulted the memo and it has a free place
-//!    (when both of a tuple's places are taken, one miss in 16 evicts).
+//!    (when all four of a tuple's places are taken, one miss in 16
+//!    evicts).
 //! 3. **A new series**, added under the lock, or, with the family at its
 //!    series limit, the overflow series.
 //!
