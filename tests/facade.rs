@@ -8,11 +8,13 @@ mod common;
 mod python;
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Barrier;
+use std::time::{Duration, Instant};
 
 use metrics::Unit;
 use metrics_util::layers::{FilterLayer, Layer, PrefixLayer};
-use rm_metrics::facade::{Matcher, Recorder};
+use rm_metrics::facade::{Kinds, Matcher, Recorder};
 use rm_metrics::{OpenMetricsEncoder, Opts, RegisterError, Registry, TextEncoder, OVERFLOW_LABEL};
 use serde_json::Value;
 
@@ -410,4 +412,107 @@ fn metrics_util_layers_stack_in_front() {
     );
     assert!(!text.contains("secret"), "{text}");
     assert_eq!(recorder.errors(), []);
+}
+
+fn text_of(registry: &Registry) -> String {
+    String::from_utf8(TextEncoder::new().encode(registry).to_vec()).unwrap()
+}
+
+#[test]
+fn idle_series_of_the_chosen_kinds_expire_and_come_back_from_zero() {
+    let registry = Registry::new();
+    let timeout = Duration::from_millis(50);
+    let recorder = Recorder::builder()
+        .idle_timeout(Kinds::COUNTERS | Kinds::HISTOGRAMS, timeout)
+        .build(&registry);
+    let record = |busy_only: bool| {
+        metrics::with_local_recorder(&recorder, || {
+            metrics::counter!("hits", "route" => "/busy").increment(1);
+            if !busy_only {
+                metrics::counter!("hits", "route" => "/idle").increment(5);
+                metrics::gauge!("queue", "name" => "mail").set(3.0);
+                metrics::histogram!("latency", "route" => "/idle").record(0.5);
+            }
+        })
+    };
+    record(false);
+    assert_eq!(recorder.expire_idle(), 0, "every series just seen");
+    std::thread::sleep(timeout + Duration::from_millis(10));
+    record(true);
+    // The idle counter and histogram go; the busy counter stays, and the
+    // gauge too: gauges were not asked for.
+    assert_eq!(recorder.expire_idle(), 2);
+    let text = text_of(&registry);
+    assert!(text.contains("hits_total{route=\"/busy\"} 2\n"), "{text}");
+    assert!(!text.contains("/idle"), "{text}");
+    assert!(text.contains("queue{name=\"mail\"} 3\n"), "{text}");
+    assert_eq!(recorder.expire_idle(), 0);
+    // The key's next use starts a new series, exported from zero.
+    metrics::with_local_recorder(&recorder, || {
+        metrics::counter!("hits", "route" => "/idle").increment(1);
+    });
+    let text = text_of(&registry);
+    assert!(text.contains("hits_total{route=\"/idle\"} 1\n"), "{text}");
+    // Without an idle timeout, nothing ever expires.
+    let other = Registry::new();
+    let plain = Recorder::new(&other);
+    metrics::with_local_recorder(&plain, || metrics::counter!("x").increment(1));
+    std::thread::sleep(Duration::from_millis(5));
+    assert_eq!(plain.expire_idle(), 0);
+    assert!(text_of(&other).contains("x_total 1\n"));
+}
+
+/// Sweeps every 2 ms while two threads count into keys of their own
+/// through the macros: the busy keys never expire and lose no count, and
+/// the key used once expires.
+#[test]
+fn sweeps_racing_macro_calls_lose_no_count_of_busy_series() {
+    let registry = Registry::new();
+    let timeout = Duration::from_millis(400);
+    let recorder = Recorder::builder()
+        .idle_timeout(Kinds::ALL, timeout)
+        .build(&registry);
+    metrics::with_local_recorder(&recorder, || {
+        metrics::counter!("work", "worker" => "once").increment(1);
+    });
+    let stop = AtomicBool::new(false);
+    let (counts, expired) = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..2)
+            .map(|w| {
+                let (recorder, stop) = (&recorder, &stop);
+                s.spawn(move || {
+                    let worker = format!("w{w}");
+                    let mut n = 0u64;
+                    metrics::with_local_recorder(recorder, || {
+                        // Relaxed: a stop flag; the join orders the rest.
+                        while !stop.load(Ordering::Relaxed) {
+                            metrics::counter!("work", "worker" => worker.clone()).increment(1);
+                            n += 1;
+                        }
+                    });
+                    n
+                })
+            })
+            .collect();
+        let start = Instant::now();
+        let mut expired = 0;
+        while start.elapsed() < timeout * 3 {
+            expired += recorder.expire_idle();
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        // Relaxed: see above.
+        stop.store(true, Ordering::Relaxed);
+        let counts: Vec<u64> = workers.into_iter().map(|w| w.join().unwrap()).collect();
+        (counts, expired)
+    });
+    assert_eq!(expired, 1, "only the key used once");
+    let text = text_of(&registry);
+    assert!(!text.contains("once"), "{text}");
+    for (w, n) in counts.iter().enumerate() {
+        assert!(*n > 0);
+        assert!(
+            text.contains(&format!("work_total{{worker=\"w{w}\"}} {n}\n")),
+            "worker {w} counted {n}: {text}"
+        );
+    }
 }

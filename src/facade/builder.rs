@@ -1,6 +1,9 @@
 //! How a [`Recorder`] is configured: bucket ladders by metric name, the
 //! series limit, and how invalid names are treated.
 
+use std::time::Duration;
+
+use crate::facade::idle::Kinds;
 use crate::facade::names::Names;
 use crate::facade::recorder::Recorder;
 use crate::family::validate;
@@ -49,6 +52,8 @@ pub struct Builder {
     pub(crate) buckets: Vec<(Matcher, Vec<f64>)>,
     pub(crate) max_series: usize,
     pub(crate) names: Names,
+    /// Which kinds expire, after how long idle.
+    pub(crate) idle: Option<(Kinds, Duration)>,
 }
 
 impl Default for Builder {
@@ -58,6 +63,7 @@ impl Default for Builder {
             buckets: Vec::new(),
             max_series: DEFAULT_MAX_SERIES,
             names: Names::Sanitize,
+            idle: None,
         }
     }
 }
@@ -97,6 +103,24 @@ impl Builder {
     /// default.
     pub fn strict_names(mut self) -> Self {
         self.names = Names::Strict;
+        self
+    }
+
+    /// Series of `kinds` that no update touched for `timeout` are removed
+    /// by [`Recorder::expire_idle`], which the service calls (before each
+    /// scrape, or on a timer): a label set it stopped using then leaves
+    /// the exposition, and its next use starts a new series from zero (a
+    /// counter reset, to Prometheus). By default nothing expires.
+    ///
+    /// Idle means that the series' value stayed the same over the calls of
+    /// `expire_idle` spanning `timeout`: a counter or histogram is idle
+    /// when nothing recorded into it, a gauge also when it was only set to
+    /// the value it had. A handle kept across its series' expiry records
+    /// into the removed series, which no scrape shows any more: with idle
+    /// expiry, record through the macros (or drop handles within the
+    /// timeout).
+    pub fn idle_timeout(mut self, kinds: Kinds, timeout: Duration) -> Self {
+        self.idle = Some((kinds, timeout));
         self
     }
 

@@ -15,12 +15,14 @@
 //! ```
 //!
 //! See [`Recorder`] for how facade keys become families and series, and
-//! [`Builder`] for bucket ladders and limits.
+//! [`Builder`] for bucket ladders, limits and idle expiry.
 
 mod builder;
 mod handles;
+mod idle;
 mod names;
 mod recorder;
 
 pub use builder::{Builder, Matcher};
+pub use idle::Kinds;
 pub use recorder::Recorder;

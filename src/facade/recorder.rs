@@ -3,15 +3,17 @@
 //! publish under one lock on the first use of a key).
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
 
 use hashbrown::hash_table::HashTable;
 use metrics::{Key, KeyName, Metadata, SetRecorderError, SharedString, Unit};
 
 use crate::core::sync::{Arc, StdArc, SwapCell};
 use crate::facade::builder::Builder;
+use crate::facade::idle::{Kinds, Tracker};
 use crate::family::{DynamicFamily, Kind, Series};
 use crate::{Counter, Gauge, Histogram, Metric, Opts, RegisterError, Registry};
 
@@ -56,6 +58,8 @@ use crate::{Counter, Gauge, Histogram, Metric, Opts, RegisterError, Registry};
 /// - A key that cannot be registered (a reserved or repeated label name, a
 ///   name used for two kinds) records nothing; its error is listed once by
 ///   [`errors`](Recorder::errors). A macro call never panics.
+/// - A series is kept until idle expiry removes it, if configured
+///   ([`Builder::idle_timeout`], [`expire_idle`](Recorder::expire_idle)).
 ///
 /// Memory: a series costs what a family's series costs (see
 /// [`docs::families`](crate::docs::families)), its label names stored with
@@ -88,6 +92,15 @@ struct Shared {
     /// key map, a description.
     writer: Mutex<()>,
     errors: Mutex<Vec<RegisterError>>,
+    /// What idle expiry remembers of each kind's series; the lock also
+    /// serializes sweeps.
+    idle: Mutex<Trackers>,
+}
+
+struct Trackers {
+    counters: Tracker<Counter>,
+    gauges: Tracker<Gauge>,
+    histograms: Tracker<Histogram>,
 }
 
 #[derive(Clone, PartialEq)]
@@ -119,17 +132,30 @@ impl Slot {
 /// The three kinds, as the recorder handles them.
 trait Facade: Metric + Sized {
     const FACADE_KIND: Kind;
+    /// This kind, for idle expiry.
+    const KINDS: Kinds;
     fn map(shared: &Shared) -> &Map<Self>;
     fn family(slot: &Slot) -> Option<&DynamicFamily<Self>>;
     fn slot(family: DynamicFamily<Self>) -> Slot;
+    fn tracker(trackers: &mut Trackers) -> &mut Tracker<Self>;
+    /// What idle expiry compares between sweeps: the same number means no
+    /// update changed the metric.
+    fn state(&self) -> u64;
 }
 
 macro_rules! facade {
-    ($m:ident, $kind:ident, $map:ident) => {
+    ($m:ident, $kind:ident, $map:ident, $kinds:ident, $state:expr) => {
         impl Facade for $m {
             const FACADE_KIND: Kind = Kind::$kind;
+            const KINDS: Kinds = Kinds::$kinds;
             fn map(shared: &Shared) -> &Map<Self> {
                 &shared.$map
+            }
+            fn tracker(trackers: &mut Trackers) -> &mut Tracker<Self> {
+                &mut trackers.$map
+            }
+            fn state(&self) -> u64 {
+                $state(self)
             }
             fn family(slot: &Slot) -> Option<&DynamicFamily<Self>> {
                 match slot {
@@ -143,9 +169,15 @@ macro_rules! facade {
         }
     };
 }
-facade!(Counter, Counter, counters);
-facade!(Gauge, Gauge, gauges);
-facade!(Histogram, Histogram, histograms);
+facade!(Counter, Counter, counters, COUNTERS, Counter::get);
+facade!(Gauge, Gauge, gauges, GAUGES, |g: &Gauge| g.get().to_bits());
+facade!(
+    Histogram,
+    Histogram,
+    histograms,
+    HISTOGRAMS,
+    |h: &Histogram| h.get().count()
+);
 
 /// Keys → series, in shards by the key's hash so that adding a key copies
 /// one shard's table, not all of them.
@@ -198,6 +230,26 @@ impl<M> Map<M> {
         });
         shard.store(Arc::new(next));
     }
+
+    /// Forgets every key whose series `gone` picks (callers hold the
+    /// writer's lock).
+    fn forget(&self, gone: impl Fn(&Series<M>) -> bool) {
+        for shard in &self.shards {
+            let current = shard.load();
+            if !current.iter().any(|(_, s)| gone(s)) {
+                continue;
+            }
+            let mut next = HashTable::clone(&current);
+            drop(current);
+            next.retain(|(_, s)| !gone(s));
+            shard.store(Arc::new(next));
+        }
+    }
+}
+
+/// A series' address, which identifies it while it is held.
+fn address<M>(series: &Series<M>) -> usize {
+    series as *const Series<M> as usize
 }
 
 /// `Key`'s own equality (name, and the set of labels whatever their
@@ -245,6 +297,11 @@ impl Recorder {
             families: SwapCell::new(HashMap::new()),
             writer: Mutex::new(()),
             errors: Mutex::new(Vec::new()),
+            idle: Mutex::new(Trackers {
+                counters: Tracker::new(),
+                gauges: Tracker::new(),
+                histograms: Tracker::new(),
+            }),
         }))
     }
 
@@ -264,6 +321,54 @@ impl Recorder {
     pub fn errors(&self) -> Vec<RegisterError> {
         lock(&self.0.errors).clone()
     }
+
+    /// Removes the series that [`Builder::idle_timeout`] calls idle: those
+    /// of its kinds whose value stayed the same over the calls of this
+    /// method spanning its timeout (so a series expires at the first call
+    /// at least the timeout after the first call that saw its current
+    /// value). Returns how many it removed; none without an idle timeout.
+    /// Call it before each scrape, or on a timer.
+    ///
+    /// It reads every series of the expiring kinds, and takes the
+    /// recorder's lock only to remove: macro calls of known keys never
+    /// wait for it. An update through a handle (or a lookup) taken before
+    /// the removal, and made within the microseconds between the last
+    /// check of the series' value and its removal, lands in the removed
+    /// series and is not exported.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use rm_metrics::facade::{Kinds, Recorder};
+    /// use rm_metrics::{Registry, TextEncoder};
+    ///
+    /// let registry = Registry::new();
+    /// let recorder = Recorder::builder()
+    ///     .idle_timeout(Kinds::COUNTERS, Duration::from_millis(10))
+    ///     .build(&registry);
+    /// metrics::with_local_recorder(&recorder, || {
+    ///     metrics::counter!("requests", "route" => "/old").increment(1);
+    ///     metrics::counter!("requests", "route" => "/new").increment(1);
+    /// });
+    /// assert_eq!(recorder.expire_idle(), 0); // both just seen
+    /// std::thread::sleep(Duration::from_millis(20));
+    /// metrics::with_local_recorder(&recorder, || {
+    ///     metrics::counter!("requests", "route" => "/new").increment(1);
+    /// });
+    /// assert_eq!(recorder.expire_idle(), 1); // `/old`: idle for 20 ms
+    /// let text = String::from_utf8(TextEncoder::new().encode(&registry).to_vec()).unwrap();
+    /// assert!(!text.contains("/old") && text.contains("requests_total{route=\"/new\"} 2"));
+    /// ```
+    pub fn expire_idle(&self) -> usize {
+        let Some((kinds, timeout)) = self.0.config.idle else {
+            return 0;
+        };
+        let shared = &*self.0;
+        let mut trackers = lock(&shared.idle);
+        let now = Instant::now();
+        shared.expire::<Counter>(&mut trackers, kinds, now, timeout)
+            + shared.expire::<Gauge>(&mut trackers, kinds, now, timeout)
+            + shared.expire::<Histogram>(&mut trackers, kinds, now, timeout)
+    }
 }
 
 /// Poisoning is moot for these locks: each guards data that is only ever
@@ -273,6 +378,56 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
+    /// One kind's part of [`Recorder::expire_idle`] (callers hold the
+    /// trackers' lock).
+    fn expire<M: Facade>(
+        &self,
+        trackers: &mut Trackers,
+        kinds: Kinds,
+        now: Instant,
+        timeout: std::time::Duration,
+    ) -> usize {
+        if !kinds.contains(M::KINDS) {
+            return 0;
+        }
+        let families: Vec<DynamicFamily<M>> = self
+            .families
+            .load()
+            .values()
+            .filter_map(|slot| M::family(slot).cloned())
+            .collect();
+        let states = families.iter().enumerate().flat_map(|(f, family)| {
+            family.series().into_iter().map(move |s| {
+                let state = s.metric.state();
+                (f, s, state)
+            })
+        });
+        let idle = M::tracker(trackers).sweep(states, now, timeout);
+        if idle.is_empty() {
+            return 0;
+        }
+        // Under the writer's lock, so that no key added meanwhile keeps a
+        // series removed here (`add` checks under it). The map forgets the
+        // keys first, so a macro call from then on waits for the lock and
+        // finds its series afresh; then each state is read once more, so
+        // that an update that came through a lookup made before keeps its
+        // series (its key returns to the map on its next call).
+        let _writer = lock(&self.writer);
+        let candidates: HashSet<usize> = idle.iter().map(|(_, s, _)| address(s)).collect();
+        M::map(self).forget(|s| candidates.contains(&address(s)));
+        let mut by_family = vec![Vec::new(); families.len()];
+        for (f, s, state) in idle {
+            if s.metric.state() == state {
+                by_family[f].push(s);
+            }
+        }
+        families
+            .iter()
+            .zip(by_family)
+            .map(|(family, series)| family.remove(series))
+            .sum()
+    }
+
     #[inline]
     fn series<M: Facade>(&self, key: &Key) -> Option<Arc<Series<M>>> {
         match M::map(self).get(key) {
@@ -298,11 +453,18 @@ impl Shared {
         };
         let family = self.family::<M>(name)?;
         let pairs: Vec<&str> = pairs.iter().map(|p| &**p).collect();
-        let series = family.resolve(&pairs);
+        let mut series = family.resolve(&pairs);
         if !series.is_overflow() {
             // Counted series are bounded by the limit: so are these adds.
             let _writer = lock(&self.writer);
-            M::map(self).insert(key, &series);
+            // Idle expiry removes under this lock: a series it removed
+            // since `resolve` is not remembered (its key gets a new one).
+            if series.is_removed() {
+                series = family.resolve(&pairs);
+            }
+            if !series.is_overflow() {
+                M::map(self).insert(key, &series);
+            }
         }
         Some(series)
     }

@@ -82,6 +82,16 @@ impl<M: Metric> DynamicFamily<M> {
         self.0.inner.index.resolve(pairs, || M::make(desc))
     }
 
+    /// The family's series, as of one state of it.
+    pub(crate) fn series(&self) -> Vec<Arc<Series<M>>> {
+        self.0.inner.index.sorted().series.clone()
+    }
+
+    /// Removes `series` (those still the family's); returns how many.
+    pub(crate) fn remove(&self, series: Vec<Arc<Series<M>>>) -> usize {
+        self.0.inner.index.remove_series(series)
+    }
+
     /// Replaces the help text and unit (checked by the caller).
     pub(crate) fn describe(&self, help: &str, unit: Option<&str>) {
         self.0.text.store(Arc::new(Text {

@@ -80,7 +80,7 @@ pub(crate) struct Series<M> {
 impl<M> Series<M> {
     /// Whether the series was removed from its family.
     #[inline]
-    fn is_removed(&self) -> bool {
+    pub(crate) fn is_removed(&self) -> bool {
         // Relaxed: nothing is published with the flag. A lookup or scrape
         // that loaded the family's generation or version after the removal
         // bumped it (Acquire, paired with those Release bumps, which come
