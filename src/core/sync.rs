@@ -88,6 +88,11 @@ mod imp {
             self.inner.store(value)
         }
 
+        /// Stores `value`; returns the value it replaced.
+        pub(crate) fn swap(&self, value: Arc<T>) -> Arc<T> {
+            self.inner.swap(value)
+        }
+
         /// A cache of this cell's value for one thread: see [`Cached`].
         pub(crate) fn cache(&self) -> Cached<T> {
             arc_swap::Cache::new(Arc::clone(&self.inner))
@@ -196,6 +201,10 @@ mod imp {
 
         pub(crate) fn store(&self, value: Arc<T>) {
             *self.inner.write().unwrap() = value;
+        }
+
+        pub(crate) fn swap(&self, value: Arc<T>) -> Arc<T> {
+            std::mem::replace(&mut *self.inner.write().unwrap(), value)
         }
 
         pub(crate) fn cache(&self) -> Cached<T> {

@@ -17,7 +17,12 @@
 //! a merge leaves it out; once removed series are a sixteenth of the
 //! main table (at least 32), the removal merges (1,000 of 10,000
 //! series removed one by one: 0.5 to 0.85 ms, where copying the main
-//! table on each removal took 100 ms; `remove/*`). A scrape sees each family's series
+//! table on each removal took 100 ms; `remove/*`). The index a merge
+//! replaces is dropped by the writers, under their lock, once no one else
+//! holds it: dropping it releases every series of its table, and when an
+//! observing thread's copy held the last reference, that thread did it on
+//! its observe path (0.7 to 0.8 ms for the first observation after a
+//! merge in a family of 20,000 series; 4.4 to 4.7 µs now). A scrape sees each family's series
 //! whole, as of one state of the family, in byte order of their tuples:
 //! the first scrape after a change collects and sorts them (taking no
 //! lock; it collects again if the family changed meanwhile, and after
@@ -105,6 +110,10 @@
 //! kept too: fewer than 32 or a sixteenth of the main table's entries
 //! (the removed ones included), whichever is more (the unit test
 //! `removed_series_held_stay_bounded` checks it through 6,667 removals).
+//! An index a merge replaced (its table, and the removed series only it
+//! held) stays allocated until the writers next take their lock after
+//! its other holders let go: the writers, not an observer, drop it (see
+//! below).
 //!
 //! Native histograms of a positive schema also share, per process, one
 //! 8 KiB lookup table per schema in use (made on first use), and native

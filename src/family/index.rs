@@ -310,6 +310,32 @@ fn removed_merge_at(main: usize) -> usize {
     }
 }
 
+/// Indexes a merge or a clear replaced, kept by the writers until no one
+/// else holds them.
+type Retired<M> = Vec<Arc<Index<M>>>;
+
+/// Keeps `old`, just replaced, among the `retired` indexes (under the
+/// writers' lock, which drops those no one else holds any more each time it
+/// is taken).
+///
+/// Dropping an index releases every series its table holds (a walk over
+/// thousands of reference counts, each a likely cache miss) and, after
+/// removals, frees the removed series. Whoever drops the last reference
+/// does that work; without this list, that was often an observing thread
+/// whose cached copy (`index_cache.rs`) held the last one, on its observe
+/// path. Kept here, the last reference is the writers': an observer only
+/// ever decrements. Nothing can take a new reference to an index no longer
+/// in the cell, so a count of one (this list's) stays one.
+///
+/// A replaced index stays allocated until the writers' lock is next taken
+/// after its other holders let go (an add, a removal, or a scrape's
+/// collection under the lock), with the removed series only it still
+/// held: at most a main table and [`removed_merge_at`] series more than
+/// before.
+fn retire<M>(retired: &mut Retired<M>, old: Arc<Index<M>>) {
+    retired.push(old);
+}
+
 /// Collections a scrape makes while the family changes under it before it
 /// collects under the writers' lock (see [`SeriesIndex::sorted`]).
 const RETRIES: u32 = 3;
@@ -332,8 +358,10 @@ pub(crate) struct SeriesIndex<M> {
     /// Bumped after every add, removal and clear is published (not by a
     /// merge, which moves series without changing them).
     version: AtomicU64,
-    /// Serializes adds, removals and merges; observers never touch it.
-    writer: Mutex<()>,
+    /// Serializes adds, removals and merges; observers never touch it. It
+    /// holds the indexes replaced since, until no one else does (see
+    /// [`retire`]).
+    writer: Mutex<Retired<M>>,
     hasher: TupleHasher,
     max_series: usize,
     /// Whether values are `name, value, …` pairs (see `Desc::pairs`): the
@@ -424,7 +452,7 @@ impl<M> SeriesIndex<M> {
                 series: Vec::new(),
             }),
             version: AtomicU64::new(0),
-            writer: Mutex::new(()),
+            writer: Mutex::new(Vec::new()),
             hasher: TupleHasher::default(),
             max_series,
             pairs: false,
@@ -581,16 +609,19 @@ impl<M> SeriesIndex<M> {
         self.insert(hash, values, make)
     }
 
-    fn lock(&self) -> crate::core::sync::MutexGuard<'_, ()> {
+    fn lock(&self) -> crate::core::sync::MutexGuard<'_, Retired<M>> {
         // The tables are only ever replaced whole, so a panic while holding
         // the lock cannot leave one half-written: poisoning is moot.
-        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+        let mut retired = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        // The replaced indexes no one else holds any more (see `retire`).
+        retired.retain(|index| Arc::strong_count(index) > 1);
+        retired
     }
 
     #[cold]
     #[inline(never)]
     fn insert(&self, hash: u64, values: &[&str], make: impl FnOnce() -> M) -> Arc<Series<M>> {
-        let _writer = self.lock();
+        let mut retired = self.lock();
         // Under the lock, exact: only writers set slots and replace the
         // index and the counts.
         let (index, counts) = (self.current.load(), self.counts.load());
@@ -634,7 +665,7 @@ impl<M> SeriesIndex<M> {
             next.overflow = Some(Arc::clone(&series));
         }
         if next.used >= merge_at(index.by_values.len()) {
-            self.merge(&index, &mut next);
+            self.merge(&mut retired, &index, &mut next);
         }
         drop(index);
         self.counts.store(Arc::new(next));
@@ -645,9 +676,9 @@ impl<M> SeriesIndex<M> {
     /// Merges `index`'s live series into a new main table, with fresh
     /// recent slots, and publishes it (under the writers' lock); `next`
     /// then counts no recent slot and no removed series held.
-    fn merge(&self, index: &Index<M>, next: &mut Counts<M>) {
+    fn merge(&self, retired: &mut Retired<M>, index: &Index<M>, next: &mut Counts<M>) {
         let main = merged(index, next.removed);
-        self.current.store(Arc::new(Index::new(main)));
+        retire(retired, self.current.swap(Arc::new(Index::new(main))));
         next.used = 0;
         next.removed = 0;
     }
@@ -660,25 +691,26 @@ impl<M> SeriesIndex<M> {
     /// removed series, the removal merges.
     pub(crate) fn remove(&self, values: &[&str]) -> bool {
         let hash = self.hash(values);
-        let _writer = self.lock();
+        let mut retired = self.lock();
         // Under the lock, exact: only writers replace the index and mark
         // series removed.
         let index = self.current.load();
         let found = index.find(hash, values).cloned();
-        found.is_some_and(|series| self.remove_locked(index, [series]) == 1)
+        found.is_some_and(|series| self.remove_locked(&mut retired, index, [series]) == 1)
     }
 
     /// Removes each of `series` that the family still holds, as
     /// [`remove`](Self::remove) does, in one change; returns how many.
     pub(crate) fn remove_series(&self, series: impl IntoIterator<Item = Arc<Series<M>>>) -> usize {
-        let _writer = self.lock();
-        self.remove_locked(self.current.load(), series)
+        let mut retired = self.lock();
+        self.remove_locked(&mut retired, self.current.load(), series)
     }
 
     /// [`remove_series`](Self::remove_series) under the writers' lock, with
     /// the index loaded under it.
     fn remove_locked(
         &self,
+        retired: &mut Retired<M>,
         index: Loaded<Index<M>>,
         series: impl IntoIterator<Item = Arc<Series<M>>>,
     ) -> usize {
@@ -711,7 +743,7 @@ impl<M> SeriesIndex<M> {
             return 0;
         }
         if next.removed >= removed_merge_at(index.by_values.len()) {
-            self.merge(&index, &mut next);
+            self.merge(retired, &index, &mut next);
         }
         drop(index);
         self.counts.store(Arc::new(next));
@@ -722,8 +754,11 @@ impl<M> SeriesIndex<M> {
 
     /// Removes every series.
     pub(crate) fn clear(&self) {
-        let _writer = self.lock();
-        self.current.store(Arc::new(Index::new(Table::new())));
+        let mut retired = self.lock();
+        retire(
+            &mut retired,
+            self.current.swap(Arc::new(Index::new(Table::new()))),
+        );
         self.counts.store(Arc::new(Counts::empty()));
         self.removed();
         self.changed();
@@ -735,6 +770,39 @@ mod tests {
     use super::*;
     use crate::core::shared::Shared;
     use crate::family::{Counter, DurationHistogram, Gauge, Histogram, NativeHistogram};
+
+    /// After a merge, an observer whose copy of the index held the last
+    /// reference but the writers' releases it without dropping the index
+    /// (a walk over every series); the writers drop it when they next
+    /// take their lock.
+    #[test]
+    fn observers_never_drop_a_replaced_index() {
+        let index = SeriesIndex::<Gauge>::new(100_000);
+        // Writes on threads of their own, whose copies go when they exit.
+        let write = |keys: std::ops::Range<u32>| {
+            std::thread::scope(|s| {
+                s.spawn(|| {
+                    for i in keys {
+                        index.with(&[&format!("k{i}")], Gauge::new, |_| ());
+                    }
+                });
+            })
+        };
+        write(0..100);
+        let mut observer = index.current.cache();
+        let old = Arc::downgrade(observer.load());
+        write(100..300); // merges
+        assert!(!Arc::ptr_eq(
+            &index.current.load_full(),
+            &old.upgrade().unwrap()
+        ));
+        // The observer moves on: its reload is not the last reference.
+        let _ = observer.load();
+        assert!(old.upgrade().is_some(), "the writers still hold it");
+        // The next writer to take the lock drops it.
+        write(300..301);
+        assert!(old.upgrade().is_none(), "dropped by the writers");
+    }
 
     /// Removed series the tables still hold stay under the bound
     /// `docs::families` states (32, or a sixteenth of the main table), and

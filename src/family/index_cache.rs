@@ -25,7 +25,9 @@
 //! [`WAYS`]; a family evicts the one in its place. A copy keeps the table
 //! it holds alive (and with it the table's series) until its thread looks
 //! that family up again, another family takes its place, or the thread
-//! exits: at most [`WAYS`] tables a thread and kind.
+//! exits: at most [`WAYS`] tables a thread and kind. Letting go of a
+//! replaced table is then one decrement: the family's writers hold it
+//! too, and drop it themselves (see `retire` in `index.rs`).
 
 use crate::core::sync::{Cached, SwapCell};
 use crate::family::index::Index;
