@@ -71,6 +71,11 @@ struct Seen<M> {
     since: Instant,
 }
 
+/// Bytes of one remembered series (its address and what is kept of it),
+/// for the recorder's memory note.
+#[cfg(test)]
+pub(crate) const ENTRY: usize = std::mem::size_of::<(usize, Seen<crate::Counter>)>();
+
 /// The series of one kind as the last sweep saw them, by address.
 pub(crate) struct Tracker<M> {
     seen: HashMap<usize, Seen<M>>,

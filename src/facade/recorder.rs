@@ -68,7 +68,9 @@ use crate::{Counter, Gauge, Histogram, Metric, Opts, RegisterError, Registry};
 /// Overflow series are not in the map (any number of keys may reach
 /// them): a key past the series limit is looked up in its family's index
 /// on every call, without a lock. A new key copies one of the map's 16
-/// shards.
+/// shards. With idle expiry, each series of the expiring kinds also has
+/// a 40-byte entry (and its share of the map's slack) in what the sweeps
+/// remember.
 #[derive(Clone)]
 pub struct Recorder(StdArc<Shared>);
 
@@ -623,6 +625,7 @@ mod tests {
     fn map_entry_size_is_as_documented() {
         use std::mem::size_of;
         assert_eq!(size_of::<(Key, Arc<Series<Counter>>)>(), 64);
+        assert_eq!(crate::facade::idle::ENTRY, 40);
         assert_eq!(size_of::<metrics::Label>(), 48);
     }
 }
