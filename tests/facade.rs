@@ -428,6 +428,7 @@ fn idle_series_of_the_chosen_kinds_expire_and_come_back_from_zero() {
     let record = |busy_only: bool| {
         metrics::with_local_recorder(&recorder, || {
             metrics::counter!("hits", "route" => "/busy").increment(1);
+            metrics::histogram!("latency", "route" => "/busy").record(0.25);
             if !busy_only {
                 metrics::counter!("hits", "route" => "/idle").increment(5);
                 metrics::gauge!("queue", "name" => "mail").set(3.0);
@@ -439,11 +440,12 @@ fn idle_series_of_the_chosen_kinds_expire_and_come_back_from_zero() {
     assert_eq!(recorder.expire_idle(), 0, "every series just seen");
     std::thread::sleep(timeout + Duration::from_millis(10));
     record(true);
-    // The idle counter and histogram go; the busy counter stays, and the
+    // The idle counter and histogram go; the busy ones stay, and the
     // gauge too: gauges were not asked for.
     assert_eq!(recorder.expire_idle(), 2);
     let text = text_of(&registry);
     assert!(text.contains("hits_total{route=\"/busy\"} 2\n"), "{text}");
+    assert!(text.contains("latency_count{route=\"/busy\"} 2\n"), "{text}");
     assert!(!text.contains("/idle"), "{text}");
     assert!(text.contains("queue{name=\"mail\"} 3\n"), "{text}");
     assert_eq!(recorder.expire_idle(), 0);

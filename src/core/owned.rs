@@ -86,6 +86,14 @@ impl<'a, S: Sum> Owned<'a, S> {
         true
     }
 
+    /// Observations this shard ever counted (not a consistent read).
+    #[cfg(feature = "metrics")] // the facade's idle expiry
+    pub(crate) fn count(&self) -> u64 {
+        // Relaxed: a progress count; the reads that must be exact load it
+        // with Acquire (`read`).
+        self.at(COUNT).load(Ordering::Relaxed)
+    }
+
     /// Adds this shard's per-bucket counts and sum, read exactly, into
     /// `acc` and `sum`, using `pass` (as long as `acc`) for each attempt;
     /// the second part, if any, starts at bucket `split`. Waits only for

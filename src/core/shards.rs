@@ -69,6 +69,17 @@ impl<S: Sum> Shards<S> {
         self.shared.record(buckets, value);
     }
 
+    /// A number that grows with every observation (the shards' counts of
+    /// observations, added up without a consistent read): a cheap way to
+    /// tell whether any came since it was last taken.
+    #[cfg(feature = "metrics")] // the facade's idle expiry
+    pub(crate) fn activity(&self) -> u64 {
+        let owned = self.owned.chunks(self.stride);
+        owned
+            .map(|shard| Owned::<S>::new(shard).count())
+            .fold(self.shared.started(), u64::wrapping_add)
+    }
+
     /// Adds the per-bucket counts into `acc` and the sum into `sum`, read
     /// exactly, using `pass` (as long as `acc`) as scratch.
     pub(crate) fn read_into(&self, pass: &mut [u64], acc: &mut [u64], sum: &mut S) {

@@ -87,6 +87,14 @@ impl<S: Sum> Shared<S> {
         word(half, COMPLETED).fetch_add(1, Ordering::Release);
     }
 
+    /// Observations ever started here: grows with every one, for telling
+    /// whether any came since (not a consistent read).
+    #[cfg(feature = "metrics")] // the facade's idle expiry
+    pub(crate) fn started(&self) -> u64 {
+        // Relaxed: a progress count; it publishes nothing.
+        self.started.load(Ordering::Relaxed) & !HOT
+    }
+
     /// Adds this shard's counts and sum, read exactly, into `acc` and `sum`.
     pub(crate) fn read_into(&self, acc: &mut [u64], sum: &mut S) {
         let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());

@@ -178,7 +178,7 @@ facade!(
     Histogram,
     histograms,
     HISTOGRAMS,
-    |h: &Histogram| h.get().count()
+    Histogram::activity
 );
 
 /// Keys → series, in shards by the key's hash so that adding a key copies

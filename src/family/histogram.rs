@@ -68,6 +68,12 @@ impl Histogram {
         }
     }
 
+    /// A number that grows with every observation (see `Shards::activity`).
+    #[cfg(feature = "metrics")]
+    pub(crate) fn activity(&self) -> u64 {
+        self.shards.activity()
+    }
+
     /// The upper bounds of the buckets, `+Inf` not included.
     pub fn bounds(&self) -> &[f64] {
         &self.bounds
