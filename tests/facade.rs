@@ -445,7 +445,10 @@ fn idle_series_of_the_chosen_kinds_expire_and_come_back_from_zero() {
     assert_eq!(recorder.expire_idle(), 2);
     let text = text_of(&registry);
     assert!(text.contains("hits_total{route=\"/busy\"} 2\n"), "{text}");
-    assert!(text.contains("latency_count{route=\"/busy\"} 2\n"), "{text}");
+    assert!(
+        text.contains("latency_count{route=\"/busy\"} 2\n"),
+        "{text}"
+    );
     assert!(!text.contains("/idle"), "{text}");
     assert!(text.contains("queue{name=\"mail\"} 3\n"), "{text}");
     assert_eq!(recorder.expire_idle(), 0);
