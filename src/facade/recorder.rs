@@ -68,7 +68,7 @@ use crate::{Counter, Gauge, Histogram, Metric, Opts, RegisterError, Registry};
 /// Overflow series are not in the map (any number of keys may reach
 /// them): a key past the series limit is looked up in its family's index
 /// on every call, without a lock. A new key copies one of the map's 16
-/// shards. With idle expiry, each series of the expiring kinds also has
+/// shards (and keeps the copy it replaced until the next new key). With idle expiry, each series of the expiring kinds also has
 /// a 40-byte entry (and its share of the map's slack) in what the sweeps
 /// remember.
 #[derive(Clone)]
@@ -185,6 +185,11 @@ facade!(
 /// one shard's table, not all of them.
 struct Map<M> {
     shards: [SwapCell<Table<M>>; SHARDS],
+    /// Tables replaced by adds, kept until no lookup holds them, so that
+    /// the writers drop them (a drop frees each key's labels), not a macro
+    /// call whose lookup held the last reference. Only touched under the
+    /// writer's lock.
+    retired: Mutex<Vec<Arc<Table<M>>>>,
 }
 
 /// One shard: each key with its series.
@@ -196,7 +201,19 @@ impl<M> Map<M> {
     fn new() -> Self {
         Map {
             shards: std::array::from_fn(|_| SwapCell::new(HashTable::new())),
+            retired: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Publishes `next` in `shard` (callers hold the writer's lock), and
+    /// drops the replaced tables no lookup holds any more: a lookup only
+    /// ever releases a reference. (No lookup takes a new reference to a
+    /// table no longer in its shard, so a count of one stays one.)
+    fn publish(&self, shard: &SwapCell<Table<M>>, next: Table<M>) {
+        let old = shard.swap(Arc::new(next));
+        let mut retired = lock(&self.retired);
+        retired.retain(|table| Arc::strong_count(table) > 1);
+        retired.push(old);
     }
 
     #[inline]
@@ -230,7 +247,7 @@ impl<M> Map<M> {
         next.insert_unique(hash, (key.clone(), Arc::clone(series)), |(k, _)| {
             k.get_hash()
         });
-        shard.store(Arc::new(next));
+        self.publish(shard, next);
     }
 
     /// Forgets every key whose series `gone` picks (callers hold the
@@ -244,7 +261,7 @@ impl<M> Map<M> {
             let mut next = HashTable::clone(&current);
             drop(current);
             next.retain(|(_, s)| !gone(s));
-            shard.store(Arc::new(next));
+            self.publish(shard, next);
         }
     }
 }
@@ -618,6 +635,33 @@ impl fmt::Debug for Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A lookup holding the last reference to a shard table an add
+    /// replaced only releases it; the next add drops it.
+    #[test]
+    fn lookups_never_drop_a_replaced_shard() {
+        let registry = Registry::new();
+        let family =
+            DynamicFamily::<Counter>::register(&registry, &Opts::new("c", "C."), &[]).unwrap();
+        let series = family.resolve(&[]);
+        let map = Map::<Counter>::new();
+        let first = Key::from_name("k0");
+        let shard_of = |k: &Key| (k.get_hash() >> 32) as usize % SHARDS;
+        // A second key in the same shard.
+        let second = (1..)
+            .map(|i| Key::from_name(format!("k{i}")))
+            .find(|k| shard_of(k) == shard_of(&first))
+            .unwrap();
+        map.insert(&first, &series);
+        let held = map.shard(first.get_hash()).load_full(); // a lookup's
+        let table = Arc::downgrade(&held);
+        map.insert(&second, &series); // replaces `held`'s table
+        drop(held);
+        assert!(table.upgrade().is_some(), "the writers still hold it");
+        map.insert(&Key::from_name("other"), &series);
+        assert!(table.upgrade().is_none(), "dropped by the next add");
+        assert!(map.get(&first).is_some() && map.get(&second).is_some());
+    }
 
     /// Keeps the memory note of [`Recorder`] true.
     #[test]
