@@ -777,16 +777,19 @@ mod tests {
     /// take their lock.
     #[test]
     fn observers_never_drop_a_replaced_index() {
-        let index = SeriesIndex::<Gauge>::new(100_000);
-        // Writes on threads of their own, whose copies go when they exit.
+        let index = Arc::new(SeriesIndex::<Gauge>::new(100_000));
+        // Writes on threads of their own, whose copies go when they exit:
+        // `join` returns after the thread-local destructors ran (a scope's
+        // end may not).
         let write = |keys: std::ops::Range<u32>| {
-            std::thread::scope(|s| {
-                s.spawn(|| {
-                    for i in keys {
-                        index.with(&[&format!("k{i}")], Gauge::new, |_| ());
-                    }
-                });
+            let index = Arc::clone(&index);
+            std::thread::spawn(move || {
+                for i in keys {
+                    index.with(&[&format!("k{i}")], Gauge::new, |_| ());
+                }
             })
+            .join()
+            .unwrap()
         };
         write(0..100);
         let mut observer = index.current.cache();
