@@ -421,7 +421,9 @@ fn text_of(registry: &Registry) -> String {
 #[test]
 fn idle_series_of_the_chosen_kinds_expire_and_come_back_from_zero() {
     let registry = Registry::new();
-    let timeout = Duration::from_millis(50);
+    // Long enough that no pause of this thread between two sweeps below
+    // (a loaded machine) makes a just-seen series idle.
+    let timeout = Duration::from_millis(300);
     let recorder = Recorder::builder()
         .idle_timeout(Kinds::COUNTERS | Kinds::HISTOGRAMS, timeout)
         .build(&registry);
