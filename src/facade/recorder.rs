@@ -11,6 +11,7 @@ use std::time::Instant;
 use hashbrown::hash_table::HashTable;
 use metrics::{Key, KeyName, Metadata, SetRecorderError, SharedString, Unit};
 
+use crate::core::retired::Retired;
 use crate::core::sync::{Arc, StdArc, SwapCell};
 use crate::facade::builder::Builder;
 use crate::facade::idle::{Kinds, Tracker};
@@ -189,7 +190,7 @@ struct Map<M> {
     /// the writers drop them (a drop frees each key's labels), not a macro
     /// call whose lookup held the last reference. Only touched under the
     /// writer's lock.
-    retired: Mutex<Vec<Arc<Table<M>>>>,
+    retired: Mutex<Retired<Table<M>>>,
 }
 
 /// One shard: each key with its series.
@@ -201,19 +202,17 @@ impl<M> Map<M> {
     fn new() -> Self {
         Map {
             shards: std::array::from_fn(|_| SwapCell::new(HashTable::new())),
-            retired: Mutex::new(Vec::new()),
+            retired: Mutex::new(Retired::new()),
         }
     }
 
-    /// Publishes `next` in `shard` (callers hold the writer's lock), and
-    /// drops the replaced tables no lookup holds any more: a lookup only
-    /// ever releases a reference. (No lookup takes a new reference to a
-    /// table no longer in its shard, so a count of one stays one.)
+    /// Publishes `next` in `shard` (callers hold the writer's lock),
+    /// keeping the table it replaces and dropping those no lookup holds
+    /// any more (see `core/retired.rs`).
     fn publish(&self, shard: &SwapCell<Table<M>>, next: Table<M>) {
-        let old = shard.swap(Arc::new(next));
         let mut retired = lock(&self.retired);
-        retired.retain(|table| Arc::strong_count(table) > 1);
-        retired.push(old);
+        retired.sweep();
+        retired.replace(shard, next);
     }
 
     #[inline]

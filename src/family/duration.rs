@@ -53,7 +53,7 @@ pub struct DurationHistogram {
 impl DurationHistogram {
     /// `bounds`: nanoseconds of bounds in seconds that are finite,
     /// non-negative and strictly increasing (checked at registration, and
-    /// made by [`nanos_of_bound`]); `native`, the family's native part
+    /// made by [`nanos_of_bounds`]); `native`, the family's native part
     /// (made for the same bounds).
     pub(crate) fn new(bounds: StdArc<[u64]>, native: Option<NativeNanos>) -> Self {
         let counters = native.as_ref().map_or(0, |n| n.buckets().counters());
@@ -177,6 +177,12 @@ pub(crate) fn nanos_of_bound(b: f64) -> u64 {
     (b * 1e9).floor() as u64
 }
 
+/// The nanoseconds of bounds in seconds, as [`DurationHistogram::new`]
+/// takes them (a family makes them once for all its series).
+pub(crate) fn nanos_of_bounds(seconds: &[f64]) -> StdArc<[u64]> {
+    seconds.iter().map(|&b| nanos_of_bound(b)).collect()
+}
+
 /// Nanoseconds of a `Duration`, saturating at [`MAX_OBSERVATION_NANOS`].
 #[inline]
 pub(crate) fn nanos_of_duration(d: Duration) -> u64 {
@@ -217,15 +223,11 @@ impl DurationHistogramValue {
 mod tests {
     use super::*;
 
-    fn nanos(seconds: &[f64]) -> StdArc<[u64]> {
-        seconds.iter().map(|&b| nanos_of_bound(b)).collect()
-    }
-
     #[test]
     fn exactly_on_a_bound_counts_in_that_bucket() {
-        let h = DurationHistogram::new(nanos(&[1.0, 5.0, 0.25]), None);
+        let h = DurationHistogram::new(nanos_of_bounds(&[1.0, 5.0, 0.25]), None);
         assert_eq!(h.bounds[..], [1_000_000_000, 5_000_000_000, 250_000_000]);
-        let h = DurationHistogram::new(nanos(&[0.005, 1.0, 86400.0]), None);
+        let h = DurationHistogram::new(nanos_of_bounds(&[0.005, 1.0, 86400.0]), None);
         for (i, &b) in h.bounds.iter().enumerate() {
             assert_eq!(bucket_of(&h.bounds, b), i);
             assert_eq!(bucket_of(&h.bounds, b + 1), i + 1);
@@ -250,7 +252,7 @@ mod tests {
 
     #[test]
     fn the_sum_carries_past_two_to_the_64() {
-        let h = DurationHistogram::new(nanos(&[1.0]), None);
+        let h = DurationHistogram::new(nanos_of_bounds(&[1.0]), None);
         for _ in 0..5 {
             h.observe(Duration::MAX);
         }

@@ -47,6 +47,7 @@ use std::hash::{BuildHasher, Hash, Hasher};
 
 use hashbrown::hash_table::HashTable;
 
+use crate::core::retired::Retired;
 use crate::core::sync::{
     fence, Arc, AtomicBool, AtomicU64, Loaded, Mutex, OnceSlot, Ordering, SwapCell,
 };
@@ -310,32 +311,6 @@ fn removed_merge_at(main: usize) -> usize {
     }
 }
 
-/// Indexes a merge or a clear replaced, kept by the writers until no one
-/// else holds them.
-type Retired<M> = Vec<Arc<Index<M>>>;
-
-/// Keeps `old`, just replaced, among the `retired` indexes (under the
-/// writers' lock, which drops those no one else holds any more each time it
-/// is taken).
-///
-/// Dropping an index releases every series its table holds (a walk over
-/// thousands of reference counts, each a likely cache miss) and, after
-/// removals, frees the removed series. Whoever drops the last reference
-/// does that work; without this list, that was often an observing thread
-/// whose cached copy (`index_cache.rs`) held the last one, on its observe
-/// path. Kept here, the last reference is the writers': an observer only
-/// ever decrements. Nothing can take a new reference to an index no longer
-/// in the cell, so a count of one (this list's) stays one.
-///
-/// A replaced index stays allocated until the writers' lock is next taken
-/// after its other holders let go (an add, a removal, or a scrape's
-/// collection under the lock), with the removed series only it still
-/// held: at most a main table and [`removed_merge_at`] series more than
-/// before.
-fn retire<M>(retired: &mut Retired<M>, old: Arc<Index<M>>) {
-    retired.push(old);
-}
-
 /// Collections a scrape makes while the family changes under it before it
 /// collects under the writers' lock (see [`SeriesIndex::sorted`]).
 const RETRIES: u32 = 3;
@@ -359,9 +334,10 @@ pub(crate) struct SeriesIndex<M> {
     /// merge, which moves series without changing them).
     version: AtomicU64,
     /// Serializes adds, removals and merges; observers never touch it. It
-    /// holds the indexes replaced since, until no one else does (see
-    /// [`retire`]).
-    writer: Mutex<Retired<M>>,
+    /// holds the indexes merges and clears replaced, until no one else
+    /// does (see `core/retired.rs`: at most a main table and
+    /// [`removed_merge_at`] removed series more than the current index).
+    writer: Mutex<Retired<Index<M>>>,
     hasher: TupleHasher,
     max_series: usize,
     /// Whether values are `name, value, …` pairs (see `Desc::pairs`): the
@@ -452,7 +428,7 @@ impl<M> SeriesIndex<M> {
                 series: Vec::new(),
             }),
             version: AtomicU64::new(0),
-            writer: Mutex::new(Vec::new()),
+            writer: Mutex::new(Retired::new()),
             hasher: TupleHasher::default(),
             max_series,
             pairs: false,
@@ -609,12 +585,11 @@ impl<M> SeriesIndex<M> {
         self.insert(hash, values, make)
     }
 
-    fn lock(&self) -> crate::core::sync::MutexGuard<'_, Retired<M>> {
+    fn lock(&self) -> crate::core::sync::MutexGuard<'_, Retired<Index<M>>> {
         // The tables are only ever replaced whole, so a panic while holding
         // the lock cannot leave one half-written: poisoning is moot.
         let mut retired = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        // The replaced indexes no one else holds any more (see `retire`).
-        retired.retain(|index| Arc::strong_count(index) > 1);
+        retired.sweep();
         retired
     }
 
@@ -676,9 +651,9 @@ impl<M> SeriesIndex<M> {
     /// Merges `index`'s live series into a new main table, with fresh
     /// recent slots, and publishes it (under the writers' lock); `next`
     /// then counts no recent slot and no removed series held.
-    fn merge(&self, retired: &mut Retired<M>, index: &Index<M>, next: &mut Counts<M>) {
+    fn merge(&self, retired: &mut Retired<Index<M>>, index: &Index<M>, next: &mut Counts<M>) {
         let main = merged(index, next.removed);
-        retire(retired, self.current.swap(Arc::new(Index::new(main))));
+        retired.replace(&self.current, Index::new(main));
         next.used = 0;
         next.removed = 0;
     }
@@ -710,7 +685,7 @@ impl<M> SeriesIndex<M> {
     /// the index loaded under it.
     fn remove_locked(
         &self,
-        retired: &mut Retired<M>,
+        retired: &mut Retired<Index<M>>,
         index: Loaded<Index<M>>,
         series: impl IntoIterator<Item = Arc<Series<M>>>,
     ) -> usize {
@@ -755,10 +730,7 @@ impl<M> SeriesIndex<M> {
     /// Removes every series.
     pub(crate) fn clear(&self) {
         let mut retired = self.lock();
-        retire(
-            &mut retired,
-            self.current.swap(Arc::new(Index::new(Table::new()))),
-        );
+        retired.replace(&self.current, Index::new(Table::new()));
         self.counts.store(Arc::new(Counts::empty()));
         self.removed();
         self.changed();

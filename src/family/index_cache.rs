@@ -27,7 +27,7 @@
 //! that family up again, another family takes its place, or the thread
 //! exits: at most [`WAYS`] tables a thread and kind. Letting go of a
 //! replaced table is then one decrement: the family's writers hold it
-//! too, and drop it themselves (see `retire` in `index.rs`).
+//! too, and drop it themselves (see `core/retired.rs`).
 
 use crate::core::sync::{Cached, SwapCell};
 use crate::family::index::Index;

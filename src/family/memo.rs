@@ -17,10 +17,10 @@
 //! thread's first observation of that kind; each tuple may sit in any of
 //! the four places of its home's group (aligned on four), and is looked
 //! for from its home on. Of 256 label sets cycling, with two places per
-//! tuple, 12 % found both taken and missed every time; with four, 3 %
-//! (the unit test `a_working_set_of_half_the_memo_fits`). A miss fills an empty or stale place; when all four are taken,
-//! only one miss in 16 evicts, so a working set larger than the memo costs
-//! few reference-count updates.
+//! tuple, 12 % found both taken and missed every time; with four, 3 % (the
+//! unit test `a_working_set_of_half_the_memo_fits`). A miss fills an empty
+//! or stale place; when all four are taken, only one miss in 16 evicts, so
+//! a working set larger than the memo costs few reference-count updates.
 //!
 //! A working set much larger than the memo (thousands of label sets picked
 //! at random) makes most lookups miss, and then the memo only adds its

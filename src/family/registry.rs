@@ -6,7 +6,7 @@ use std::marker::PhantomData;
 use crate::core::columns::Columns;
 use crate::core::sync::{Arc, Loaded, Mutex, StdArc, SwapCell};
 use crate::family::collector::{Collected, Emit};
-use crate::family::duration::nanos_of_bound;
+use crate::family::duration::nanos_of_bounds;
 use crate::family::family::{Collect, Desc, Family, Inner};
 use crate::family::index::SeriesIndex;
 use crate::family::metric::{Kind, Metric};
@@ -262,7 +262,7 @@ impl Registry {
                 .map(|(n, v)| (Box::from(*n), Box::from(*v)))
                 .collect(),
             bounds: bounds.into(),
-            bounds_nanos: bounds.iter().map(|&b| nanos_of_bound(b)).collect(),
+            bounds_nanos: nanos_of_bounds(bounds),
             native: None,
             native_map: None,
             counter_words: Columns::new(),
