@@ -980,6 +980,21 @@ fn render(c: &mut Criterion) {
                 black_box(renderer.render(&registry, &snapshot).len())
             })
         });
+        // The renderer's worst case: every value of every host differs from
+        // the last scrape's (two fleets in turn), so no line is copied from
+        // the last output.
+        let changed: Vec<Host> = hosts.iter().map(Host::changed).collect();
+        let mut flip = false;
+        let mut renderer = Renderer::new();
+        g.bench_function(BenchmarkId::new("rm_metrics_changed", n), |b| {
+            b.iter(|| {
+                flip = !flip;
+                let fleet = if flip { &changed } else { &hosts };
+                let rows: Vec<HostRow<'_>> = fleet.iter().map(Host::row).collect();
+                let snapshot = snapshot(&rows);
+                black_box(renderer.render(&registry, &snapshot).len())
+            })
+        });
         // The same in OpenMetrics, with an exemplar on every non-empty bucket.
         let mut om = Renderer::with_format(Format::OpenMetrics);
         g.bench_function(BenchmarkId::new("rm_metrics_om", n), |b| {

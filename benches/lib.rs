@@ -85,6 +85,22 @@ impl Host {
             repo_status: self.repo_status,
         }
     }
+
+    /// The same host a scrape later with every value it has changed (flags
+    /// flipped, numbers moved); absent values stay absent.
+    pub fn changed(&self) -> Host {
+        Host {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            online: !self.online,
+            last_backup_unix: self.last_backup_unix.map(|t| t + 60),
+            last_backup_succeeded: self.last_backup_succeeded.map(|ok| !ok),
+            repo_size_bytes: self.repo_size_bytes.map(|b| b + 4096),
+            snapshot_count: self.snapshot_count + 1,
+            open_alert_count: self.open_alert_count ^ 1,
+            repo_status: self.repo_status,
+        }
+    }
 }
 
 /// `n` hosts with realistic ids (UUID-like) and names, in random-ish order.

@@ -14,9 +14,13 @@ use crate::restic::snapshot::{HostRow, Snapshot};
 /// ([`Renderer::new`]) or OpenMetrics 1.0 with the job histograms'
 /// exemplars ([`Renderer::with_format`]).
 ///
-/// Keep one per scrape loop, like [`itoa::Buffer`]: after the first scrape of
-/// a given shape (host count, series count, label lengths), rendering again
-/// performs no heap allocation.
+/// Keep one per scrape loop, like [`itoa::Buffer`]. It keeps what it wrote
+/// last: each host's escaped labels, and in the text formats the last
+/// output, from which every host line whose labels and value are unchanged
+/// is copied (runs of such lines in one copy) rather than written again.
+/// So it holds two buffers the size of the exposition, and after two
+/// scrapes of a given shape (host count, series count, label lengths)
+/// rendering again performs no heap allocation.
 ///
 /// ```
 /// use std::time::Duration;
@@ -52,6 +56,11 @@ pub struct Renderer {
     raw_lens: Vec<[usize; 3]>,
     /// Every host's gauge values, in id order.
     values: Vec<HostValues>,
+    /// The last text render: its output, its hosts' values, and where its
+    /// host lines are, so that a line whose labels and value are unchanged
+    /// is copied from it (with its unchanged neighbours, in one copy)
+    /// instead of written again. See [`Renderer::render_partition`].
+    last: LastRender,
     /// The job family's encoder, kept for its scratch buffers; its format
     /// is the renderer's.
     jobs: Exposition,
@@ -67,6 +76,23 @@ pub struct Renderer {
     /// the build info) and their ends.
     proto_server: Vec<u8>,
     proto_server_ends: [usize; 4],
+}
+
+/// What a text render leaves for the next one to copy from.
+#[derive(Debug, Default)]
+struct LastRender {
+    /// The output (the buffer the last render returned).
+    out: Vec<u8>,
+    /// The hosts' values, in id order.
+    values: Vec<HostValues>,
+    /// Where each [`HOST_FAMILIES`] family's host lines, and then the repo
+    /// status lines, start in `out`.
+    starts: [usize; HOST_FAMILIES.len() + 1],
+    /// `ends[f * n + j]`: where host `j`'s line of family `f` ends, counted
+    /// from the family's start (an absent line is empty).
+    ends: Vec<usize>,
+    /// The repo status lines' end in `out`.
+    status_end: usize,
 }
 
 /// One host's values of the [`HOST_FAMILIES`], copied out of its row.
@@ -101,6 +127,13 @@ impl HostValues {
             }
         }
         v
+    }
+
+    /// Whether family `f`'s line for this host writes what `other`'s does.
+    #[inline]
+    fn same(&self, other: &Self, f: usize) -> bool {
+        let flags = (self.present ^ other.present) | (self.signed ^ other.signed);
+        flags & (1 << f) == 0 && (self.present & (1 << f) == 0 || self.bits[f] == other.bits[f])
     }
 
     #[inline]
@@ -199,7 +232,6 @@ impl Renderer {
         snapshot: &Snapshot<'_>,
         part: Partition,
     ) -> &[u8] {
-        self.buf.clear();
         let hosts = snapshot.hosts;
         self.keep.clear();
         if part.count() > 1 {
@@ -207,9 +239,14 @@ impl Renderer {
         }
         let order_kept = sort_by_id(&mut self.order, hosts, &self.keep);
         if self.jobs.format() == Format::Protobuf {
+            self.buf.clear();
             self.render_protobuf(registry, snapshot, part);
             return &self.buf;
         }
+        // The last output and values become `last`, to copy from.
+        std::mem::swap(&mut self.buf, &mut self.last.out);
+        std::mem::swap(&mut self.values, &mut self.last.values);
+        self.buf.clear();
 
         if part.has_server_families() {
             server_gauges(&mut self.buf, snapshot);
@@ -249,23 +286,57 @@ impl Renderer {
             // Room for `append_padded` to read whole chunks past the last host.
             self.labels.extend_from_slice(&[0; CHUNK]);
         }
-        // Host `j` (in id order) has its labels at `labels[start..ends[j].0]`
-        // and its escaped status at `labels[ends[j].0..ends[j].1]`, where
-        // `start` is `ends[j - 1].1` (0 for the first).
-        let (labels, ends) = (&self.labels, &self.label_ends);
+        // Host `j` (in id order) has its labels at
+        // `labels[start..label_ends[j].0]` and its escaped status at
+        // `labels[label_ends[j].0..label_ends[j].1]`, where `start` is
+        // `label_ends[j - 1].1` (0 for the first).
+        let (labels, label_ends) = (&self.labels, &self.label_ends);
 
+        // A line is the family's name, the host's labels and its value. If
+        // the labels are those of the last render (the arena was kept, so
+        // the hosts are the same, in the same order) and the value is the
+        // same, the line is the same: the runs of such lines are copied from
+        // the last output, and only the lines between them are written.
+        let n = self.values.len();
+        let last = &mut self.last;
+        let reuse =
+            labels_kept && last.values.len() == n && last.ends.len() == HOST_FAMILIES.len() * n;
+        last.ends.resize(HOST_FAMILIES.len() * n, 0);
         let out = &mut self.buf;
         for (f, (name, help, _)) in HOST_FAMILIES.iter().enumerate() {
             header(out, name, help, "gauge");
             let name = Padded::new(name);
+            let (old, start) = (last.starts[f], out.len());
+            last.starts[f] = start;
+            let ends = &mut last.ends[f * n..][..n];
+            // The last output's lines `copy..` (up to the line at hand) are
+            // still to be copied; `old_end` is where the line at hand ends
+            // in it.
+            let (mut copy, mut old_end) = (old, old);
             for (j, values) in self.values.iter().enumerate() {
+                let old_start = old_end;
+                old_end = old + ends[j];
+                if reuse && values.same(&last.values[j], f) {
+                    ends[j] = out.len() + (old_end - copy) - start;
+                    continue;
+                }
+                if reuse {
+                    if copy < old_start {
+                        out.extend_from_slice(&last.out[copy..old_start]);
+                    }
+                    copy = old_end;
+                }
                 if let Some(v) = values.get(f) {
                     name.append(out);
-                    let start = if j == 0 { 0 } else { ends[j - 1].1 };
-                    append_padded(out, &labels[start..], ends[j].0 - start);
+                    let start = if j == 0 { 0 } else { label_ends[j - 1].1 };
+                    append_padded(out, &labels[start..], label_ends[j].0 - start);
                     v.write(out);
                     out.push(b'\n');
                 }
+                ends[j] = out.len() - start;
+            }
+            if reuse {
+                out.extend_from_slice(&last.out[copy..old_end]);
             }
         }
         header(
@@ -274,16 +345,24 @@ impl Renderer {
             "Repo readiness state for the host. Exactly one row per host with status label set.",
             "gauge",
         );
-        for j in 0..ends.len() {
-            let start = if j == 0 { 0 } else { ends[j - 1].1 };
-            let (labels_end, end) = ends[j];
-            out.extend_from_slice(b"rm_host_repo_status");
-            // The labels without their closing `} `, then the status.
-            append_padded(out, &labels[start..], labels_end - 2 - start);
-            out.extend_from_slice(b",status=\"");
-            append_padded(out, &labels[labels_end..], end - labels_end);
-            out.extend_from_slice(b"\"} 1\n");
+        // A status line depends on the labels alone.
+        let (old, old_end) = (last.starts[HOST_FAMILIES.len()], last.status_end);
+        last.starts[HOST_FAMILIES.len()] = out.len();
+        if reuse {
+            out.extend_from_slice(&last.out[old..old_end]);
+        } else {
+            for j in 0..n {
+                let start = if j == 0 { 0 } else { label_ends[j - 1].1 };
+                let (labels_end, end) = label_ends[j];
+                out.extend_from_slice(b"rm_host_repo_status");
+                // The labels without their closing `} `, then the status.
+                append_padded(out, &labels[start..], labels_end - 2 - start);
+                out.extend_from_slice(b",status=\"");
+                append_padded(out, &labels[labels_end..], end - labels_end);
+                out.extend_from_slice(b"\"} 1\n");
+            }
         }
+        last.status_end = out.len();
 
         if part.has_server_families() {
             // The job family, through the families API's own encoder.
@@ -662,9 +741,10 @@ impl Int {
 #[cfg(test)]
 mod tests {
     use super::id_prefix;
-    use crate::{HostRow, JobRegistry, Renderer, Snapshot};
+    use crate::{Format, HostRow, JobRegistry, Renderer, Snapshot};
 
-    /// What `reused` writes for these hosts, and what a fresh renderer does.
+    /// What `reused` writes for these hosts, and what a fresh renderer of
+    /// its format does.
     fn reused_and_fresh(
         reused: &mut Renderer,
         registry: &JobRegistry,
@@ -674,12 +754,29 @@ mod tests {
             hosts: rows,
             ..Snapshot::default()
         };
-        let want = Renderer::new().render(registry, &snapshot).to_vec();
+        let want = Renderer::with_format(reused.jobs.format())
+            .render(registry, &snapshot)
+            .to_vec();
         (reused.render(registry, &snapshot).to_vec(), want)
     }
 
-    /// The order kept from the last scrape must never show: a renderer
-    /// reused over changing host lists writes what a fresh one writes.
+    /// A host's gauge values from a small number: each may be absent,
+    /// present, negative, a one-digit or a long number, so that an edit
+    /// can add or drop a line, or change its value and its length.
+    fn with_values(mut row: HostRow<'_>, v: u8) -> HostRow<'_> {
+        let pick = |shift: u8| (v >> shift) & 3;
+        row.online = v & 1 == 1;
+        row.last_backup_unix = [None, Some(0), Some(-1), Some(1_767_225_600)][pick(1) as usize];
+        row.last_backup_succeeded = [None, Some(true), Some(false), None][pick(3) as usize];
+        row.repo_size_bytes = [None, Some(9), Some(10), Some(i64::MIN)][pick(5) as usize];
+        row.snapshot_count = u64::from(v % 11) * 5;
+        row.open_alert_count = u64::from(v >> 4);
+        row
+    }
+
+    /// The order, labels and lines kept from the last scrape must never
+    /// show: a renderer reused over changing hosts and values, in the text
+    /// format and in OpenMetrics, writes what a fresh one writes.
     #[test]
     fn a_reused_renderer_renders_what_a_fresh_one_does() {
         // Ids from a small alphabet, so that equal ids, shared eight-byte
@@ -689,39 +786,51 @@ mod tests {
         let pieces = ["", "a", "host-000", "host-0000", "host-001", "b\"", "é"];
         let names = ["even", "evem", "odd", "a\"", "a\\\"", "x\\", "\\\"", "l\n"];
         let statuses = ["", "ready", "init_failed", "a\"b", "a\\\"b", "unknown"];
-        let mut rng = fastrand::Rng::with_seed(7);
-        let mut hosts: Vec<(String, &str, &str)> = Vec::new();
         let registry = JobRegistry::new();
-        let mut reused = Renderer::new();
         let id =
             |rng: &mut fastrand::Rng| format!("{}{}", rng.choice(pieces).unwrap(), rng.u8(..3));
-        for step in 0..1000 {
-            let n = hosts.len();
-            match rng.u8(0..8) {
-                0 => rng.shuffle(&mut hosts),
-                1 if n > 0 => hosts.swap(rng.usize(..n), rng.usize(..n)),
-                2 if n > 0 => hosts[rng.usize(..n)].0 = id(&mut rng),
-                3 if n > 0 => hosts[rng.usize(..n)].1 = rng.choice(names).unwrap(),
-                4 if n > 0 => hosts[rng.usize(..n)].2 = rng.choice(statuses).unwrap(),
-                5 => hosts.push((id(&mut rng), rng.choice(names).unwrap(), "")),
-                6 if n > 1 => {
-                    hosts.pop();
+        for format in [Format::Text, Format::OpenMetrics] {
+            let mut rng = fastrand::Rng::with_seed(7);
+            let mut hosts: Vec<(String, &str, &str, u8)> = Vec::new();
+            let mut reused = Renderer::with_format(format);
+            for step in 0..2000 {
+                let n = hosts.len();
+                match rng.u8(0..10) {
+                    0 => rng.shuffle(&mut hosts),
+                    1 if n > 0 => hosts.swap(rng.usize(..n), rng.usize(..n)),
+                    2 if n > 0 => hosts[rng.usize(..n)].0 = id(&mut rng),
+                    3 if n > 0 => hosts[rng.usize(..n)].1 = rng.choice(names).unwrap(),
+                    4 if n > 0 => hosts[rng.usize(..n)].2 = rng.choice(statuses).unwrap(),
+                    5 => hosts.push((id(&mut rng), rng.choice(names).unwrap(), "", rng.u8(..))),
+                    6 if n > 1 => {
+                        hosts.pop();
+                    }
+                    // One host's values, or a few hosts' values.
+                    7 if n > 0 => hosts[rng.usize(..n)].3 = rng.u8(..),
+                    8 => {
+                        for _ in 0..rng.usize(..4) {
+                            if n > 0 {
+                                hosts[rng.usize(..n)].3 ^= 1 << rng.u8(..8);
+                            }
+                        }
+                    }
+                    _ => {} // the same hosts again
                 }
-                _ => {} // the same hosts again
+                let rows: Vec<HostRow<'_>> = hosts
+                    .iter()
+                    .map(|(id, name, status, v)| {
+                        let row = HostRow {
+                            id,
+                            name,
+                            repo_status: status,
+                            ..HostRow::default()
+                        };
+                        with_values(row, *v)
+                    })
+                    .collect();
+                let (got, want) = reused_and_fresh(&mut reused, &registry, &rows);
+                assert_eq!(got, want, "{format:?}, step {step}");
             }
-            let rows: Vec<HostRow<'_>> = hosts
-                .iter()
-                .enumerate()
-                .map(|(i, (id, name, status))| HostRow {
-                    id,
-                    name,
-                    repo_status: status,
-                    snapshot_count: i as u64,
-                    ..HostRow::default()
-                })
-                .collect();
-            let (got, want) = reused_and_fresh(&mut reused, &registry, &rows);
-            assert_eq!(got, want, "step {step}");
         }
     }
 
