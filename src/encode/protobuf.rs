@@ -245,9 +245,6 @@ fn put_metric<'a>(
 /// A `Gauge` or `Counter` message: its one double.
 const VALUE_LEN: usize = 9;
 
-/// The longest varint: room left for a length not known yet.
-const MAX_PREFIX: usize = 10;
-
 fn put_value(out: &mut Vec<u8>, v: f64) {
     prost::encoding::double::encode(1, &v, out);
 }
@@ -295,6 +292,48 @@ pub(crate) fn put_labels<'a>(
     }
 }
 
+/// Writes a gauge family straight into `out`: its length and header, then
+/// the metric fields `metrics` writes (with [`gauge_metric`], or copied from
+/// an earlier output), `metrics_len` bytes in all.
+pub(crate) fn gauge_family_with(
+    out: &mut Vec<u8>,
+    name: &str,
+    help: &str,
+    metrics_len: usize,
+    metrics: impl FnOnce(&mut Vec<u8>),
+) {
+    let header = header_len((name, ""), help, MetricType::Gauge, None);
+    encode_varint((header + metrics_len) as u64, out);
+    put_header(out, (name, ""), help, MetricType::Gauge, None);
+    let start = out.len();
+    metrics(out);
+    debug_assert_eq!(out.len() - start, metrics_len, "{name}");
+}
+
+/// The encoded length of the metric field [`gauge_metric`] writes with
+/// label fields `labels` bytes long.
+#[inline]
+pub(crate) fn gauge_metric_len(labels: usize) -> usize {
+    field_len(
+        field::FAMILY_METRIC,
+        labels + field_len(field::METRIC_GAUGE, VALUE_LEN),
+    )
+}
+
+/// Writes one metric field of a gauge family: its label fields
+/// `src[..labels]` (`src` has `CHUNK - 1` readable bytes more, for a padded
+/// copy), then its gauge field (key, length, value).
+#[inline]
+pub(crate) fn gauge_metric(out: &mut Vec<u8>, src: &[u8], labels: usize, v: f64) {
+    let gauge_len = field_len(field::METRIC_GAUGE, VALUE_LEN);
+    encode_key(field::FAMILY_METRIC, WireType::LengthDelimited, out);
+    encode_varint((labels + gauge_len) as u64, out);
+    append_padded(out, src, labels);
+    encode_key(field::METRIC_GAUGE, WireType::LengthDelimited, out);
+    encode_varint(VALUE_LEN as u64, out);
+    put_value(out, v);
+}
+
 impl Writer {
     /// Writes a gauge family straight into `out`. `rows` are its metrics:
     /// each one's label fields (as [`put_labels`] encodes them:
@@ -305,30 +344,17 @@ impl Writer {
         out: &mut Vec<u8>,
         name: &str,
         help: &str,
-        rows: impl Iterator<Item = (&'s [u8], usize, f64)>,
+        rows: impl Iterator<Item = (&'s [u8], usize, f64)> + Clone,
     ) {
-        // A metric: its labels, then the gauge field (key, length, value).
-        let gauge_len = field_len(field::METRIC_GAUGE, VALUE_LEN);
-        // One pass: the family is written after room for the longest
-        // length prefix, which is then written before it and the room left
-        // over cut out (one move of the family's bytes, cheaper than a
-        // second pass over its rows to size it).
-        let start = out.len();
-        out.extend_from_slice(&[0; MAX_PREFIX]);
-        put_header(out, (name, ""), help, MetricType::Gauge, None);
-        for (src, labels, v) in rows {
-            encode_key(field::FAMILY_METRIC, WireType::LengthDelimited, out);
-            encode_varint((labels + gauge_len) as u64, out);
-            append_padded(out, src, labels);
-            encode_key(field::METRIC_GAUGE, WireType::LengthDelimited, out);
-            encode_varint(VALUE_LEN as u64, out);
-            put_value(out, v);
-        }
-        let len = (out.len() - start - MAX_PREFIX) as u64;
-        let body = start + MAX_PREFIX;
-        let prefix = encoded_len_varint(len);
-        encode_varint(len, &mut &mut out[body - prefix..body]);
-        out.drain(start..body - prefix);
+        let len = rows
+            .clone()
+            .map(|(_, labels, _)| gauge_metric_len(labels))
+            .sum();
+        gauge_family_with(out, name, help, len, |out| {
+            for (src, labels, v) in rows {
+                gauge_metric(out, src, labels, v);
+            }
+        });
     }
 
     /// Writes every family of `registry` into `out`.

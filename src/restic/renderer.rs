@@ -3,7 +3,9 @@
 use crate::encode::exposition::{Exposition, Format};
 use crate::encode::openmetrics::EOF;
 use crate::encode::padded::{append_padded, CHUNK};
-use crate::encode::protobuf::{put_labels, Writer as ProtoWriter};
+use crate::encode::protobuf::{
+    gauge_family_with, gauge_metric, gauge_metric_len, put_labels, Writer as ProtoWriter,
+};
 use crate::family::escape::write_label_value;
 use crate::restic::jobs::JobRegistry;
 use crate::restic::partition::Partition;
@@ -15,9 +17,9 @@ use crate::restic::snapshot::{HostRow, Snapshot};
 /// exemplars ([`Renderer::with_format`]).
 ///
 /// Keep one per scrape loop, like [`itoa::Buffer`]. It keeps what it wrote
-/// last: each host's escaped labels, and in the text formats the last
-/// output, from which every host line whose labels and value are unchanged
-/// is copied (runs of such lines in one copy) rather than written again.
+/// last: each host's escaped labels, and its last output, from which every
+/// host line (protobuf: metric) whose labels and value are unchanged is
+/// copied (runs of such lines in one copy) rather than written again.
 /// So it holds two buffers the size of the exposition, and after two
 /// scrapes of a given shape (host count, series count, label lengths)
 /// rendering again performs no heap allocation.
@@ -56,10 +58,10 @@ pub struct Renderer {
     raw_lens: Vec<[usize; 3]>,
     /// Every host's gauge values, in id order.
     values: Vec<HostValues>,
-    /// The last text render: its output, its hosts' values, and where its
-    /// host lines are, so that a line whose labels and value are unchanged
-    /// is copied from it (with its unchanged neighbours, in one copy)
-    /// instead of written again. See [`Renderer::render_partition`].
+    /// The last render: its output, its hosts' values, and where its host
+    /// lines are, so that a line whose labels and value are unchanged is
+    /// copied from it (with its unchanged neighbours, in one copy) instead
+    /// of written again.
     last: LastRender,
     /// The job family's encoder, kept for its scratch buffers; its format
     /// is the renderer's.
@@ -78,7 +80,7 @@ pub struct Renderer {
     proto_server_ends: [usize; 4],
 }
 
-/// What a text render leaves for the next one to copy from.
+/// What a render leaves for the next one to copy from.
 #[derive(Debug, Default)]
 struct LastRender {
     /// The output (the buffer the last render returned).
@@ -93,6 +95,75 @@ struct LastRender {
     ends: Vec<usize>,
     /// The repo status lines' end in `out`.
     status_end: usize,
+}
+
+impl LastRender {
+    /// Starts a render of `n` hosts, after the last render's values moved
+    /// to `self.values`. Returns whether lines may be copied from the last
+    /// output: `kept` says every host's labels are those it was written
+    /// with (the same hosts, in the same order).
+    fn begin(&mut self, n: usize, kept: bool) -> bool {
+        let reuse = kept && self.values.len() == n && self.ends.len() == HOST_FAMILIES.len() * n;
+        self.ends.resize(HOST_FAMILIES.len() * n, 0);
+        reuse
+    }
+
+    /// Writes family `f`'s host lines into `out`, `write(out, j, value)`
+    /// writing host `j`'s. With `reuse`, a line whose value is the last
+    /// render's is copied from the last output instead, with the unchanged
+    /// lines around it in one copy. Records where the lines are.
+    fn host_lines(
+        &mut self,
+        out: &mut Vec<u8>,
+        values: &[HostValues],
+        f: usize,
+        reuse: bool,
+        mut write: impl FnMut(&mut Vec<u8>, usize, Int),
+    ) {
+        let n = values.len();
+        let (old, start) = (self.starts[f], out.len());
+        self.starts[f] = start;
+        let ends = &mut self.ends[f * n..][..n];
+        // The last output's lines `copy..` (up to the line at hand) are
+        // still to be copied; `old_end` is where the line at hand ends in it.
+        let (mut copy, mut old_end) = (old, old);
+        for (j, host) in values.iter().enumerate() {
+            let old_start = old_end;
+            old_end = old + ends[j];
+            if reuse {
+                if host.same(&self.values[j], f) {
+                    ends[j] = out.len() + (old_end - copy) - start;
+                    continue;
+                }
+                if copy < old_start {
+                    out.extend_from_slice(&self.out[copy..old_start]);
+                }
+                copy = old_end;
+            }
+            if let Some(v) = host.get(f) {
+                write(out, j, v);
+            }
+            ends[j] = out.len() - start;
+        }
+        if reuse {
+            out.extend_from_slice(&self.out[copy..old_end]);
+        }
+    }
+
+    /// Writes the repo status lines into `out` (with `write`), or with
+    /// `reuse` copies them from the last output: they depend on the labels
+    /// alone. Records where they are.
+    fn status_lines(&mut self, out: &mut Vec<u8>, reuse: bool, write: impl FnOnce(&mut Vec<u8>)) {
+        let status = HOST_FAMILIES.len();
+        let (old, old_end) = (self.starts[status], self.status_end);
+        self.starts[status] = out.len();
+        if reuse {
+            out.extend_from_slice(&self.out[old..old_end]);
+        } else {
+            write(out);
+        }
+        self.status_end = out.len();
+    }
 }
 
 /// One host's values of the [`HOST_FAMILIES`], copied out of its row.
@@ -134,6 +205,12 @@ impl HostValues {
     fn same(&self, other: &Self, f: usize) -> bool {
         let flags = (self.present ^ other.present) | (self.signed ^ other.signed);
         flags & (1 << f) == 0 && (self.present & (1 << f) == 0 || self.bits[f] == other.bits[f])
+    }
+
+    /// Whether family `f` has a line for this host.
+    #[inline]
+    fn has(&self, f: usize) -> bool {
+        self.present & (1 << f) != 0
     }
 
     #[inline]
@@ -238,15 +315,14 @@ impl Renderer {
             self.keep.extend(hosts.iter().map(|h| part.holds(h.id)));
         }
         let order_kept = sort_by_id(&mut self.order, hosts, &self.keep);
-        if self.jobs.format() == Format::Protobuf {
-            self.buf.clear();
-            self.render_protobuf(registry, snapshot, part);
-            return &self.buf;
-        }
         // The last output and values become `last`, to copy from.
         std::mem::swap(&mut self.buf, &mut self.last.out);
         std::mem::swap(&mut self.values, &mut self.last.values);
         self.buf.clear();
+        if self.jobs.format() == Format::Protobuf {
+            self.render_protobuf(registry, snapshot, part);
+            return &self.buf;
+        }
 
         if part.has_server_families() {
             server_gauges(&mut self.buf, snapshot);
@@ -297,47 +373,19 @@ impl Renderer {
         // the hosts are the same, in the same order) and the value is the
         // same, the line is the same: the runs of such lines are copied from
         // the last output, and only the lines between them are written.
-        let n = self.values.len();
         let last = &mut self.last;
-        let reuse =
-            labels_kept && last.values.len() == n && last.ends.len() == HOST_FAMILIES.len() * n;
-        last.ends.resize(HOST_FAMILIES.len() * n, 0);
+        let reuse = last.begin(self.values.len(), labels_kept);
         let out = &mut self.buf;
         for (f, (name, help, _)) in HOST_FAMILIES.iter().enumerate() {
             header(out, name, help, "gauge");
             let name = Padded::new(name);
-            let (old, start) = (last.starts[f], out.len());
-            last.starts[f] = start;
-            let ends = &mut last.ends[f * n..][..n];
-            // The last output's lines `copy..` (up to the line at hand) are
-            // still to be copied; `old_end` is where the line at hand ends
-            // in it.
-            let (mut copy, mut old_end) = (old, old);
-            for (j, values) in self.values.iter().enumerate() {
-                let old_start = old_end;
-                old_end = old + ends[j];
-                if reuse && values.same(&last.values[j], f) {
-                    ends[j] = out.len() + (old_end - copy) - start;
-                    continue;
-                }
-                if reuse {
-                    if copy < old_start {
-                        out.extend_from_slice(&last.out[copy..old_start]);
-                    }
-                    copy = old_end;
-                }
-                if let Some(v) = values.get(f) {
-                    name.append(out);
-                    let start = if j == 0 { 0 } else { label_ends[j - 1].1 };
-                    append_padded(out, &labels[start..], label_ends[j].0 - start);
-                    v.write(out);
-                    out.push(b'\n');
-                }
-                ends[j] = out.len() - start;
-            }
-            if reuse {
-                out.extend_from_slice(&last.out[copy..old_end]);
-            }
+            last.host_lines(out, &self.values, f, reuse, |out, j, v| {
+                name.append(out);
+                let start = if j == 0 { 0 } else { label_ends[j - 1].1 };
+                append_padded(out, &labels[start..], label_ends[j].0 - start);
+                v.write(out);
+                out.push(b'\n');
+            });
         }
         header(
             out,
@@ -345,13 +393,8 @@ impl Renderer {
             "Repo readiness state for the host. Exactly one row per host with status label set.",
             "gauge",
         );
-        // A status line depends on the labels alone.
-        let (old, old_end) = (last.starts[HOST_FAMILIES.len()], last.status_end);
-        last.starts[HOST_FAMILIES.len()] = out.len();
-        if reuse {
-            out.extend_from_slice(&last.out[old..old_end]);
-        } else {
-            for j in 0..n {
+        last.status_lines(out, reuse, |out| {
+            for j in 0..label_ends.len() {
                 let start = if j == 0 { 0 } else { label_ends[j - 1].1 };
                 let (labels_end, end) = label_ends[j];
                 out.extend_from_slice(b"rm_host_repo_status");
@@ -361,8 +404,7 @@ impl Renderer {
                 append_padded(out, &labels[labels_end..], end - labels_end);
                 out.extend_from_slice(b"\"} 1\n");
             }
-        }
-        last.status_end = out.len();
+        });
 
         if part.has_server_families() {
             // The job family, through the families API's own encoder.
@@ -380,7 +422,7 @@ impl Renderer {
     /// the server gauges, the host gauges, the job family with its native
     /// buckets if it has them, then the registry's other families.
     fn render_protobuf(&mut self, registry: &JobRegistry, s: &Snapshot<'_>, part: Partition) {
-        self.proto_labels_of(s);
+        let kept = self.proto_labels_of(s);
         self.values.clear();
         self.values
             .extend(self.order.iter().map(|&(_, i)| HostValues::of(&s.hosts[i])));
@@ -430,21 +472,40 @@ impl Renderer {
         // Host `j`'s id and name fields: `arena[at(j)..host_ends[j].0]`,
         // its status field `arena[host_ends[j].0..host_ends[j].1]`.
         let at = |j: usize| if j == 0 { 0 } else { host_ends[j - 1].1 };
+        // As in the text formats, unchanged metrics are copied from the
+        // last output.
+        let last = &mut self.last;
+        let reuse = last.begin(values.len(), kept);
         for (f, (name, help, _)) in HOST_FAMILIES.iter().enumerate() {
-            let rows = values.iter().enumerate().filter_map(|(j, host)| {
-                let v = match host.get(f)? {
-                    Int::I(v) => v as f64,
-                    Int::U(v) => v as f64,
-                };
-                Some((&arena[at(j)..], host_ends[j].0 - at(j), v))
+            let len = (0..values.len())
+                .filter(|&j| values[j].has(f))
+                .map(|j| gauge_metric_len(host_ends[j].0 - at(j)))
+                .sum();
+            gauge_family_with(out, name, help, len, |out| {
+                last.host_lines(out, values, f, reuse, |out, j, v| {
+                    let v = match v {
+                        Int::I(v) => v as f64,
+                        Int::U(v) => v as f64,
+                    };
+                    gauge_metric(out, &arena[at(j)..], host_ends[j].0 - at(j), v);
+                });
             });
-            w.gauge_family(out, name, help, rows);
         }
-        w.gauge_family(
+        let len = (0..values.len())
+            .map(|j| gauge_metric_len(host_ends[j].1 - at(j)))
+            .sum();
+        gauge_family_with(
             out,
             "rm_host_repo_status",
             "Repo readiness state for the host. Exactly one row per host with status label set.",
-            (0..values.len()).map(|j| (&arena[at(j)..], host_ends[j].1 - at(j), 1.0)),
+            len,
+            |out| {
+                last.status_lines(out, reuse, |out| {
+                    for j in 0..values.len() {
+                        gauge_metric(out, &arena[at(j)..], host_ends[j].1 - at(j), 1.0);
+                    }
+                });
+            },
         );
         if part.has_server_families() {
             w.write_into(registry.registry(), out);
@@ -453,9 +514,9 @@ impl Renderer {
 
     /// Encodes the server families' label fields into `proto_server`, and
     /// each host's (in id order) into `proto_labels`, unless every host's
-    /// id, name and status are those they were encoded from last time.
-    /// Both end with `CHUNK` bytes of padding.
-    fn proto_labels_of(&mut self, s: &Snapshot<'_>) {
+    /// id, name and status are those they were encoded from last time:
+    /// returns whether they were. Both end with `CHUNK` bytes of padding.
+    fn proto_labels_of(&mut self, s: &Snapshot<'_>) -> bool {
         self.proto_server.clear();
         for (k, severity) in ["info", "warning", "critical"].into_iter().enumerate() {
             put_labels(&mut self.proto_server, [("severity", severity)]);
@@ -487,7 +548,7 @@ impl Renderer {
                         .all(|(v, &(a, b))| &arena[a..b] == v.as_bytes())
                 });
         if kept {
-            return;
+            return true;
         }
         self.proto_labels.clear();
         self.proto_ends.clear();
@@ -509,6 +570,7 @@ impl Renderer {
             self.proto_raw.push(raw);
         }
         self.proto_labels.extend_from_slice(&[0; CHUNK]);
+        false
     }
 }
 
@@ -775,8 +837,8 @@ mod tests {
     }
 
     /// The order, labels and lines kept from the last scrape must never
-    /// show: a renderer reused over changing hosts and values, in the text
-    /// format and in OpenMetrics, writes what a fresh one writes.
+    /// show: a renderer reused over changing hosts and values, in every
+    /// format, writes what a fresh one writes.
     #[test]
     fn a_reused_renderer_renders_what_a_fresh_one_does() {
         // Ids from a small alphabet, so that equal ids, shared eight-byte
@@ -789,7 +851,7 @@ mod tests {
         let registry = JobRegistry::new();
         let id =
             |rng: &mut fastrand::Rng| format!("{}{}", rng.choice(pieces).unwrap(), rng.u8(..3));
-        for format in [Format::Text, Format::OpenMetrics] {
+        for format in [Format::Text, Format::OpenMetrics, Format::Protobuf] {
             let mut rng = fastrand::Rng::with_seed(7);
             let mut hosts: Vec<(String, &str, &str, u8)> = Vec::new();
             let mut reused = Renderer::with_format(format);
