@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use arbitrary::{Arbitrary, Unstructured};
 use rm_metrics::{
-    AlertCounts, BuildInfo, HostRow, JobRegistry, Partition, Renderer, Snapshot, OVERFLOW_LABEL,
+    AlertCounts, BuildInfo, Format, HostRow, JobRegistry, Partition, Renderer, Snapshot,
+    OVERFLOW_LABEL,
 };
 
 use crate::common::exposition::{self, Sample};
@@ -469,6 +470,9 @@ enum Edit {
     SetName(u8, Text),
     SetStatus(u8, Text),
     Toggle(u8),
+    /// A host's gauge values (each may be absent), so the lines the
+    /// renderers copy from their last output change too.
+    Values(u8, u64),
     /// Observe into a pair, so the histogram part changes too.
     Job(u8, u8, i64),
     /// Scrape now (with `parts` partitions, 1 to 4).
@@ -483,6 +487,25 @@ struct Host {
     name: String,
     status: String,
     online: bool,
+    values: u64,
+}
+
+/// The row a scrape renders of `h`: the values from bits of `h.values`.
+fn host_row(h: &Host) -> HostRow<'_> {
+    let v = h.values;
+    let field = |at: u32| (v >> at) & 0xff;
+    let present = |bit: u32| v & (1 << (56 + bit)) != 0;
+    HostRow {
+        id: &h.id,
+        name: &h.name,
+        online: h.online,
+        repo_status: &h.status,
+        last_backup_unix: present(0).then(|| field(0) as i64 - 128),
+        last_backup_succeeded: present(1).then(|| field(8) & 1 == 1),
+        repo_size_bytes: present(2).then(|| (field(16) as i64) << 40),
+        snapshot_count: field(24),
+        open_alert_count: field(32) % 11,
+    }
 }
 
 pub fn render_reuse(data: &[u8]) {
@@ -491,7 +514,8 @@ pub fn render_reuse(data: &[u8]) {
     };
     let registry = JobRegistry::new();
     let mut fleet: Vec<Host> = Vec::new();
-    let mut whole = Renderer::new();
+    const FORMATS: [Format; 3] = [Format::Text, Format::OpenMetrics, Format::Protobuf];
+    let mut whole = FORMATS.map(Renderer::with_format);
     let mut parts: Vec<Renderer> = (0..4).map(|_| Renderer::new()).collect();
     let at = |fleet: &Vec<Host>, i: u8| (!fleet.is_empty()).then(|| usize::from(i) % fleet.len());
     for edit in edits.iter().take(256) {
@@ -505,6 +529,7 @@ pub fn render_reuse(data: &[u8]) {
                         name: name.get(),
                         status: status.get(),
                         online: true,
+                        values: 0,
                     });
                 }
             }
@@ -541,32 +566,29 @@ pub fn render_reuse(data: &[u8]) {
                     fleet[i].online = !fleet[i].online;
                 }
             }
+            Edit::Values(i, v) => {
+                if let Some(i) = at(&fleet, *i) {
+                    fleet[i].values = *v;
+                }
+            }
             Edit::Job(k, st, ns) => {
                 let k = HOST_POOL[usize::from(*k) % HOST_POOL.len()];
                 let st = HOST_POOL[usize::from(*st) % HOST_POOL.len()];
                 registry.observe_nanos(k, st, *ns);
             }
             Edit::Scrape { parts: n } => {
-                let rows: Vec<HostRow<'_>> = fleet
-                    .iter()
-                    .map(|h| HostRow {
-                        id: &h.id,
-                        name: &h.name,
-                        online: h.online,
-                        repo_status: &h.status,
-                        snapshot_count: h.id.len() as u64,
-                        ..HostRow::default()
-                    })
-                    .collect();
+                let rows: Vec<HostRow<'_>> = fleet.iter().map(host_row).collect();
                 let snapshot = Snapshot {
                     hosts: &rows,
                     ..Snapshot::default()
                 };
-                assert_eq!(
-                    whole.render(&registry, &snapshot),
-                    Renderer::new().render(&registry, &snapshot),
-                    "a reused renderer differs from a fresh one"
-                );
+                for (r, format) in whole.iter_mut().zip(FORMATS) {
+                    assert_eq!(
+                        r.render(&registry, &snapshot),
+                        Renderer::with_format(format).render(&registry, &snapshot),
+                        "a reused {format:?} renderer differs from a fresh one"
+                    );
+                }
                 let count = 1 + u32::from(*n) % 4;
                 for (i, r) in parts.iter_mut().enumerate().take(count as usize) {
                     let part = Partition::new(i as u32, count).expect("i < count");
