@@ -53,8 +53,9 @@ pub struct Renderer {
     /// id order, and where each of the two ends.
     labels: Vec<u8>,
     label_ends: Vec<(usize, usize)>,
-    /// The raw lengths of each host's id, name and status the arena was
-    /// built from.
+    /// The raw id, name and status of each host the arena was built from,
+    /// back to back in id order, and their lengths.
+    raw: Vec<u8>,
     raw_lens: Vec<[usize; 3]>,
     /// Every host's gauge values, in id order.
     values: Vec<HostValues>,
@@ -336,15 +337,16 @@ impl Renderer {
         // both sequentially and write the output once, straight into `buf`.
         self.values.clear();
         let mut labels_kept = order_kept && self.raw_lens.len() == self.order.len();
+        let mut raw = &self.raw[..];
         for (j, &(_, i)) in self.order.iter().enumerate() {
             let h = &hosts[i];
             self.values.push(HostValues::of(h));
-            labels_kept = labels_kept
-                && labels_unchanged(&self.labels, &self.label_ends, &self.raw_lens, j, h);
+            labels_kept = labels_kept && raw_unchanged(&mut raw, self.raw_lens[j], h);
         }
         if !labels_kept {
             self.labels.clear();
             self.label_ends.clear();
+            self.raw.clear();
             self.raw_lens.clear();
             for &(_, i) in &self.order {
                 let (labels, h) = (&mut self.labels, &hosts[i]);
@@ -357,6 +359,9 @@ impl Renderer {
                 let status = repo_status(h);
                 write_label_value(labels, status);
                 self.label_ends.push((labels_end, labels.len()));
+                for v in [h.id, h.name, status] {
+                    self.raw.extend_from_slice(v.as_bytes());
+                }
                 self.raw_lens.push([h.id.len(), h.name.len(), status.len()]);
             }
             // Room for `append_padded` to read whole chunks past the last host.
@@ -714,32 +719,18 @@ fn repo_status<'a>(h: &HostRow<'a>) -> &'a str {
     }
 }
 
-/// Whether the arena's entry `j`, built last scrape, is exactly what host
-/// `h` would write now. Only entries that needed no escaping are reused
-/// (escaping only lengthens, so their arena bytes *are* the raw bytes they
-/// were built from); then equal lengths and equal bytes mean the same raw
-/// strings, hence the same escaped ones.
-fn labels_unchanged(
-    labels: &[u8],
-    ends: &[(usize, usize)],
-    raw_lens: &[[usize; 3]],
-    j: usize,
-    h: &HostRow<'_>,
-) -> bool {
-    const OPEN: usize = "{host_id=\"".len();
-    const SEP: usize = "\",host=\"".len();
-    const CLOSE: usize = "\"} ".len();
-    let start = if j == 0 { 0 } else { ends[j - 1].1 };
-    let (labels_end, end) = ends[j];
-    let [id_len, name_len, status_len] = raw_lens[j];
-    let status = repo_status(h);
-    let clean = labels_end - start == OPEN + id_len + SEP + name_len + CLOSE
-        && end - labels_end == status_len;
-    // Slice equality includes equal lengths.
-    clean
-        && labels[start + OPEN..][..id_len] == *h.id.as_bytes()
-        && labels[start + OPEN + id_len + SEP..][..name_len] == *h.name.as_bytes()
-        && labels[labels_end..end] == *status.as_bytes()
+/// Whether host `h`'s id, name and status are the next ones of `raw`
+/// (whose lengths are `lens`), and so its arena entry, built from them, is
+/// what it would write now; moves `raw` past them.
+fn raw_unchanged(raw: &mut &[u8], lens: [usize; 3], h: &HostRow<'_>) -> bool {
+    for (v, len) in [h.id, h.name, repo_status(h)].into_iter().zip(lens) {
+        // Slice equality includes equal lengths.
+        match raw.split_at_checked(len) {
+            Some((was, rest)) if was == v.as_bytes() => *raw = rest,
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// A metric name padded for [`append_padded`].
@@ -901,9 +892,13 @@ mod tests {
     fn kept_labels_follow_every_edit() {
         type Host = (&'static str, &'static str, &'static str);
         let sequences: [&[&[Host]]; 5] = [
-            // An entry that needed escaping is never kept, even when the new
-            // raw bytes line up with its escaped text.
-            &[&[("a\"", "xy", "")], &[("a\\", "\"x", "")]],
+            // An entry that needed escaping, then the same again (kept),
+            // then raw bytes that line up with its escaped text (not kept).
+            &[
+                &[("a\"", "xy", "")],
+                &[("a\"", "xy", "")],
+                &[("a\\", "\"x", "")],
+            ],
             // One byte of the id, the name or the status.
             &[&[("h1", "even", "")], &[("h2", "even", "")]],
             &[&[("h1", "even", "")], &[("h1", "evem", "")]],
