@@ -75,6 +75,9 @@ pub struct Renderer {
     proto_labels: Vec<u8>,
     proto_ends: Vec<(usize, usize)>,
     proto_raw: Vec<[(usize, usize); 3]>,
+    /// Protobuf: each host's metric field's encoded length in a gauge
+    /// family and in the status family, per host in id order.
+    proto_lens: Vec<[usize; 2]>,
     /// Protobuf: the server families' label fields (each severity, then
     /// the build info) and their ends.
     proto_server: Vec<u8>,
@@ -474,6 +477,7 @@ impl Renderer {
             );
         }
         let (values, arena, host_ends) = (&self.values, &self.proto_labels[..], &self.proto_ends);
+        let lens = &self.proto_lens;
         // Host `j`'s id and name fields: `arena[at(j)..host_ends[j].0]`,
         // its status field `arena[host_ends[j].0..host_ends[j].1]`.
         let at = |j: usize| if j == 0 { 0 } else { host_ends[j - 1].1 };
@@ -482,9 +486,9 @@ impl Renderer {
         let last = &mut self.last;
         let reuse = last.begin(values.len(), kept);
         for (f, (name, help, _)) in HOST_FAMILIES.iter().enumerate() {
-            let len = (0..values.len())
-                .filter(|&j| values[j].has(f))
-                .map(|j| gauge_metric_len(host_ends[j].0 - at(j)))
+            let len = (values.iter().zip(lens))
+                .filter(|(host, _)| host.has(f))
+                .map(|(_, len)| len[0])
                 .sum();
             gauge_family_with(out, name, help, len, |out| {
                 last.host_lines(out, values, f, reuse, |out, j, v| {
@@ -496,9 +500,7 @@ impl Renderer {
                 });
             });
         }
-        let len = (0..values.len())
-            .map(|j| gauge_metric_len(host_ends[j].1 - at(j)))
-            .sum();
+        let len = lens.iter().map(|len| len[1]).sum();
         gauge_family_with(
             out,
             "rm_host_repo_status",
@@ -558,9 +560,11 @@ impl Renderer {
         self.proto_labels.clear();
         self.proto_ends.clear();
         self.proto_raw.clear();
+        self.proto_lens.clear();
         for &(_, i) in &self.order {
             let h = &s.hosts[i];
             let labels = &mut self.proto_labels;
+            let at = labels.len();
             // Each value is the last bytes of its field.
             let mut put = |name: &str, value: &str| {
                 put_labels(labels, [(name, value)]);
@@ -573,6 +577,10 @@ impl Renderer {
             ];
             self.proto_ends.push((raw[1].1, raw[2].1));
             self.proto_raw.push(raw);
+            self.proto_lens.push([
+                gauge_metric_len(raw[1].1 - at),
+                gauge_metric_len(raw[2].1 - at),
+            ]);
         }
         self.proto_labels.extend_from_slice(&[0; CHUNK]);
         false
