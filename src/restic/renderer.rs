@@ -49,14 +49,15 @@ pub struct Renderer {
     /// For a partial render, `keep[i]`: host `i` is in this partition
     /// (empty when every host is).
     keep: Vec<bool>,
+    /// The raw id, name and status of each host of the last render, back
+    /// to back in id order, and their lengths: what its label arena (text:
+    /// `labels`, protobuf: `proto_labels`) was built from.
+    raw: Vec<u8>,
+    raw_lens: Vec<[usize; 3]>,
     /// Every host's escaped `{host_id="…",host="…"} ` and repo status, in
     /// id order, and where each of the two ends.
     labels: Vec<u8>,
     label_ends: Vec<(usize, usize)>,
-    /// The raw id, name and status of each host the arena was built from,
-    /// back to back in id order, and their lengths.
-    raw: Vec<u8>,
-    raw_lens: Vec<[usize; 3]>,
     /// Every host's gauge values, in id order.
     values: Vec<HostValues>,
     /// The last render: its output, its hosts' values, and where its host
@@ -70,11 +71,10 @@ pub struct Renderer {
     /// The protobuf writer, for `Format::Protobuf`.
     proto: ProtoWriter,
     /// Protobuf: each host's encoded `host_id` and `host` label fields,
-    /// then its `status` field, kept across scrapes like `labels`; their
-    /// ends, and the raw strings they were made from, per host in id order.
+    /// then its `status` field, kept across scrapes like `labels`, and
+    /// their ends, per host in id order.
     proto_labels: Vec<u8>,
     proto_ends: Vec<(usize, usize)>,
-    proto_raw: Vec<[(usize, usize); 3]>,
     /// Protobuf: each host's metric field's encoded length in a gauge
     /// family and in the status family, per host in id order.
     proto_lens: Vec<[usize; 2]>,
@@ -323,8 +323,9 @@ impl Renderer {
         std::mem::swap(&mut self.buf, &mut self.last.out);
         std::mem::swap(&mut self.values, &mut self.last.values);
         self.buf.clear();
+        let labels_kept = self.read_hosts(hosts, order_kept);
         if self.jobs.format() == Format::Protobuf {
-            self.render_protobuf(registry, snapshot, part);
+            self.render_protobuf(registry, snapshot, part, labels_kept);
             return &self.buf;
         }
 
@@ -332,25 +333,14 @@ impl Renderer {
             server_gauges(&mut self.buf, snapshot);
         }
 
-        // One pass over the hosts in id order (the only pass that reads the
-        // caller's rows, at random): their gauge values go to an array, and
-        // their escaped labels and repo status to an arena, which is kept
-        // from the last scrape when every host's id, name and status are
+        // The hosts' escaped labels and repo status go to an arena, kept
+        // from the last scrape while every host's id, name and status are
         // still what it was built from. The family passes below then read
-        // both sequentially and write the output once, straight into `buf`.
-        self.values.clear();
-        let mut labels_kept = order_kept && self.raw_lens.len() == self.order.len();
-        let mut raw = &self.raw[..];
-        for (j, &(_, i)) in self.order.iter().enumerate() {
-            let h = &hosts[i];
-            self.values.push(HostValues::of(h));
-            labels_kept = labels_kept && raw_unchanged(&mut raw, self.raw_lens[j], h);
-        }
+        // it and the values sequentially and write the output once,
+        // straight into `buf`.
         if !labels_kept {
             self.labels.clear();
             self.label_ends.clear();
-            self.raw.clear();
-            self.raw_lens.clear();
             for &(_, i) in &self.order {
                 let (labels, h) = (&mut self.labels, &hosts[i]);
                 labels.extend_from_slice(b"{host_id=\"");
@@ -362,10 +352,6 @@ impl Renderer {
                 let status = repo_status(h);
                 write_label_value(labels, status);
                 self.label_ends.push((labels_end, labels.len()));
-                for v in [h.id, h.name, status] {
-                    self.raw.extend_from_slice(v.as_bytes());
-                }
-                self.raw_lens.push([h.id.len(), h.name.len(), status.len()]);
             }
             // Room for `append_padded` to read whole chunks past the last host.
             self.labels.extend_from_slice(&[0; CHUNK]);
@@ -426,14 +412,49 @@ impl Renderer {
 }
 
 impl Renderer {
-    /// The same families in the protobuf exposition (`order` is sorted):
-    /// the server gauges, the host gauges, the job family with its native
-    /// buckets if it has them, then the registry's other families.
-    fn render_protobuf(&mut self, registry: &JobRegistry, s: &Snapshot<'_>, part: Partition) {
-        let kept = self.proto_labels_of(s);
+    /// The one pass over the hosts in id order (`order` is sorted), the
+    /// only one that reads the caller's rows, at random: their gauge values
+    /// go to `values`, and their ids, names and statuses are compared with
+    /// the last render's (`raw`). Returns whether every host's are
+    /// unchanged (the same hosts, in the same order: `order_kept` says the
+    /// order is): the label arena built from them is then still right.
+    /// Else `raw` takes the new ones.
+    fn read_hosts(&mut self, hosts: &[HostRow<'_>], order_kept: bool) -> bool {
         self.values.clear();
-        self.values
-            .extend(self.order.iter().map(|&(_, i)| HostValues::of(&s.hosts[i])));
+        let mut kept = order_kept && self.raw_lens.len() == self.order.len();
+        let mut raw = &self.raw[..];
+        for (j, &(_, i)) in self.order.iter().enumerate() {
+            let h = &hosts[i];
+            self.values.push(HostValues::of(h));
+            kept = kept && raw_unchanged(&mut raw, self.raw_lens[j], h);
+        }
+        if !kept {
+            self.raw.clear();
+            self.raw_lens.clear();
+            for &(_, i) in &self.order {
+                let h = &hosts[i];
+                let status = repo_status(h);
+                for v in [h.id, h.name, status] {
+                    self.raw.extend_from_slice(v.as_bytes());
+                }
+                self.raw_lens.push([h.id.len(), h.name.len(), status.len()]);
+            }
+        }
+        kept
+    }
+
+    /// The same families in the protobuf exposition (`order` is sorted,
+    /// `values` read; `kept`: the hosts' labels are unchanged): the server
+    /// gauges, the host gauges, the job family with its native buckets if
+    /// it has them, then the registry's other families.
+    fn render_protobuf(
+        &mut self,
+        registry: &JobRegistry,
+        s: &Snapshot<'_>,
+        part: Partition,
+        kept: bool,
+    ) {
+        self.proto_labels_of(s, kept);
         let (w, out) = (&mut self.proto, &mut self.buf);
         let (server, ends) = (&self.proto_server[..], self.proto_server_ends);
         // Server label fields `k`: `server[start(k)..ends[k]]`.
@@ -519,11 +540,11 @@ impl Renderer {
         }
     }
 
-    /// Encodes the server families' label fields into `proto_server`, and
-    /// each host's (in id order) into `proto_labels`, unless every host's
-    /// id, name and status are those they were encoded from last time:
-    /// returns whether they were. Both end with `CHUNK` bytes of padding.
-    fn proto_labels_of(&mut self, s: &Snapshot<'_>) -> bool {
+    /// Encodes the server families' label fields into `proto_server`,
+    /// and, unless the hosts' labels are `kept`, each host's (in id order)
+    /// into `proto_labels`, with their metric lengths. Both end with
+    /// `CHUNK` bytes of padding.
+    fn proto_labels_of(&mut self, s: &Snapshot<'_>, kept: bool) {
         self.proto_server.clear();
         for (k, severity) in ["info", "warning", "critical"].into_iter().enumerate() {
             put_labels(&mut self.proto_server, [("severity", severity)]);
@@ -540,50 +561,26 @@ impl Renderer {
         );
         self.proto_server_ends[3] = self.proto_server.len();
         self.proto_server.extend_from_slice(&[0; CHUNK]);
-
-        let arena = &self.proto_labels;
-        let kept = self.proto_raw.len() == self.order.len()
-            && self
-                .order
-                .iter()
-                .zip(&self.proto_raw)
-                .all(|(&(_, i), raw)| {
-                    let h = &s.hosts[i];
-                    [h.id, h.name, repo_status(h)]
-                        .iter()
-                        .zip(raw)
-                        .all(|(v, &(a, b))| &arena[a..b] == v.as_bytes())
-                });
         if kept {
-            return true;
+            return;
         }
         self.proto_labels.clear();
         self.proto_ends.clear();
-        self.proto_raw.clear();
         self.proto_lens.clear();
         for &(_, i) in &self.order {
             let h = &s.hosts[i];
             let labels = &mut self.proto_labels;
             let at = labels.len();
-            // Each value is the last bytes of its field.
-            let mut put = |name: &str, value: &str| {
-                put_labels(labels, [(name, value)]);
-                (labels.len() - value.len(), labels.len())
-            };
-            let raw = [
-                put("host_id", h.id),
-                put("host", h.name),
-                put("status", repo_status(h)),
-            ];
-            self.proto_ends.push((raw[1].1, raw[2].1));
-            self.proto_raw.push(raw);
+            put_labels(labels, [("host_id", h.id), ("host", h.name)]);
+            let host_end = labels.len();
+            put_labels(labels, [("status", repo_status(h))]);
+            self.proto_ends.push((host_end, labels.len()));
             self.proto_lens.push([
-                gauge_metric_len(raw[1].1 - at),
-                gauge_metric_len(raw[2].1 - at),
+                gauge_metric_len(host_end - at),
+                gauge_metric_len(labels.len() - at),
             ]);
         }
         self.proto_labels.extend_from_slice(&[0; CHUNK]);
-        false
     }
 }
 
