@@ -148,10 +148,11 @@ fn home(family: u64, fingerprint: u64) -> usize {
 }
 
 /// The places a tuple whose home is `at` may sit in, from its home on:
-/// the group of four (aligned on four) that holds `at`.
+/// the group of four (aligned on four) that holds `at`. (A range mapped,
+/// not an array: an array's iterator is built on the stack first.)
 #[inline]
-fn group(at: usize) -> [usize; 4] {
-    [at, at ^ 1, at ^ 2, at ^ 3]
+fn group(at: usize) -> impl Iterator<Item = usize> {
+    (0..4).map(move |k| at ^ k)
 }
 
 #[inline]
@@ -204,7 +205,7 @@ impl<M> Memo<M> {
             return None;
         };
         let at = home(family, probe.fingerprint);
-        let hit = group(at).into_iter().find_map(|place| {
+        let hit = group(at).find_map(|place| {
             let e = entries[place].as_ref()?;
             (e.probe.fingerprint == probe.fingerprint
                 && e.probe == *probe
@@ -282,7 +283,7 @@ impl<M> Places<M> {
             e.as_ref()
                 .is_none_or(|e| e.family == family && e.generation != generation)
         };
-        let place = if let Some(place) = group(at).into_iter().find(|&p| free(&entries[p])) {
+        let place = if let Some(place) = group(at).find(|&p| free(&entries[p])) {
             place
         } else {
             self.crowded = self.crowded.wrapping_add(1);
