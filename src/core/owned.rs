@@ -99,6 +99,11 @@ impl<'a, S: Sum> Owned<'a, S> {
     /// the second part, if any, starts at bucket `split`. Waits only for
     /// the owner's observation in flight.
     pub(crate) fn read_into(&self, pass: &mut [u64], acc: &mut [u64], sum: &mut S, split: usize) {
+        // Acquire: as in `read`. A shard never written (its slot's threads
+        // never observed here: most slots, in most series) adds nothing.
+        if self.at(COUNT).load(Ordering::Acquire) == 0 {
+            return;
+        }
         let s = match self.read(pass, split) {
             Some(s) => s,
             None => {

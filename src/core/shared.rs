@@ -97,6 +97,12 @@ impl<S: Sum> Shared<S> {
 
     /// Adds this shard's counts and sum, read exactly, into `acc` and `sum`.
     pub(crate) fn read_into(&self, acc: &mut [u64], sum: &mut S) {
+        // Relaxed, as below. A shard no observation ever started in (most
+        // series' shared shard: threads that own a slot never write here)
+        // adds nothing, and takes no lock.
+        if self.started.load(Ordering::Relaxed) & !HOT == 0 {
+            return;
+        }
         let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
         // Relaxed: only compared with our own last flip's count; an
         // observation that started after it is simply not in this read.
