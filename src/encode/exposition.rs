@@ -45,9 +45,13 @@ pub(crate) struct Exposition {
     /// Histogram reads: one pass, and the counts added up.
     pass: Vec<u64>,
     counts: Vec<u64>,
-    /// Each bound of the current histogram family, as written in `le`.
+    /// Each bucket's `le="…"} ` of the current histogram family (`+Inf`
+    /// last), back to back, and where each ends.
     les: Vec<u8>,
     le_ends: Vec<usize>,
+    /// The current histogram series' bucket lines' start:
+    /// `name_bucket{labels,` (no comma without labels).
+    bucket_start: Vec<u8>,
     /// Whether the current histogram family has a negative bound.
     negative_bound: bool,
 }
@@ -123,18 +127,21 @@ impl Exposition {
         self.les.clear();
         self.le_ends.clear();
         for &b in desc.bounds.iter() {
+            self.les.extend_from_slice(b"le=\"");
+            let at = self.les.len();
             write_go_g(&mut self.les, b);
             // OpenMetrics' canonical number: Go's `%g`, with `.0` when that
             // has neither a point nor an exponent (`1.0`, `300.0`, `1e+06`).
             if self.format == Format::OpenMetrics
-                && !self.les[*self.le_ends.last().unwrap_or(&0)..]
-                    .iter()
-                    .any(|&c| c == b'.' || c == b'e')
+                && !self.les[at..].iter().any(|&c| c == b'.' || c == b'e')
             {
                 self.les.extend_from_slice(b".0");
             }
+            self.les.extend_from_slice(b"\"} ");
             self.le_ends.push(self.les.len());
         }
+        self.les.extend_from_slice(b"le=\"+Inf\"} ");
+        self.le_ends.push(self.les.len());
         self.negative_bound = desc.bounds.first().is_some_and(|&b| b < 0.0);
     }
 
@@ -167,6 +174,7 @@ impl Exposition {
 
     /// OpenMetrics only: ` # {labels} value` for a cell that holds an
     /// exemplar, then the line feed.
+    #[inline]
     fn end_sample(&mut self, exemplar: Option<&Latest>) {
         if let (Format::OpenMetrics, Some(cell)) = (self.format, exemplar) {
             let out = &mut self.buf;
@@ -211,28 +219,31 @@ impl Visitor for Family<'_> {
         enc.labels(self.desc, values);
         enc.counts.fill(0);
         let sum = histogram.read(&mut enc.pass, &mut enc.counts);
+        // What every bucket line starts with, put together once.
+        let start = &mut enc.bucket_start;
+        start.clear();
+        start.extend_from_slice(name.as_bytes());
+        start.extend_from_slice(b"_bucket{");
+        if !enc.labels.is_empty() {
+            start.extend_from_slice(&enc.labels);
+            start.push(b',');
+        }
         let mut cumulative = 0u64;
         let mut le_start = 0;
-        for i in 0..=self.desc.bounds.len() {
+        for i in 0..enc.le_ends.len() {
+            let le_end = enc.le_ends[i];
             cumulative = cumulative.wrapping_add(enc.counts[i]);
             let out = &mut enc.buf;
-            out.extend_from_slice(name.as_bytes());
-            out.extend_from_slice(b"_bucket{");
-            if !enc.labels.is_empty() {
-                out.extend_from_slice(&enc.labels);
-                out.push(b',');
-            }
-            out.extend_from_slice(b"le=\"");
-            match enc.le_ends.get(i) {
-                Some(&end) => {
-                    out.extend_from_slice(&enc.les[le_start..end]);
-                    le_start = end;
-                }
-                None => out.extend_from_slice(b"+Inf"),
-            }
-            out.extend_from_slice(b"\"} ");
+            out.extend_from_slice(&enc.bucket_start);
+            out.extend_from_slice(&enc.les[le_start..le_end]);
+            le_start = le_end;
             write_u64(out, cumulative);
-            enc.end_sample(histogram.exemplar(i));
+            // Only OpenMetrics shows exemplars: the text format skips the read.
+            if enc.format == Format::OpenMetrics {
+                enc.end_sample(histogram.exemplar(i));
+            } else {
+                out.push(b'\n');
+            }
         }
         // OpenMetrics writes `_sum` only where it is a counter: no negative
         // bound, and not negative or NaN now; `_count` only beside it.
