@@ -29,8 +29,8 @@
 //! nothing. Once the index holds a sixteenth of the main table's size in
 //! removed series (at least 32), the removal merges: removing 1,000 of
 //! 10,000 series one by one went from 100 ms (a copy of the main table
-//! each) to 0.5 to 0.85 ms (`remove/*` in the `compare` bench;
-//! prometheus-client: 0.16 to 0.26 ms).
+//! each) to 0.23 to 0.37 ms (`remove/*` in the `compare` bench, two runs;
+//! prometheus-client: 0.24 ms).
 //!
 //! The exposition's order (byte order of the tuples) is not kept by the
 //! tables: a scrape sorts the family once per version (every add, removal
@@ -589,9 +589,9 @@ impl<M> SeriesIndex<M> {
     }
 
     fn lock(&self) -> crate::core::sync::MutexGuard<'_, Writer<M>> {
-        // The tables are only ever replaced whole, and the counts change
-        // after the tables they count, so a panic while holding the lock
-        // cannot leave one half-written: poisoning is moot.
+        // The tables are only ever replaced whole, and nothing between a
+        // change and its counts' update can panic (a failed allocation
+        // aborts), so no holder leaves them half-written: poisoning is moot.
         let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         writer.retired.sweep();
         writer
