@@ -99,12 +99,15 @@ impl<'a, S: Sum> Owned<'a, S> {
     /// the second part, if any, starts at bucket `split`. Waits only for
     /// the owner's observation in flight.
     pub(crate) fn read_into(&self, pass: &mut [u64], acc: &mut [u64], sum: &mut S, split: usize) {
-        // Acquire: as in `read`. A shard never written (its slot's threads
-        // never observed here: most slots, in most series) adds nothing.
-        if self.at(COUNT).load(Ordering::Acquire) == 0 {
+        // Acquire: pairs with the owner's Release store of the count (see
+        // `pass`). A shard never written (its slot's threads never observed
+        // here: most slots, in most series) adds nothing; a count, once
+        // above zero, stays so, so the retries below need no such check.
+        let count = self.at(COUNT).load(Ordering::Acquire);
+        if count == 0 {
             return;
         }
-        let s = match self.read(pass, split) {
+        let s = match self.pass(count, pass, split) {
             Some(s) => s,
             None => {
                 // Relaxed: progress only (see `try_record`), as the
@@ -127,16 +130,18 @@ impl<'a, S: Sum> Owned<'a, S> {
         *sum += s;
     }
 
-    /// One pass into `out`: the sum, if the counts of each part (before and
-    /// from `split`) are exactly those of the first `count` observations.
+    /// One pass into `out` after a fresh load of the count.
     fn read(&self, out: &mut [u64], split: usize) -> Option<S> {
-        // Acquire: pairs with the owner's Release store of the count.
-        let count = self.at(COUNT).load(Ordering::Acquire);
-        if count == 0 {
-            // Never written: this slot's thread never observed here.
-            out.fill(0);
-            return Some(S::default());
-        }
+        // Acquire: as in `read_into`.
+        self.pass(self.at(COUNT).load(Ordering::Acquire), out, split)
+    }
+
+    /// One pass into `out`: the sum, if the counts of each part (before and
+    /// from `split`) are exactly those of the first `count` observations,
+    /// `count` loaded with Acquire (pairing with the owner's Release store
+    /// of the count, so the first `count` observations' writes are
+    /// visible).
+    fn pass(&self, count: u64, out: &mut [u64], split: usize) -> Option<S> {
         // Acquire: pairs with the owner's Release store of the sum, so a sum
         // from a later observation shows in the counters loaded next.
         let (lo, hi) = self.sum_words();
