@@ -43,13 +43,13 @@
 //! | --- | --- |
 //! | one owned shard: observation count, reader hint, 2 sum words, 10 bucket counters = 112 bytes, in one [`CachePadded`] line of 128 (x86_64, aarch64) | 128 × slots |
 //! | the shared shard: two halves of 13 words (one line each), its header (start counter, the readers' lock) and the last read | 256 + 96 + 80 |
-//! | the series header in its `Arc` (shard pointers, bounds pointer, hash, the label values: inline up to 52 bytes); the bounds in nanoseconds are the family's, shared by its series | 144 |
+//! | the series header in its `Arc` (shard pointers, the bounds' pointer and length, hash, the label values: inline up to 52 bytes); the bounds in nanoseconds are the family's, shared by its series | 152 |
 //! | its entries in the family's index (hash table slot + its place in the scrape's order) | ≈ 17 |
 //!
-//! On a 2-core machine (4 slots) that is **≈ 1,110 bytes** per series,
+//! On a 2-core machine (4 slots) that is **≈ 1,120 bytes** per series,
 //! its label values included; on 8 cores (16 slots) ≈ 2.6 kB; at the 64-slot cap
 //! ≈ 8.8 kB. With the default limit of [`DEFAULT_MAX_SERIES`] series the
-//! worst case on 8 cores is about 2.7 MB (1,024 × 2,641 bytes). The
+//! worst case on 8 cores is about 2.7 MB (1,024 × 2,649 bytes). The
 //! `family_memory_is_as_documented` test checks the struct sizes.
 //!
 //! Each thread also keeps a memo of 40 KiB per metric kind it observes

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use crate::core::latest::Latest;
 use crate::core::shards::Shards;
-use crate::core::sync::StdArc;
+use crate::family::bounds::Bounds;
 use crate::family::exemplar::{Exemplar, Exemplars};
-use crate::family::histogram::{bucket_of, cumulative, total};
+use crate::family::histogram::{cumulative, total};
 use crate::family::metric::ReadHistogram;
 use crate::family::native_nanos::NativeNanos;
 use crate::family::NativeHistogramValue;
@@ -41,7 +41,7 @@ pub struct DurationHistogram {
     /// The bounds in nanoseconds: an integer duration is at most bound `b`
     /// seconds exactly when it is at most `⌊b · 10⁹⌋` nanoseconds. The
     /// family's, shared by its series.
-    bounds: StdArc<[u64]>,
+    bounds: Bounds<u64>,
     shards: Shards<u128>,
     /// The latest exemplar of each bucket, from the first one on.
     exemplars: Exemplars,
@@ -55,7 +55,7 @@ impl DurationHistogram {
     /// non-negative and strictly increasing (checked at registration, and
     /// made by [`nanos_of_bounds`]); `native`, the family's native part
     /// (made for the same bounds).
-    pub(crate) fn new(bounds: StdArc<[u64]>, native: Option<NativeNanos>) -> Self {
+    pub(crate) fn new(bounds: Bounds<u64>, native: Option<NativeNanos>) -> Self {
         let counters = native.as_ref().map_or(0, |n| n.buckets().counters());
         DurationHistogram {
             shards: Shards::with_parts(bounds.len() + 1, counters),
@@ -96,7 +96,7 @@ impl DurationHistogram {
     fn record(&self, nanos: u64) -> usize {
         match &self.native {
             None => {
-                let bucket = bucket_of(&self.bounds, nanos);
+                let bucket = self.bounds.bucket(nanos);
                 self.shards.record(bucket, u128::from(nanos));
                 bucket
             }
@@ -112,7 +112,7 @@ impl DurationHistogram {
         let counter = native.counter(nanos);
         let bucket = native
             .classic(counter)
-            .unwrap_or_else(|| bucket_of(&self.bounds, nanos));
+            .unwrap_or_else(|| self.bounds.bucket(nanos));
         self.shards.record2(bucket, counter, u128::from(nanos));
         bucket
     }
@@ -179,8 +179,10 @@ pub(crate) fn nanos_of_bound(b: f64) -> u64 {
 
 /// The nanoseconds of bounds in seconds, as [`DurationHistogram::new`]
 /// takes them (a family makes them once for all its series).
-pub(crate) fn nanos_of_bounds(seconds: &[f64]) -> StdArc<[u64]> {
-    seconds.iter().map(|&b| nanos_of_bound(b)).collect()
+pub(crate) fn nanos_of_bounds(seconds: &[f64]) -> Bounds<u64> {
+    let nanos: Vec<u64> = seconds.iter().map(|&b| nanos_of_bound(b)).collect();
+    // No observation exceeds `MAX_OBSERVATION_NANOS`, below the padding.
+    Bounds::new(&nanos, u64::MAX)
 }
 
 /// Nanoseconds of a `Duration`, saturating at [`MAX_OBSERVATION_NANOS`].
@@ -229,11 +231,11 @@ mod tests {
         assert_eq!(h.bounds[..], [1_000_000_000, 5_000_000_000, 250_000_000]);
         let h = DurationHistogram::new(nanos_of_bounds(&[0.005, 1.0, 86400.0]), None);
         for (i, &b) in h.bounds.iter().enumerate() {
-            assert_eq!(bucket_of(&h.bounds, b), i);
-            assert_eq!(bucket_of(&h.bounds, b + 1), i + 1);
+            assert_eq!(h.bounds.bucket(b), i);
+            assert_eq!(h.bounds.bucket(b + 1), i + 1);
         }
-        assert_eq!(bucket_of(&h.bounds, 0), 0);
-        assert_eq!(bucket_of(&h.bounds, MAX_OBSERVATION_NANOS), 3);
+        assert_eq!(h.bounds.bucket(0), 0);
+        assert_eq!(h.bounds.bucket(MAX_OBSERVATION_NANOS), 3);
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::ops::Deref;
 
 use crate::core::columns::Columns;
 use crate::core::sync::{Arc, StdArc};
+use crate::family::bounds::Bounds;
 use crate::family::classic_map::ClassicMap;
 use crate::family::index::{Series, SeriesIndex};
 use crate::family::metric::{Kind, Metric, Values, Visitor};
@@ -26,10 +27,10 @@ pub struct Desc {
     /// A histogram's bounds; empty for the other kinds. Every series of
     /// the family shares them (and their nanoseconds, for durations), so
     /// a bucket search reads lines that are hot for all of them.
-    pub(crate) bounds: StdArc<[f64]>,
+    pub(crate) bounds: Bounds<f64>,
     /// The bounds as nanoseconds (see `duration.rs`), for duration
     /// histograms.
-    pub(crate) bounds_nanos: StdArc<[u64]>,
+    pub(crate) bounds_nanos: Bounds<u64>,
     /// A native histogram's exponential buckets.
     pub(crate) native: Option<Native>,
     /// A native family's classic bucket of each native counter, made once

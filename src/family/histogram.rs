@@ -1,7 +1,7 @@
 //! A histogram on a bucket ladder of the caller's choice.
 
 use crate::core::shards::Shards;
-use crate::core::sync::StdArc;
+use crate::family::bounds::Bounds;
 use crate::family::exemplar::{Exemplar, Exemplars};
 
 /// A histogram's counts: per-bucket counters and the sum of the observed
@@ -33,7 +33,7 @@ use crate::family::exemplar::{Exemplar, Exemplars};
 /// ```
 pub struct Histogram {
     /// The family's bounds, shared by its series.
-    bounds: StdArc<[f64]>,
+    bounds: Bounds<f64>,
     shards: Shards<f64>,
     /// The latest exemplar of each bucket, from the first one on.
     pub(crate) exemplars: Exemplars,
@@ -41,7 +41,7 @@ pub struct Histogram {
 
 impl Histogram {
     /// `bounds`: finite, strictly increasing (checked at registration).
-    pub(crate) fn new(bounds: StdArc<[f64]>) -> Self {
+    pub(crate) fn new(bounds: Bounds<f64>) -> Self {
         Histogram {
             shards: Shards::new(bounds.len() + 1),
             exemplars: Exemplars::new(bounds.len() + 1),
@@ -53,7 +53,7 @@ impl Histogram {
     /// that bound's bucket; NaN counts in `+Inf` (and makes the sum NaN).
     #[inline]
     pub fn observe(&self, v: f64) {
-        self.shards.record(bucket_of(&self.bounds, v), v);
+        self.shards.record(self.bounds.bucket(v), v);
     }
 
     /// Records `v` and makes `exemplar` the latest of `v`'s bucket, as the
@@ -61,7 +61,7 @@ impl Histogram {
     /// exemplar allocates its cells (128 bytes a bucket).
     #[inline]
     pub fn observe_with_exemplar(&self, v: f64, exemplar: &Exemplar<'_>) {
-        let bucket = bucket_of(&self.bounds, v);
+        let bucket = self.bounds.bucket(v);
         self.shards.record(bucket, v);
         if let Some(cell) = self.exemplars.cell(bucket, self.bounds.len() + 1) {
             exemplar.store(cell, v);
@@ -137,36 +137,4 @@ pub(crate) fn cumulative(buckets: &[u64]) -> Vec<u64> {
 /// The sum of per-bucket counts.
 pub(crate) fn total(buckets: &[u64]) -> u64 {
     buckets.iter().fold(0, |a, c| a.wrapping_add(*c))
-}
-
-/// The bucket of `v` on strictly increasing `bounds`: the first bound at or
-/// above it, or `+Inf` (also for a NaN, which no bound is at or above).
-#[inline]
-pub(crate) fn bucket_of<T: PartialOrd + Copy>(bounds: &[T], v: T) -> usize {
-    // "Not at or above `v`": below it, or unordered with it (NaN).
-    let below = |b: &T| !b.ge(&v);
-    if bounds.len() <= 16 {
-        // A branch-free count, faster here than a binary search.
-        bounds.iter().map(|b| usize::from(below(b))).sum()
-    } else {
-        bounds.partition_point(below)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::bucket_of;
-
-    #[test]
-    fn linear_and_binary_searches_agree() {
-        let small: Vec<f64> = (1..=16).map(f64::from).collect();
-        let large: Vec<f64> = (1..=40).map(f64::from).collect();
-        for bounds in [&small, &large] {
-            assert_eq!(bucket_of(bounds, 0.5), 0);
-            assert_eq!(bucket_of(bounds, 1.0), 0, "on a bound: that bucket");
-            assert_eq!(bucket_of(bounds, 1.5), 1);
-            assert_eq!(bucket_of(bounds, 1e9), bounds.len());
-            assert_eq!(bucket_of(bounds, f64::NAN), bounds.len(), "NaN: +Inf");
-        }
-    }
 }

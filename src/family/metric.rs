@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 
 use crate::core::latest::Latest;
-use crate::core::sync::{thread_local, LocalKey, StdArc};
+use crate::core::sync::{thread_local, LocalKey};
 use crate::family::classic_map::ClassicMap;
 use crate::family::family::Desc;
 use crate::family::memo::Memo;
@@ -159,7 +159,7 @@ impl Metric for Histogram {}
 impl sealed::Sealed for Histogram {
     const KIND: Kind = Kind::Histogram;
     fn make(desc: &Desc) -> Self {
-        Histogram::new(StdArc::clone(&desc.bounds))
+        Histogram::new(desc.bounds.clone())
     }
     fn visit(&self, values: Values<'_>, visitor: &mut dyn Visitor) {
         visitor.histogram(values, self);
@@ -199,7 +199,7 @@ impl sealed::Sealed for NativeHistogram {
     fn make(desc: &Desc) -> Self {
         // Native families are registered with their `Native`.
         let native = desc.native.as_ref().expect("a native family");
-        NativeHistogram::new(StdArc::clone(&desc.bounds), native, native_map(desc))
+        NativeHistogram::new(desc.bounds.clone(), native, native_map(desc))
     }
     fn visit(&self, values: Values<'_>, visitor: &mut dyn Visitor) {
         visitor.histogram(values, self);
@@ -230,7 +230,7 @@ impl sealed::Sealed for DurationHistogram {
             .native
             .as_ref()
             .map(|n| NativeNanos::new(n, native_map(desc)));
-        DurationHistogram::new(StdArc::clone(&desc.bounds_nanos), native)
+        DurationHistogram::new(desc.bounds_nanos.clone(), native)
     }
     fn visit(&self, values: Values<'_>, visitor: &mut dyn Visitor) {
         visitor.histogram(values, self);

@@ -1,6 +1,7 @@
 //! Metric families: counters, gauges and histograms with labels and
 //! buckets of the caller's choice, in a [`Registry`].
 
+mod bounds;
 mod classic_map;
 mod collector;
 mod counter;

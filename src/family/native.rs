@@ -5,10 +5,10 @@
 use std::fmt;
 
 use crate::core::shards::Shards;
-use crate::core::sync::StdArc;
+use crate::family::bounds::Bounds;
 use crate::family::classic_map::{edges, ClassicMap};
 use crate::family::exponential::{self, Ladder, MAX_SCHEMA, MIN_SCHEMA};
-use crate::family::histogram::{bucket_of, cumulative, total};
+use crate::family::histogram::{cumulative, total};
 use crate::family::RegisterError;
 
 /// The exponential buckets of a native histogram family: their schema, the
@@ -168,7 +168,7 @@ const FIRST: usize = 2;
 /// ```
 pub struct NativeHistogram {
     /// The family's classic bounds, shared by its series.
-    bounds: StdArc<[f64]>,
+    bounds: Bounds<f64>,
     native: NativeBuckets,
     /// The classic bucket of each native counter, where it has one.
     map: ClassicMap,
@@ -247,7 +247,7 @@ impl NativeBuckets {
     /// The classic bucket of each counter of the part, for the classic
     /// `bounds`: made from each counter's exact range of values, found by
     /// a search of the positive `f64`s (whose bits order them).
-    pub(crate) fn classic_map(&self, bounds: &[f64]) -> ClassicMap {
+    pub(crate) fn classic_map(&self, bounds: &Bounds<f64>) -> ClassicMap {
         let value = f64::from_bits;
         let edges = self.positive_edges();
         // The positive values (0 and +Inf included) each counter takes.
@@ -255,7 +255,7 @@ impl NativeBuckets {
             let (from, to) = (edges[c], edges[c + 1]);
             (from < to).then(|| (value(from), value(to - 1)))
         };
-        let classic = |v: f64| bucket_of(bounds, v);
+        let classic = |v: f64| bounds.bucket(v);
         ClassicMap::new(self.counters(), |c| match c {
             NONE => None, // NaN, and negatives without negative buckets
             // [-threshold, threshold].
@@ -337,7 +337,7 @@ impl NativeBuckets {
 impl NativeHistogram {
     /// `bounds` and `native`: checked at registration; `map`, the
     /// family's, from [`NativeBuckets::classic_map`].
-    pub(crate) fn new(bounds: StdArc<[f64]>, native: &Native, map: ClassicMap) -> Self {
+    pub(crate) fn new(bounds: Bounds<f64>, native: &Native, map: ClassicMap) -> Self {
         let native = NativeBuckets::new(native);
         NativeHistogram {
             shards: Shards::with_parts(bounds.len() + 1, native.counters()),
@@ -354,7 +354,7 @@ impl NativeHistogram {
         let classic = self
             .map
             .get(counter)
-            .unwrap_or_else(|| bucket_of(&self.bounds, v));
+            .unwrap_or_else(|| self.bounds.bucket(v));
         self.shards.record2(classic, counter, v);
     }
 
@@ -487,8 +487,9 @@ mod tests {
 
     fn histogram(native: Native) -> NativeHistogram {
         native.check().unwrap();
-        let map = NativeBuckets::new(&native).classic_map(&[1.0, 10.0]);
-        NativeHistogram::new(StdArc::from([1.0, 10.0]), &native, map)
+        let bounds = Bounds::new(&[1.0, 10.0], f64::INFINITY);
+        let map = NativeBuckets::new(&native).classic_map(&bounds);
+        NativeHistogram::new(bounds, &native, map)
     }
 
     /// Every counter's edges (either sign), values at and beside each
@@ -496,14 +497,17 @@ mod tests {
     /// bounds give.
     #[test]
     fn the_classic_map_agrees_with_the_bounds() {
-        let bounds = [-5.0, -0.5, 0.0, 0.005, 1.0, 5.0, 30.0, 300.0, 86400.0];
+        let bounds = Bounds::new(
+            &[-5.0, -0.5, 0.0, 0.005, 1.0, 5.0, 30.0, 300.0, 86400.0],
+            f64::INFINITY,
+        );
         for schema in [-4, -1, 0, 3, 8] {
             for native in [Native::new(0.001, 1e6), Native::new(0.001, 1e6).negative()] {
                 let part = NativeBuckets::new(&native.schema(schema));
                 let map = part.classic_map(&bounds);
                 let check = |v: f64| {
                     if let Some(classic) = map.get(part.bucket(v)) {
-                        assert_eq!(classic, bucket_of(&bounds, v), "{v}, schema {schema}");
+                        assert_eq!(classic, bounds.bucket(v), "{v}, schema {schema}");
                     }
                 };
                 let inf = f64::INFINITY.to_bits();
@@ -515,7 +519,7 @@ mod tests {
                         check(-v);
                     }
                 }
-                for b in bounds {
+                for &b in bounds.iter() {
                     let x = f64::to_bits(b);
                     for v in [b, f64::from_bits(x + 1), f64::from_bits(x.wrapping_sub(1))] {
                         check(v);

@@ -4,9 +4,8 @@
 //! where the family's [`ClassicMap`] settles it.
 
 use crate::family::classic_map::{edges, ClassicMap};
-use crate::family::duration::nanos_of_bound;
+use crate::family::duration::{nanos_of_bound, nanos_of_bounds};
 use crate::family::exponential::NanosLadder;
-use crate::family::histogram::bucket_of;
 use crate::family::native::{NativeBuckets, ZERO};
 use crate::family::Native;
 
@@ -40,7 +39,7 @@ impl NativeNanos {
     /// classic bounds `seconds` (each compared in nanoseconds, as the
     /// duration histogram compares them).
     pub(crate) fn classic_map(native: &Native, seconds: &[f64]) -> ClassicMap {
-        let bounds: Vec<u64> = seconds.iter().map(|&b| nanos_of_bound(b)).collect();
+        let bounds = nanos_of_bounds(seconds);
         let part = NativeNanos::new(native, ClassicMap::none());
         // `counter` never decreases with the duration, so each counter
         // takes one range of durations.
@@ -48,7 +47,7 @@ impl NativeNanos {
         let edges = edges(counters, END, |n| part.counter(n));
         ClassicMap::new(counters, |c| {
             let (from, to) = (edges[c], edges[c + 1]);
-            (from < to).then(|| (bucket_of(&bounds, from), bucket_of(&bounds, to - 1)))
+            (from < to).then(|| (bounds.bucket(from), bounds.bucket(to - 1)))
         })
     }
 
@@ -86,13 +85,13 @@ mod tests {
         let seconds = [
             0.005, 0.01, 1.0, 5.0, 30.0, 60.0, 300.0, 1800.0, 3600.0, 86400.0,
         ];
-        let bounds: Vec<u64> = seconds.iter().map(|&b| nanos_of_bound(b)).collect();
+        let bounds = nanos_of_bounds(&seconds);
         for schema in [-4, -1, 0, 1, 3, 8] {
             let native = Native::new(0.001, 1_048_576.0).schema(schema);
             let part = NativeNanos::new(&native, NativeNanos::classic_map(&native, &seconds));
             let check = |n: u64| {
                 if let Some(classic) = part.classic(part.counter(n)) {
-                    assert_eq!(classic, bucket_of(&bounds, n), "{n} ns, schema {schema}");
+                    assert_eq!(classic, bounds.bucket(n), "{n} ns, schema {schema}");
                 }
             };
             let edges = edges(part.buckets().counters(), END, |n| part.counter(n));
@@ -101,7 +100,7 @@ mod tests {
                     check(n.min(i64::MAX as u64));
                 }
             }
-            for &b in &bounds {
+            for &b in bounds.iter() {
                 (b - 2..=b + 2).for_each(check);
             }
             let mut n = 1u64;

@@ -5,6 +5,7 @@ use std::marker::PhantomData;
 
 use crate::core::columns::Columns;
 use crate::core::sync::{Arc, Loaded, Mutex, StdArc, SwapCell};
+use crate::family::bounds::Bounds;
 use crate::family::collector::{Collected, Emit};
 use crate::family::duration::nanos_of_bounds;
 use crate::family::family::{Collect, Desc, Family, Inner};
@@ -261,7 +262,7 @@ impl Registry {
                 .iter()
                 .map(|(n, v)| (Box::from(*n), Box::from(*v)))
                 .collect(),
-            bounds: bounds.into(),
+            bounds: Bounds::new(bounds, f64::INFINITY),
             bounds_nanos: nanos_of_bounds(bounds),
             native: None,
             native_map: None,
