@@ -10,6 +10,8 @@
 //!   read from 1024 job records that own their label `String`s (as a
 //!   service's records do); `*_wide256`: 256 distinct pairs cycling;
 //!   `*_wide2048`: 2,048 distinct pairs picked at random.
+//! * `ladder/*/N`: one histogram handle, values spread over a ladder of N
+//!   bounds: the bucket search alone.
 //! * `contended/*/T`: T threads (1 or 2) each make 10,000 observations into
 //!   the *same* series per iteration; throughput in observations.
 //! * `render/*/N`: N hosts (six per-host gauge families plus repo status)
@@ -1075,6 +1077,57 @@ fn render(c: &mut Criterion) {
     g.finish();
 }
 
+/// One histogram handle observing 64 values spread over a ladder of `n`
+/// bounds (1 ms × 1.5ᵏ), one value a call: the bucket search, for ladders
+/// shorter and longer than the job ladder.
+fn ladder(c: &mut Criterion) {
+    let mut g = c.benchmark_group("ladder");
+    for n in [11usize, 25, 40, 63] {
+        let bounds: Vec<f64> = (0..n).map(|k| 0.001 * 1.5f64.powi(k as i32)).collect();
+        // Spread over every bucket, `+Inf` included, in a scrambled order.
+        let values: Vec<f64> = (0..64)
+            .map(|j| 0.001 * 1.5f64.powf(((j * 37) % 64) as f64 * (n + 1) as f64 / 64.0 - 0.5))
+            .collect();
+        let mut i = 0usize;
+
+        let registry = rm_metrics::Registry::new();
+        let h = registry
+            .histogram(
+                rm_metrics::Opts::new("latency", "Latency."),
+                ["route"],
+                &bounds,
+            )
+            .unwrap()
+            .with(["/a"]);
+        g.bench_function(BenchmarkId::new("rm_metrics", n), |b| {
+            b.iter(|| {
+                h.observe(black_box(values[i % 64]));
+                i = i.wrapping_add(1);
+            })
+        });
+
+        let h = prometheus::Histogram::with_opts(
+            prometheus::HistogramOpts::new("latency", "Latency.").buckets(bounds.clone()),
+        )
+        .unwrap();
+        g.bench_function(BenchmarkId::new("prometheus", n), |b| {
+            b.iter(|| {
+                h.observe(black_box(values[i % 64]));
+                i = i.wrapping_add(1);
+            })
+        });
+
+        let h = prometheus_client::metrics::histogram::Histogram::new(bounds.iter().copied());
+        g.bench_function(BenchmarkId::new("prometheus_client", n), |b| {
+            b.iter(|| {
+                h.observe(black_box(values[i % 64]));
+                i = i.wrapping_add(1);
+            })
+        });
+    }
+    g.finish();
+}
+
 /// A counter family of one label, `requests{route}`, each of `routes`
 /// counted once (so each is added): rm-metrics.
 fn rm_routes(
@@ -1218,6 +1271,7 @@ mod workloads;
 criterion_group!(
     benches,
     observe,
+    ladder,
     contended,
     render,
     add,

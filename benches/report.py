@@ -77,6 +77,15 @@ def main():
     for lib in ["rm_metrics", "copy_floor"]:
         out.append(f"| `{lib}/100000` | {fmt_ns(ren[(lib, 100000)])} | (peers not run at this size) |")
 
+    out += ["", "### ladder (one histogram handle, one observation per iteration, values spread over N bounds)", "",
+            "| N | rm_metrics | prometheus | prometheus_client | prometheus / rm | prometheus_client / rm |",
+            "| ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for n in [11, 25, 40, 63]:
+        lad = {lib: median_ns("ladder", f"{lib}/{n}") for lib in ["rm_metrics", "prometheus", "prometheus_client"]}
+        rm = lad["rm_metrics"]
+        out.append(f"| {n} | {fmt_ns(rm)} | {fmt_ns(lad['prometheus'])} | {fmt_ns(lad['prometheus_client'])} | "
+                   f"{lad['prometheus'] / rm:.2f} | {lad['prometheus_client'] / rm:.2f} |")
+
     out += ["", "### add (a fresh counter family, then N new label values, each counted once)", "",
             "| id | median | per series | × prometheus_client at the same N |", "| --- | ---: | ---: | ---: |"]
     for n in [1000, 10000]:
