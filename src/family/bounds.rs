@@ -76,7 +76,7 @@ impl<T: PartialOrd + Copy> Bounds<T> {
         let t = &self.table[..];
         if t.len() <= 16 {
             // Up to 16 bounds, the table is the bounds: a count of those
-            // below, without a branch (and vectorized for `f64`).
+            // below, without a branch.
             return t.iter().map(below).sum();
         }
         let i = if let Ok(t) = <&[T; 32]>::try_from(t) {
