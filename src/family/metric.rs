@@ -222,7 +222,7 @@ impl sealed::Sealed for DurationHistogram {
         let map = desc
             .native
             .as_ref()
-            .map(|n| NativeNanos::classic_map(n, &desc.bounds));
+            .map(|n| NativeNanos::classic_map(n, &desc.bounds_nanos));
         desc.native_map = map;
     }
     fn make(desc: &Desc) -> Self {

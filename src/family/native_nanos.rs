@@ -3,8 +3,9 @@
 //! division into seconds), and its classic bucket read from that counter
 //! where the family's [`ClassicMap`] settles it.
 
+use crate::family::bounds::Bounds;
 use crate::family::classic_map::{edges, ClassicMap};
-use crate::family::duration::{nanos_of_bound, nanos_of_bounds};
+use crate::family::duration::nanos_of_bound;
 use crate::family::exponential::NanosLadder;
 use crate::family::native::{NativeBuckets, ZERO};
 use crate::family::Native;
@@ -36,10 +37,9 @@ impl NativeNanos {
     }
 
     /// The map of a family with the native buckets `native` and the
-    /// classic bounds `seconds` (each compared in nanoseconds, as the
+    /// classic bounds `bounds`, in nanoseconds (the family's, as the
     /// duration histogram compares them).
-    pub(crate) fn classic_map(native: &Native, seconds: &[f64]) -> ClassicMap {
-        let bounds = nanos_of_bounds(seconds);
+    pub(crate) fn classic_map(native: &Native, bounds: &Bounds<u64>) -> ClassicMap {
         let part = NativeNanos::new(native, ClassicMap::none());
         // `counter` never decreases with the duration, so each counter
         // takes one range of durations.
@@ -85,10 +85,10 @@ mod tests {
         let seconds = [
             0.005, 0.01, 1.0, 5.0, 30.0, 60.0, 300.0, 1800.0, 3600.0, 86400.0,
         ];
-        let bounds = nanos_of_bounds(&seconds);
+        let bounds = crate::family::duration::nanos_of_bounds(&seconds);
         for schema in [-4, -1, 0, 1, 3, 8] {
             let native = Native::new(0.001, 1_048_576.0).schema(schema);
-            let part = NativeNanos::new(&native, NativeNanos::classic_map(&native, &seconds));
+            let part = NativeNanos::new(&native, NativeNanos::classic_map(&native, &bounds));
             let check = |n: u64| {
                 if let Some(classic) = part.classic(part.counter(n)) {
                     assert_eq!(classic, bounds.bucket(n), "{n} ns, schema {schema}");
