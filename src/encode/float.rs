@@ -14,6 +14,15 @@ pub(crate) fn write_go_g(out: &mut Vec<u8>, v: f64) {
         out.extend_from_slice(digits.format(v as i32).as_bytes());
         return;
     }
+    // Other values of magnitude in [10^-4, 10^6) (a decimal exponent in
+    // `-4..=5`, plain decimal in Go's layout): ryu writes their shortest
+    // digits in the same layout, so its text is the answer (sums and
+    // quantiles of seconds; the test `plain_decimals_as_the_general_path`
+    // checks it against the layout of `write_shortest`).
+    if (1e-4..1e6).contains(&v.abs()) {
+        out.extend_from_slice(ryu::Buffer::new().format_finite(v).as_bytes());
+        return;
+    }
     write_shortest(out, v);
 }
 
@@ -155,6 +164,57 @@ mod tests {
             x ^= x >> 7;
             x ^= x << 17;
             values.push((x % 2_000_000) as f64 - 1e6);
+        }
+        for v in values {
+            let (mut fast, mut general) = (Vec::new(), Vec::new());
+            write_go_g(&mut fast, v);
+            super::write_shortest(&mut general, v);
+            assert_eq!(fast, general, "{v:?}");
+        }
+    }
+
+    /// Non-whole values in the plain-decimal range: ryu's text is what the
+    /// general path lays out, across the range and at both of its ends
+    /// (and values just outside it take the general path).
+    #[test]
+    fn plain_decimals_as_the_general_path() {
+        let mut values = vec![
+            1e-4,
+            -1e-4,
+            f64::from_bits(1e-4f64.to_bits() + 1),
+            f64::from_bits(1e-4f64.to_bits() - 1),
+            f64::from_bits(1e6f64.to_bits() - 1),
+            1e6 - 1e-10,
+            999_999.5,
+            0.1,
+            0.5,
+            1.5,
+            123.456,
+            0.000_123_456_789_012_345_67,
+            1.0 / 3.0,
+            -2.0 / 3.0,
+            // Just outside: the general path's exponent layout.
+            9.999e-5,
+            -5e-5,
+            1.5e-5,
+            1e6 + 0.5,
+            1.5e7,
+            1.5e16,
+        ];
+        values.extend((-4..6).map(|k| 1.5 * 10f64.powi(k)));
+        // Random bit patterns, kept if in range: every exponent and
+        // mantissa shape ryu meets there.
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        while values.len() < 200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let v = f64::from_bits(x);
+            if (1e-4..1e6).contains(&v.abs()) {
+                values.push(v);
+            }
+            // And values of few digits, as measured sums are.
+            values.push((x % 100_000_000) as f64 / 1e3 - 5e4);
         }
         for v in values {
             let (mut fast, mut general) = (Vec::new(), Vec::new());
