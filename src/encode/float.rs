@@ -202,8 +202,8 @@ mod tests {
             1.5e16,
         ];
         values.extend((-4..6).map(|k| 1.5 * 10f64.powi(k)));
-        // Random bit patterns, kept if in range: every exponent and
-        // mantissa shape ryu meets there.
+        // Random bit patterns, kept if in range: the binary exponents of
+        // the range, with random mantissas.
         let mut x = 0x2545_f491_4f6c_dd1du64;
         while values.len() < 200_000 {
             x ^= x << 13;
