@@ -25,16 +25,17 @@
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Barrier};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use rm_metrics::{
     AlertCounts, BuildInfo, Exemplar, Format, HostRow, JobRegistry, Renderer, Snapshot,
     BUCKET_BOUNDS_SECONDS,
 };
-use rm_metrics_benches::{fleet, histogram_rows, observation, reference, Host, DURATIONS};
+use rm_metrics_benches::{
+    fleet, histogram_rows, observation, reference, with_workers, Host, DURATIONS,
+};
 
 // ---------------------------------------------------------------------------
 // observe
@@ -577,70 +578,6 @@ fn observe(c: &mut Criterion) {
 
 const PER_THREAD: u64 = 10_000;
 
-/// `threads` workers parked on a barrier; each iteration releases them to
-/// make `PER_THREAD` observations each with `work`, and waits for all.
-struct Workers {
-    start: Arc<Barrier>,
-    done: Arc<Barrier>,
-    stop: Arc<AtomicBool>,
-    threads: Vec<JoinHandle<()>>,
-}
-
-impl Workers {
-    fn new(threads: usize, work: impl Fn(usize) + Send + Sync + 'static) -> Workers {
-        let work = Arc::new(work);
-        let start = Arc::new(Barrier::new(threads + 1));
-        let done = Arc::new(Barrier::new(threads + 1));
-        let stop = Arc::new(AtomicBool::new(false));
-        let threads = (0..threads)
-            .map(|_| {
-                let (work, start, done, stop) = (
-                    Arc::clone(&work),
-                    Arc::clone(&start),
-                    Arc::clone(&done),
-                    Arc::clone(&stop),
-                );
-                std::thread::spawn(move || loop {
-                    start.wait();
-                    // Relaxed: ordered by the barrier.
-                    if stop.load(Ordering::Relaxed) {
-                        return;
-                    }
-                    for j in 0..PER_THREAD as usize {
-                        work(j);
-                    }
-                    done.wait();
-                })
-            })
-            .collect();
-        Workers {
-            start,
-            done,
-            stop,
-            threads,
-        }
-    }
-
-    fn run(&self, iters: u64) -> Duration {
-        let t = Instant::now();
-        for _ in 0..iters {
-            self.start.wait();
-            self.done.wait();
-        }
-        t.elapsed()
-    }
-}
-
-impl Drop for Workers {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        self.start.wait();
-        for t in self.threads.drain(..) {
-            t.join().unwrap();
-        }
-    }
-}
-
 /// `family_<name>`, `prometheus_<name>` and `prometheus_client_<name>`:
 /// one observation per iteration into the pair `pairs[pick(i)]` (owned
 /// strings), through `family` and the two peers' histogram vectors.
@@ -708,7 +645,7 @@ fn contended(c: &mut Criterion) {
         let counters: Arc<Vec<crossbeam_utils::CachePadded<AtomicU64>>> =
             Arc::new((0..threads).map(|_| Default::default()).collect());
         let next = Arc::new(AtomicU64::new(0));
-        let workers = Workers::new(threads, move |j| {
+        let floor = move |_: usize, j: usize| {
             thread_local!(static MINE: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) });
             let mine = MINE.with(|m| {
                 if m.get() == usize::MAX {
@@ -720,29 +657,27 @@ fn contended(c: &mut Criterion) {
             black_box(bucket_of(black_box(DURATIONS[j % DURATIONS.len()])));
             // Relaxed: an independent counter per thread.
             counters[mine].fetch_add(1, Ordering::Relaxed);
-        });
-        g.bench_function(BenchmarkId::new("floor", threads), |b| {
-            b.iter_custom(|iters| workers.run(iters))
-        });
-        drop(workers);
+        };
         let registry = Arc::new(JobRegistry::new());
         let handle = registry.handle("backup", "succeeded");
-        let workers = Workers::new(threads, move |j| {
-            handle.observe(black_box(DURATIONS[j % DURATIONS.len()]))
-        });
-        g.bench_function(BenchmarkId::new("rm_metrics", threads), |b| {
-            b.iter_custom(|iters| workers.run(iters))
-        });
-        drop(workers);
-
+        let rm =
+            move |_: usize, j: usize| handle.observe(black_box(DURATIONS[j % DURATIONS.len()]));
         let handle = peers::prometheus_histograms().with_label_values(&["backup", "succeeded"]);
-        let workers = Workers::new(threads, move |j| {
+        let prometheus = move |_: usize, j: usize| {
             handle.observe(black_box(DURATIONS[j % DURATIONS.len()]).as_secs_f64())
-        });
-        g.bench_function(BenchmarkId::new("prometheus", threads), |b| {
-            b.iter_custom(|iters| workers.run(iters))
-        });
-        drop(workers);
+        };
+        let rows: [(&str, &rm_metrics_benches::Work<'_>); 3] = [
+            ("floor", &floor),
+            ("rm_metrics", &rm),
+            ("prometheus", &prometheus),
+        ];
+        for (id, work) in rows {
+            with_workers(threads, PER_THREAD as usize, work, |workers| {
+                g.bench_function(BenchmarkId::new(id, threads), |b| {
+                    b.iter_custom(|iters| workers.run(iters, || ()))
+                });
+            });
+        }
     }
     g.finish();
 }

@@ -211,3 +211,65 @@ pub mod reference {
         }
     }
 }
+
+/// A worker's calls: `work(thread, j)`.
+pub type Work<'a> = dyn Fn(usize, usize) + Sync + 'a;
+
+/// `threads` worker threads parked on a barrier for as long as `body`
+/// runs (as a service's workers live on, and as divan reuses its threads):
+/// [`Workers::run`] releases them, each calls `work(thread, j)` for `j` in
+/// `0..per_thread`, and waits for all of them.
+pub fn with_workers<R>(
+    threads: usize,
+    per_thread: usize,
+    work: &Work<'_>,
+    body: impl FnOnce(&Workers) -> R,
+) -> R {
+    let workers = Workers {
+        start: std::sync::Barrier::new(threads + 1),
+        done: std::sync::Barrier::new(threads + 1),
+        stop: std::sync::atomic::AtomicBool::new(false),
+    };
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let w = &workers;
+            s.spawn(move || loop {
+                w.start.wait();
+                // Relaxed: the barrier orders the store before this load.
+                if w.stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    return;
+                }
+                (0..per_thread).for_each(|j| work(t, j));
+                w.done.wait();
+            });
+        }
+        let r = body(&workers);
+        // Relaxed: the workers read it after the barrier below.
+        workers
+            .stop
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        workers.start.wait();
+        r
+    })
+}
+
+/// The workers of [`with_workers`].
+pub struct Workers {
+    start: std::sync::Barrier,
+    done: std::sync::Barrier,
+    stop: std::sync::atomic::AtomicBool,
+}
+
+impl Workers {
+    /// `iters` rounds of every worker's calls, each followed by `after` on
+    /// this thread; the total time.
+    pub fn run(&self, iters: u64, mut after: impl FnMut()) -> Duration {
+        let begin = std::time::Instant::now();
+        for _ in 0..iters {
+            self.start.wait();
+            self.done.wait();
+            after();
+        }
+        begin.elapsed()
+    }
+}

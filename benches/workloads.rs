@@ -20,9 +20,6 @@
 #![allow(clippy::unit_arg)]
 
 use std::hint::black_box;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Barrier;
-use std::time::Instant;
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput};
@@ -209,37 +206,10 @@ fn bench_two(
     op: impl Fn(usize, usize) + Sync,
     mut encode: impl FnMut(),
 ) {
-    // The main thread and both workers meet at `start` before an
-    // iteration and at `done` after it; then the main thread encodes.
-    let (start, done) = (Barrier::new(3), Barrier::new(3));
-    let stop = AtomicBool::new(false);
-    std::thread::scope(|s| {
-        for t in 0..2 {
-            let (op, start, done, stop) = (&op, &start, &done, &stop);
-            s.spawn(move || loop {
-                start.wait();
-                // Relaxed: the barrier orders the store before this load.
-                if stop.load(Ordering::Relaxed) {
-                    break;
-                }
-                (0..OPS).for_each(|i| op(t, i));
-                done.wait();
-            });
-        }
+    rm_metrics_benches::with_workers(2, OPS, &op, |workers| {
         g.bench_function(id, |b| {
-            b.iter_custom(|iters| {
-                let begin = Instant::now();
-                for _ in 0..iters {
-                    start.wait();
-                    done.wait();
-                    encode();
-                }
-                begin.elapsed()
-            })
+            b.iter_custom(|iters| workers.run(iters, &mut encode))
         });
-        // Relaxed: the workers read it after the barrier below.
-        stop.store(true, Ordering::Relaxed);
-        start.wait();
     });
 }
 
