@@ -23,8 +23,8 @@
 //! itself observes that pair shares the overflow series.)
 //!
 //! Adding a series sets a slot of the family's recent adds, and every
-//! four times the square root of its size in adds merges them into a new
-//! main table (see [`families`](super::families)); the
+//! eighth of its size in adds (at least four times its square root)
+//! merges them into a new main table (see [`families`](super::families)); the
 //! next scrape sorts the family again (O(series · log series)), which is
 //! why adds are meant
 //! to be rare and bounded: a registry sees at most `max_series + 1` of them.

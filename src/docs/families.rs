@@ -10,9 +10,14 @@
 //! set once (`std`'s `OnceLock`), the series added since, filled in place.
 //! An add sets one slot, and merges both tables into a new main table
 //! (with fresh slots, published as a new index) when the recent series
-//! reach four times the square root of the main table's size (at least
-//! 32), so adding `n` series one by one copies about `n √n / 4` entries
-//! (`add/*` in the `compare` bench). A removal marks the series removed
+//! reach an eighth of the main table's size (at least four times its
+//! square root, and 32): the main table grows geometrically, so adding
+//! `n` series one by one copies about nine entries an add, where merging
+//! at four times the square root copied `√n / 4` on average (`add/*` in
+//! the `compare` bench). A scrape that finds a family unchanged since the
+//! previous scrape merges its recent series (when they are at least a
+//! quarter of what an add merges at), so that the lookups of a family that
+//! stopped changing find its series in the main table. A removal marks the series removed
 //! (no lookup or scrape takes it again) and leaves it in its table until
 //! a merge leaves it out; once removed series are a sixteenth of the
 //! main table (at least 32), the removal merges (1,000 of 10,000
@@ -97,11 +102,12 @@
 //! they take a separate buffer, and, past six values or 64 KiB, their
 //! ends a `usize` each), and its
 //! entries in the family's index (≈ 17 bytes; the recent slots add 16
-//! bytes a slot, twice four times the square root of the main table's
-//! size rounded up to a power of two: 16 KiB at 10,000 series). So on 2
-//! cores a counter series costs about 200 bytes (the allocator counted 206
-//! a series for 4,000 counters with two 6-byte values, 196 with three
-//! values of 25 to 48 bytes), a gauge about 130, a histogram of 9 bounds about 1,120
+//! bytes a slot, twice an eighth of the main table's size, rounded up to
+//! a power of two: 64 KiB at 10,000 series, at most 8 bytes a series). So
+//! on 2 cores a counter series costs about 210 bytes (the allocator
+//! counted 209 a series for 4,000 counters with two 6-byte values, 290
+//! with three values of 27 to 35 bytes, which take a buffer of their
+//! own), a gauge about 130, a histogram of 9 bounds about 1,120
 //! (the restic-manager job series about the same), label values of up to
 //! 52 bytes included. A histogram family's bounds (and, for durations,
 //! their nanoseconds) are allocated once and shared by its series. The test
