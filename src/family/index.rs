@@ -546,7 +546,14 @@ impl<M> SeriesIndex<M> {
             // it, so an unchanged version means every change the
             // collection saw part of is the one in progress after it.
             fence(Ordering::Acquire);
-            let now = self.version.load(Ordering::Relaxed);
+            // Acquire too: a retry collects at `now`, so its loads must see
+            // every change up to `now` (marks included), as the first
+            // collection's do after the first load. (Relaxed here let a
+            // retry read a removal's mark stale and another's fresh, and
+            // pass: the loom model `a_scrape_sees_one_state_of_removals`
+            // found it once the removals stopped loading the cell, whose
+            // loom stand-in, a lock, had ordered them.)
+            let now = self.version.load(Ordering::Acquire);
             if now == version {
                 break;
             }
