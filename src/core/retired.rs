@@ -32,7 +32,7 @@ impl<T> Retired<T> {
     }
 
     /// Stores `value` in `cell`, keeping the value it replaces.
-    pub(crate) fn replace(&mut self, cell: &SwapCell<T>, value: T) {
-        self.0.push(cell.swap(Arc::new(value)));
+    pub(crate) fn replace(&mut self, cell: &SwapCell<T>, value: Arc<T>) {
+        self.0.push(cell.swap(value));
     }
 }

@@ -212,7 +212,7 @@ impl<M> Map<M> {
     fn publish(&self, shard: &SwapCell<Table<M>>, next: Table<M>) {
         let mut retired = lock(&self.retired);
         retired.sweep();
-        retired.replace(shard, next);
+        retired.replace(shard, Arc::new(next));
     }
 
     #[inline]

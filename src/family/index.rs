@@ -63,7 +63,7 @@ use hashbrown::hash_table::HashTable;
 
 use crate::core::retired::Retired;
 use crate::core::sync::{
-    fence, Arc, AtomicBool, AtomicU64, AtomicUsize, Loaded, Mutex, OnceSlot, Ordering, SwapCell,
+    fence, Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, OnceSlot, Ordering, SwapCell,
 };
 use crate::family::memo::{self, Probe};
 use crate::family::metric::Metric;
@@ -265,6 +265,11 @@ fn merged<M>(index: &Index<M>, removed: usize) -> Table<M> {
 
 /// What only writers read and change, under the writers' lock.
 struct Writer<M> {
+    /// The index in the family's cell: only writers replace it, under
+    /// their lock, so they read it here, without arc-swap's load and its
+    /// debt (callgrind: 59 instructions fewer a removal, 46 an add, at
+    /// 10,000 series).
+    current: Arc<Index<M>>,
     /// The indexes merges and clears replaced, until no one else holds
     /// them (see `core/retired.rs`: at most a main table and
     /// [`removed_merge_at`] removed series more than the current index).
@@ -422,8 +427,15 @@ impl<M: Metric> SeriesIndex<M> {
 
 impl<M> SeriesIndex<M> {
     pub(crate) fn new(max_series: usize) -> Self {
+        let current = SwapCell::new(Index::new(Table::new()));
         SeriesIndex {
-            current: SwapCell::new(Index::new(Table::new())),
+            writer: Mutex::new(Writer {
+                current: current.load_full(),
+                retired: Retired::new(),
+                removed: 0,
+                used: 0,
+            }),
+            current,
             len: AtomicUsize::new(0),
             counted: AtomicUsize::new(0),
             overflow: SwapCell::new(None),
@@ -433,11 +445,6 @@ impl<M> SeriesIndex<M> {
             }),
             version: AtomicU64::new(0),
             unsettled: AtomicBool::new(false),
-            writer: Mutex::new(Writer {
-                retired: Retired::new(),
-                removed: 0,
-                used: 0,
-            }),
             hasher: TupleHasher::default(),
             max_series,
             pairs: false,
@@ -583,7 +590,7 @@ impl<M> SeriesIndex<M> {
             Err(TryLockError::WouldBlock) => return,
         };
         writer.retired.sweep();
-        let index = self.current.load();
+        let index = Arc::clone(&writer.current);
         // Relaxed: under the lock, which orders every change.
         if self.version.load(Ordering::Relaxed) == version
             && writer.used >= settle_at(index.by_values.len())
@@ -684,7 +691,7 @@ impl<M> SeriesIndex<M> {
         let mut writer = self.lock();
         // Under the lock, exact: only writers set slots and replace the
         // index and change the counts.
-        let index = self.current.load();
+        let index = Arc::clone(&writer.current);
         if let Some(series) = index.find(hash, values) {
             // Another writer added it since our lookup.
             return Arc::clone(series);
@@ -735,12 +742,20 @@ impl<M> SeriesIndex<M> {
         series
     }
 
+    /// Stores `index` in the cell `current` (under the writers' lock),
+    /// keeping the index it replaces until no one else holds it.
+    fn replace(writer: &mut Writer<M>, current: &SwapCell<Index<M>>, index: Index<M>) {
+        let index = Arc::new(index);
+        writer.retired.replace(current, Arc::clone(&index));
+        writer.current = index;
+    }
+
     /// Merges `index`'s live series into a new main table, with fresh
     /// recent slots, and publishes it (under the writers' lock): no
     /// recent slot is then taken, and no removed series held.
     fn merge(&self, writer: &mut Writer<M>, index: &Index<M>) {
         let main = merged(index, writer.removed);
-        writer.retired.replace(&self.current, Index::new(main));
+        Self::replace(writer, &self.current, Index::new(main));
         writer.used = 0;
         writer.removed = 0;
         // Relaxed: a hint (see `settle`), under the lock.
@@ -758,7 +773,7 @@ impl<M> SeriesIndex<M> {
         let mut writer = self.lock();
         // Under the lock, exact: only writers replace the index and mark
         // series removed.
-        let index = self.current.load();
+        let index = Arc::clone(&writer.current);
         let found = index.find(hash, values).cloned();
         found.is_some_and(|series| self.remove_locked(&mut writer, index, [series]) == 1)
     }
@@ -767,7 +782,8 @@ impl<M> SeriesIndex<M> {
     /// [`remove`](Self::remove) does, in one change; returns how many.
     pub(crate) fn remove_series(&self, series: impl IntoIterator<Item = Arc<Series<M>>>) -> usize {
         let mut writer = self.lock();
-        self.remove_locked(&mut writer, self.current.load(), series)
+        let index = Arc::clone(&writer.current);
+        self.remove_locked(&mut writer, index, series)
     }
 
     /// [`remove_series`](Self::remove_series) under the writers' lock, with
@@ -775,7 +791,7 @@ impl<M> SeriesIndex<M> {
     fn remove_locked(
         &self,
         writer: &mut Writer<M>,
-        index: Loaded<Index<M>>,
+        index: Arc<Index<M>>,
         series: impl IntoIterator<Item = Arc<Series<M>>>,
     ) -> usize {
         let mut removed = 0;
@@ -816,9 +832,7 @@ impl<M> SeriesIndex<M> {
     /// Removes every series.
     pub(crate) fn clear(&self) {
         let mut writer = self.lock();
-        writer
-            .retired
-            .replace(&self.current, Index::new(Table::new()));
+        Self::replace(&mut writer, &self.current, Index::new(Table::new()));
         (writer.removed, writer.used) = (0, 0);
         // Relaxed: a hint (see `settle`), under the lock.
         self.unsettled.store(false, Ordering::Relaxed);
