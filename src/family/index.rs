@@ -26,9 +26,9 @@
 //! took 4.36 ms before, 2.66 and 2.95 ms after, prometheus-client 3.36,
 //! 2.99 and 3.10 ms. Every add copied the recent table as well before
 //! that, and 10,000 added took 1 s when every add copied one whole
-//! table.) Lookups read the main table,
-//! then the recent slots, both through the thread's copy of the index
-//! (`index_cache.rs`), which an add leaves current.
+//! table.) Lookups read the main table, then the recent slots, both
+//! through the thread's copy of the index (`index_cache.rs`), which an
+//! add leaves current.
 //!
 //! A series the main table lacks costs a lookup that misses the memo a
 //! probe of the main table first, so a family that stops changing should
@@ -579,9 +579,9 @@ impl<M> SeriesIndex<M> {
     /// hold at least [`settle_at`] series (it also leaves out the removed
     /// series the tables still hold): so a family that stopped changing has
     /// its lookups find (nearly) every series in the main table. A merge
-    /// changes no series, so
-    /// the sorted order stays current. Never waits: a scrape that finds a
-    /// writer at work leaves the merge to a later scrape.
+    /// changes no series, so the sorted order stays current. Never waits:
+    /// a scrape that finds a writer at work leaves the merge to a later
+    /// scrape.
     fn settle(&self, version: u64) {
         let mut writer = match self.writer.try_lock() {
             Ok(writer) => writer,
