@@ -118,6 +118,13 @@
 //!     change while another thread increments the second; both go, and
 //!     afterwards the second is gone or a new series with exactly the
 //!     increment, never the removed count come back.
+//! 20. `a_quiet_scrape_settles_while_counting_and_adding` (bound 2, 1,236
+//!     executions): a scrape that finds the family unchanged since the
+//!     previous one merges its recent series into the main table (under
+//!     loom from one series on) while another thread counts one of them
+//!     and a third adds a series whose add merges too; the scrape shows
+//!     each series whole and the new one once or (if its add had not
+//!     returned) not at all, and the count lands in its one series.
 //!
 //! Each model was checked to fail when its invariant is broken on purpose:
 //!
@@ -139,7 +146,12 @@
 //!   or a removal that does not mark its series: model 17 fails on each;
 //! * a scrape that keeps its first collection without reading the version
 //!   again, or reads it again without the Acquire fence before, or a mark
-//!   stored Relaxed instead of Release: model 18 fails on each;
+//!   stored Relaxed instead of Release: model 18 fails on each; so does a
+//!   retried collection whose version was read Relaxed (found by model 18
+//!   once removals stopped loading the index cell under the writers' lock:
+//!   the cell's loom stand-in, a lock, had ordered the remover with the
+//!   scrape; see below);
+//! * a quiet scrape's merge that leaves a series out: model 20 fails;
 //! * a batch removal that skips the series of the main table: model 19
 //!   fails;
 //! * a scrape that reads the main table before the recent one, or keeps
@@ -180,7 +192,12 @@
 //! arc-swap is not instrumented for loom. Under `cfg(loom)` the index pointer
 //! is a loom `RwLock<Arc<_>>` with the same load / store contract, so the
 //! models prove our protocol *given* that arc-swap's `load` and `store` are
-//! linearizable (which arc-swap documents and tests). A thread's copy of a
+//! linearizable (which arc-swap documents and tests). The stand-in can
+//! order more than arc-swap does (loom orders each lock acquisition after
+//! the last release, readers' included), so the protocol should not lean
+//! on a writer loading the cell: writers read the current index from
+//! their own `Arc` under their lock, and the models then found a missing
+//! Acquire that the stand-in had hidden (model 18 above). A thread's copy of a
 //! family's main table (`family/index_cache.rs`, arc-swap's `Cache`) reloads
 //! through that lock on every lookup under loom, and is dropped when the
 //! lookup ends (a copy kept in a thread-local and dropped by its destructor
