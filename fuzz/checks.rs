@@ -793,6 +793,11 @@ pub fn family_ops(data: &[u8]) {
         f.inc_by([&key], n);
         if let Some(c) = model.get_mut(&key) {
             *c += n;
+        } else if key == OVERFLOW_LABEL {
+            // A series whose every value is `__overflow__` is the overflow
+            // series, whoever adds it: the limit never counts it (so its
+            // removal, below, gives back no room either).
+            model.insert(key, n);
         } else if *counted < max_series {
             *counted += 1;
             model.insert(key, n);
