@@ -12,7 +12,27 @@ use std::sync::Arc;
 use loom::sync::atomic::AtomicBool;
 
 use loom_tests::model;
-use rm_metrics::{Native, Opts, Registry, TextEncoder};
+use rm_metrics::{Counter, Family, Native, Opts, Registry, TextEncoder};
+
+/// The sample lines of a text exposition (its `#` lines left out).
+fn sample_lines(text: &str) -> Vec<&str> {
+    text.lines().filter(|l| !l.starts_with('#')).collect()
+}
+
+/// A thread that counts `key` once (adding its series if new), and the
+/// flag it raises (Release) once that returned.
+fn add_flagged(
+    family: &Family<Counter, 1>,
+    key: &'static str,
+) -> (loom::thread::JoinHandle<()>, Arc<AtomicBool>) {
+    let added = Arc::new(AtomicBool::new(false));
+    let (family, flag) = (family.clone(), Arc::clone(&added));
+    let add = loom::thread::spawn(move || {
+        family.inc([key]);
+        flag.store(true, Release);
+    });
+    (add, added)
+}
 
 /// Two observers of one family histogram, one value in the first bucket and
 /// one in `+Inf`, while the main thread reads twice. Invariant: each read is
@@ -135,7 +155,7 @@ fn remove_while_observing_and_scraping() {
             loom::thread::spawn(move || assert!(family.remove(["a"]), "\"a\" always exists"))
         };
         let text = String::from_utf8(TextEncoder::new().encode(&registry).to_vec()).unwrap();
-        let samples: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+        let samples = sample_lines(&text);
         assert!(
             samples.is_empty()
                 || matches!(
@@ -173,17 +193,10 @@ fn add_while_scraping() {
         let family = registry.counter(Opts::new("c", "C."), ["k"]).unwrap();
         family.inc_by(["a"], 5);
         family.inc_by(["c"], 2);
-        let added = Arc::new(AtomicBool::new(false));
-        let add = {
-            let (family, added) = (family.clone(), Arc::clone(&added));
-            loom::thread::spawn(move || {
-                family.inc(["b"]);
-                added.store(true, Release);
-            })
-        };
+        let (add, added) = add_flagged(&family, "b");
         let b_returned = added.load(Acquire);
         let text = String::from_utf8(TextEncoder::new().encode(&registry).to_vec()).unwrap();
-        let samples: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+        let samples = sample_lines(&text);
         let (a, c) = ("c_total{k=\"a\"} 5", "c_total{k=\"c\"} 2");
         // An add that returned before the scrape began is in it.
         assert!(
@@ -248,17 +261,10 @@ fn a_quiet_scrape_settles_while_counting_and_adding() {
                 let family = family.clone();
                 loom::thread::spawn(move || family.inc(["a"]))
             };
-            let added = Arc::new(AtomicBool::new(false));
-            let add = {
-                let (family, added) = (family.clone(), Arc::clone(&added));
-                loom::thread::spawn(move || {
-                    family.inc(["c"]);
-                    added.store(true, Release);
-                })
-            };
+            let (add, added) = add_flagged(&family, "c");
             let c_returned = added.load(Acquire);
             let text = String::from_utf8(encoder.encode(&registry).to_vec()).unwrap();
-            let samples: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+            let samples = sample_lines(&text);
             let a = ["c_total{k=\"a\"} 5", "c_total{k=\"a\"} 6"];
             let b = "c_total{k=\"b\"} 2";
             // An add publishes its series, then counts into it.
@@ -272,7 +278,7 @@ fn a_quiet_scrape_settles_while_counting_and_adding() {
             add.join().unwrap();
             assert_eq!(family.len(), 3);
             let text = String::from_utf8(encoder.encode(&registry).to_vec()).unwrap();
-            let samples: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+            let samples = sample_lines(&text);
             assert_eq!(samples, [a[1], b, c[1]], "{text}");
         },
     );
@@ -315,7 +321,7 @@ fn remove_from_the_main_table_while_observing_and_scraping() {
                 })
             };
             let text = String::from_utf8(TextEncoder::new().encode(&registry).to_vec()).unwrap();
-            let samples: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+            let samples = sample_lines(&text);
             let a = |l: &str| {
                 ["5", "6", "0", "1"]
                     .map(|v| format!("c_total{{k=\"a\"}} {v}"))
@@ -365,7 +371,7 @@ fn a_scrape_sees_one_state_of_removals() {
                 })
             };
             let text = String::from_utf8(TextEncoder::new().encode(&registry).to_vec()).unwrap();
-            let samples: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+            let samples = sample_lines(&text);
             let line = |k: &str| format!("c_total{{k=\"{k}\"}} 1");
             let (a, b, c) = (line("a"), line("b"), line("c"));
             let without_first = if first == "a" { &b } else { &a };

@@ -12,13 +12,13 @@
 //! (with fresh slots, published as a new index) when the recent series
 //! reach an eighth of the main table's size (at least four times its
 //! square root, and 32): the main table grows geometrically, so adding
-//! `n` series one by one copies about nine entries an add, where merging
-//! at four times the square root copied `√n / 4` on average (`add/*` in
-//! the `compare` bench). A scrape that finds a family unchanged since the
-//! previous scrape merges its recent series (when they are at least a
-//! quarter of what an add merges at), so that the lookups of a family that
-//! stopped changing find its series in the main table. A removal marks the series removed
-//! (no lookup or scrape takes it again) and leaves it in its table until
+//! `n` series one by one copies at most about nine entries an add, where
+//! merging at four times the square root copied `√n / 4` on average
+//! (`add/*` in the `compare` bench). A scrape that finds a family
+//! unchanged since the previous scrape merges its recent series (when they
+//! are at least a quarter of what an add merges at), so that the lookups
+//! of a family that stopped changing find its series in the main table. A
+//! removal marks the series removed (no lookup or scrape takes it again) and leaves it in its table until
 //! a merge leaves it out; once removed series are a sixteenth of the
 //! main table (at least 32), the removal merges (1,000 of 10,000
 //! series removed one by one: 0.23 to 0.37 ms, where copying the main

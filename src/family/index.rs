@@ -17,8 +17,9 @@
 //! eighth of the main table's size (at least four times its square root,
 //! and 32), the add merges both into a new main table with fresh slots and
 //! publishes that index. So the main table grows geometrically, and adding
-//! `n` series one by one copies about nine entries an add (8.3 at 10,000),
-//! each an `Arc` clone and, when the old index goes, a drop. (Merging at
+//! `n` series one by one copies at most about nine entries an add (5.3 at
+//! 1,000, 8.3 at 10,000, 8.5 at 1,000,000), each an `Arc` clone and, when
+//! the old index goes, a drop. (Merging at
 //! four times the square root alone, as before, copied 16.7 an add at
 //! 10,000 and about `√n / 4` beyond; the clones alone, a cache miss on
 //! each series, took 17 % of an add's time at 10,000 (perf), the drops
@@ -132,6 +133,11 @@ type Table<M> = HashTable<Arc<Series<M>>>;
 pub(crate) struct Index<M> {
     by_values: Table<M>,
     recent: Slots<M>,
+    /// Recent series at which an add merges ([`merge_at`] of the main
+    /// table), and at which a quiet scrape does ([`settle_at`]): fixed
+    /// with the main table, so worked out once per index, not per add.
+    merge_at: usize,
+    settle_at: usize,
 }
 
 impl<M> Index<M> {
@@ -139,8 +145,10 @@ impl<M> Index<M> {
     fn new(main: Table<M>) -> Self {
         let room = merge_at(main.len());
         Index {
+            settle_at: settle_at(main.len()),
             by_values: main,
             recent: Slots::with_room(room),
+            merge_at: room,
         }
     }
 
@@ -584,17 +592,14 @@ impl<M> SeriesIndex<M> {
     /// scrape.
     fn settle(&self, version: u64) {
         let mut writer = match self.writer.try_lock() {
-            Ok(writer) => writer,
+            Ok(writer) => Self::swept(writer),
             // Poisoning is moot (see `lock`).
-            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::Poisoned(p)) => Self::swept(p.into_inner()),
             Err(TryLockError::WouldBlock) => return,
         };
-        writer.retired.sweep();
         let index = Arc::clone(&writer.current);
         // Relaxed: under the lock, which orders every change.
-        if self.version.load(Ordering::Relaxed) == version
-            && writer.used >= settle_at(index.by_values.len())
-        {
+        if self.version.load(Ordering::Relaxed) == version && writer.used >= index.settle_at {
             self.merge(&mut writer, &index);
         }
     }
@@ -672,7 +677,14 @@ impl<M> SeriesIndex<M> {
         // The tables are only ever replaced whole, and nothing between a
         // change and its counts' update can panic (a failed allocation
         // aborts), so no holder leaves them half-written: poisoning is moot.
-        let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        Self::swept(self.writer.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The writers' lock, just taken, once it dropped the replaced indexes
+    /// no one else holds any more (see `core/retired.rs`).
+    fn swept(
+        mut writer: crate::core::sync::MutexGuard<'_, Writer<M>>,
+    ) -> crate::core::sync::MutexGuard<'_, Writer<M>> {
         writer.retired.sweep();
         writer
     }
@@ -724,7 +736,7 @@ impl<M> SeriesIndex<M> {
         // reads the slot sees the series whole.
         index.recent.insert(Arc::clone(&series));
         writer.used += 1;
-        if writer.used >= settle_at(index.by_values.len()) {
+        if writer.used >= index.settle_at {
             // Relaxed: a hint for `sorted` (see `settle`).
             self.unsettled.store(true, Ordering::Relaxed);
         }
@@ -734,7 +746,7 @@ impl<M> SeriesIndex<M> {
         } else if !self.pairs {
             self.overflow.store(Arc::new(Some(Arc::clone(&series))));
         }
-        if writer.used >= merge_at(index.by_values.len()) {
+        if writer.used >= index.merge_at {
             self.merge(&mut writer, &index);
         }
         drop(index);
