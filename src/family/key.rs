@@ -57,9 +57,9 @@ impl Key {
     }
 }
 
-/// Whether two byte strings of one length are equal: up to 32 bytes by
-/// two overlapping 16-byte words (or the key's narrower reads), without a
-/// call to `memcmp`; longer ones by `==`.
+/// Whether two byte strings of one length are equal: up to 64 bytes by
+/// two or four overlapping 16-byte words (or the key's narrower reads),
+/// without a call to `memcmp`; longer ones by `==`.
 #[inline]
 pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     let len = a.len();
@@ -70,6 +70,10 @@ pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     match len {
         // The two reads overlap or touch, so they cover every byte.
         16..=32 => wide(a, 0) == wide(b, 0) && wide(a, len - 16) == wide(b, len - 16),
+        // Four reads: two from the start, two up to the end, covering it.
+        33..=64 => [0, 16, len - 32, len - 16]
+            .into_iter()
+            .all(|at| wide(a, at) == wide(b, at)),
         0..16 => {
             let (ka, kb) = (Key::of_bytes(a), Key::of_bytes(b));
             ka.head == kb.head && ka.tail == kb.tail

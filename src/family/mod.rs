@@ -18,7 +18,7 @@ mod gauge;
 mod histogram;
 mod index;
 mod index_cache;
-mod key;
+pub(crate) mod key;
 mod memo;
 mod metric;
 mod native;

@@ -7,6 +7,7 @@ use crate::encode::protobuf::{
     gauge_family_with, gauge_metric, gauge_metric_len, put_labels, Writer as ProtoWriter,
 };
 use crate::family::escape::write_label_value;
+use crate::family::key::same_bytes;
 use crate::restic::jobs::JobRegistry;
 use crate::restic::partition::Partition;
 use crate::restic::snapshot::{HostRow, Snapshot};
@@ -729,9 +730,10 @@ fn repo_status<'a>(h: &HostRow<'a>) -> &'a str {
 /// what it would write now; moves `raw` past them.
 fn raw_unchanged(raw: &mut &[u8], lens: [usize; 3], h: &HostRow<'_>) -> bool {
     for (v, len) in [h.id, h.name, repo_status(h)].into_iter().zip(lens) {
-        // Slice equality includes equal lengths.
+        // `same_bytes` checks the lengths too; inline, without a call to
+        // `memcmp` for values of up to 32 bytes (ids, names, statuses).
         match raw.split_at_checked(len) {
-            Some((was, rest)) if was == v.as_bytes() => *raw = rest,
+            Some((was, rest)) if same_bytes(was, v.as_bytes()) => *raw = rest,
             _ => return false,
         }
     }
