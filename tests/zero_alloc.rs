@@ -137,6 +137,56 @@ fn steady_state_render_allocates_nothing() {
     assert_eq!(n, 0, "steady-state renders allocated {n} times");
 }
 
+/// The same hosts with values that move between scrapes, a growing share
+/// of them (the renderer notes each family's changed lines): no allocation
+/// once the host count is steady. Each value moves to one of as many
+/// digits, so the output keeps its length and its buffers their size.
+#[test]
+fn renders_whose_values_change_allocate_nothing() {
+    let registry = JobRegistry::new();
+    let (ids, names) = fleet(1000);
+    let scrapes: Vec<Vec<HostRow<'_>>> = (0..20u64)
+        .map(|round| {
+            let mut hosts = rows(&ids, &names);
+            for (i, h) in hosts.iter_mut().enumerate() {
+                // Round r moves the values of hosts with i % 20 < r, back
+                // and forth: more hosts every round, up to all of them.
+                if (i as u64 % 20) < round && round % 2 == 1 {
+                    h.online = !h.online;
+                    h.snapshot_count ^= 1; // as many digits
+                    h.open_alert_count = (h.open_alert_count + 1) % 10;
+                }
+            }
+            hosts
+        })
+        .collect();
+    let snapshot = |hosts| Snapshot {
+        hosts,
+        ..Snapshot::default()
+    };
+    let want: Vec<Vec<u8>> = scrapes
+        .iter()
+        .map(|hosts| Renderer::new().render(&registry, &snapshot(hosts)).to_vec())
+        .collect();
+    let mut renderer = Renderer::new();
+    // Two scrapes size both buffers (the second copies from the first).
+    for _ in 0..2 {
+        renderer.render(&registry, &snapshot(&scrapes[0]));
+    }
+    let mut same = 0;
+    let n = allocations(|| {
+        for (hosts, want) in scrapes.iter().zip(&want) {
+            same += usize::from(renderer.render(&registry, &snapshot(hosts)) == &want[..]);
+        }
+    });
+    assert_eq!(
+        same,
+        scrapes.len(),
+        "a reused render differs from a fresh one"
+    );
+    assert_eq!(n, 0, "renders of changing values allocated {n} times");
+}
+
 #[test]
 fn observing_existing_pairs_allocates_nothing() {
     let registry = JobRegistry::new();

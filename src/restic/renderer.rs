@@ -100,23 +100,47 @@ struct LastRender {
     ends: Vec<usize>,
     /// The repo status lines' end in `out`.
     status_end: usize,
+    /// `changed[f]`: the hosts (in id order) whose line of family `f`
+    /// differs from the last render's, when lines are copied from it.
+    changed: [Vec<usize>; HOST_FAMILIES.len()],
 }
 
 impl LastRender {
-    /// Starts a render of `n` hosts, after the last render's values moved
-    /// to `self.values`. Returns whether lines may be copied from the last
-    /// output: `kept` says every host's labels are those it was written
-    /// with (the same hosts, in the same order).
-    fn begin(&mut self, n: usize, kept: bool) -> bool {
+    /// Starts a render of the hosts of `values`, after the last render's
+    /// values moved to `self.values`. Returns whether lines may be copied
+    /// from the last output: `kept` says every host's labels are those it
+    /// was written with (the same hosts, in the same order). If so, notes
+    /// which hosts' lines changed, family by family: one pass over the
+    /// values, so that each family's pass visits only those.
+    fn begin(&mut self, values: &[HostValues], kept: bool) -> bool {
+        let n = values.len();
         let reuse = kept && self.values.len() == n && self.ends.len() == HOST_FAMILIES.len() * n;
         self.ends.resize(HOST_FAMILIES.len() * n, 0);
+        for changed in &mut self.changed {
+            changed.clear();
+        }
+        if reuse {
+            // Room for every host, once: a scrape that changes more lines
+            // than the last allocates nothing.
+            for changed in &mut self.changed {
+                changed.reserve(n);
+            }
+            for (j, (now, was)) in values.iter().zip(&self.values).enumerate() {
+                for (f, changed) in self.changed.iter_mut().enumerate() {
+                    if !now.same(was, f) {
+                        changed.push(j);
+                    }
+                }
+            }
+        }
         reuse
     }
 
     /// Writes family `f`'s host lines into `out`, `write(out, j, value)`
-    /// writing host `j`'s. With `reuse`, a line whose value is the last
-    /// render's is copied from the last output instead, with the unchanged
-    /// lines around it in one copy. Records where the lines are.
+    /// writing host `j`'s. With `reuse`, only the lines of the hosts
+    /// [`begin`](Self::begin) found changed are written: the runs of lines
+    /// between them are copied from the last output, each in one copy.
+    /// Records where the lines are.
     fn host_lines(
         &mut self,
         out: &mut Vec<u8>,
@@ -129,30 +153,36 @@ impl LastRender {
         let (old, start) = (self.starts[f], out.len());
         self.starts[f] = start;
         let ends = &mut self.ends[f * n..][..n];
-        // The last output's lines `copy..` (up to the line at hand) are
-        // still to be copied; `old_end` is where the line at hand ends in it.
-        let (mut copy, mut old_end) = (old, old);
-        for (j, host) in values.iter().enumerate() {
-            let old_start = old_end;
-            old_end = old + ends[j];
-            if reuse {
-                if host.same(&self.values[j], f) {
-                    ends[j] = out.len() + (old_end - copy) - start;
-                    continue;
+        if !reuse {
+            for (j, host) in values.iter().enumerate() {
+                if let Some(v) = host.get(f) {
+                    write(out, j, v);
                 }
-                if copy < old_start {
-                    out.extend_from_slice(&self.out[copy..old_start]);
-                }
-                copy = old_end;
+                ends[j] = out.len() - start;
             }
-            if let Some(v) = host.get(f) {
+            return;
+        }
+        // Hosts `run..` up to the changed one at hand have their lines in
+        // the last output from `old + copy` on, and `ends` still holds
+        // where they ended there.
+        let (mut run, mut copy) = (0, 0);
+        let last = &self.out[old..];
+        for &j in &self.changed[f] {
+            // Where host `j`'s line started in the last output: where the
+            // previous host's ended there (already overwritten if that host
+            // changed too: then the run is empty and starts there).
+            let old_start = if j == run { copy } else { ends[j - 1] };
+            let old_end = ends[j];
+            copy_run(out, start, last, (copy, old_start), &mut ends[run..j]);
+            if let Some(v) = values[j].get(f) {
                 write(out, j, v);
             }
             ends[j] = out.len() - start;
+            (run, copy) = (j + 1, old_end);
         }
-        if reuse {
-            out.extend_from_slice(&self.out[copy..old_end]);
-        }
+        // The run after the last changed host, to the family's end.
+        let old_total = if run < n { ends[n - 1] } else { copy };
+        copy_run(out, start, last, (copy, old_total), &mut ends[run..]);
     }
 
     /// Writes the repo status lines into `out` (with `write`), or with
@@ -168,6 +198,28 @@ impl LastRender {
             write(out);
         }
         self.status_end = out.len();
+    }
+}
+
+/// Appends `last[from..to]`, a run of lines of a family in the last
+/// output (`last` starting at the family's start), to `out`, where the
+/// family started at `start`. `ends`, where the run's lines ended in
+/// `last`, become where they end in `out` (from `start`): the run moves
+/// as one.
+fn copy_run(
+    out: &mut Vec<u8>,
+    start: usize,
+    last: &[u8],
+    (from, to): (usize, usize),
+    ends: &mut [usize],
+) {
+    let now = out.len() - start;
+    out.extend_from_slice(&last[from..to]);
+    if now != from {
+        // Each line of the run ends at or after where the run starts.
+        for end in ends {
+            *end = *end - from + now;
+        }
     }
 }
 
@@ -369,7 +421,7 @@ impl Renderer {
         // same, the line is the same: the runs of such lines are copied from
         // the last output, and only the lines between them are written.
         let last = &mut self.last;
-        let reuse = last.begin(self.values.len(), labels_kept);
+        let reuse = last.begin(&self.values, labels_kept);
         let out = &mut self.buf;
         for (f, (name, help, _)) in HOST_FAMILIES.iter().enumerate() {
             header(out, name, help, "gauge");
@@ -506,7 +558,7 @@ impl Renderer {
         // As in the text formats, unchanged metrics are copied from the
         // last output.
         let last = &mut self.last;
-        let reuse = last.begin(values.len(), kept);
+        let reuse = last.begin(values, kept);
         for (f, (name, help, _)) in HOST_FAMILIES.iter().enumerate() {
             let len = (values.iter().zip(lens))
                 .filter(|(host, _)| host.has(f))
@@ -731,7 +783,7 @@ fn repo_status<'a>(h: &HostRow<'a>) -> &'a str {
 fn raw_unchanged(raw: &mut &[u8], lens: [usize; 3], h: &HostRow<'_>) -> bool {
     for (v, len) in [h.id, h.name, repo_status(h)].into_iter().zip(lens) {
         // `same_bytes` checks the lengths too; inline, without a call to
-        // `memcmp` for values of up to 32 bytes (ids, names, statuses).
+        // `memcmp` for values of up to 64 bytes (ids, names, statuses).
         match raw.split_at_checked(len) {
             Some((was, rest)) if same_bytes(was, v.as_bytes()) => *raw = rest,
             _ => return false,
