@@ -168,12 +168,12 @@ impl LastRender {
         let (mut run, mut copy) = (0, 0);
         let last = &self.out[old..];
         for &j in &self.changed[f] {
-            // Where host `j`'s line started in the last output: where the
-            // previous host's ended there (already overwritten if that host
-            // changed too: then the run is empty and starts there).
-            let old_start = if j == run { copy } else { ends[j - 1] };
+            // The run before host `j`, if any, ends where the host before
+            // it ended in the last output (`ends` not yet overwritten).
             let old_end = ends[j];
-            copy_run(out, start, last, (copy, old_start), &mut ends[run..j]);
+            if j > run {
+                copy_run(out, start, last, (copy, ends[j - 1]), &mut ends[run..j]);
+            }
             if let Some(v) = values[j].get(f) {
                 write(out, j, v);
             }
