@@ -118,13 +118,13 @@ impl LastRender {
         self.ends.resize(HOST_FAMILIES.len() * n, 0);
         for changed in &mut self.changed {
             changed.clear();
-        }
-        if reuse {
-            // Room for every host, once: a scrape that changes more lines
-            // than the last allocates nothing.
-            for changed in &mut self.changed {
+            if reuse {
+                // Room for every host, once: a scrape that changes more
+                // lines than the last allocates nothing.
                 changed.reserve(n);
             }
+        }
+        if reuse {
             for (j, (now, was)) in values.iter().zip(&self.values).enumerate() {
                 for (f, changed) in self.changed.iter_mut().enumerate() {
                     if !now.same(was, f) {
@@ -163,16 +163,15 @@ impl LastRender {
             return;
         }
         // Hosts `run..` up to the changed one at hand have their lines in
-        // the last output from `old + copy` on, and `ends` still holds
-        // where they ended there.
+        // `last` (the family in the last output) from `copy` on, and `ends`
+        // still holds where they ended there.
         let (mut run, mut copy) = (0, 0);
         let last = &self.out[old..];
         for &j in &self.changed[f] {
-            // The run before host `j`, if any, ends where the host before
-            // it ended in the last output (`ends` not yet overwritten).
             let old_end = ends[j];
+            // A changed host right after another has no run before it.
             if j > run {
-                copy_run(out, start, last, (copy, ends[j - 1]), &mut ends[run..j]);
+                copy_run(out, start, last, copy, &mut ends[run..j]);
             }
             if let Some(v) = values[j].get(f) {
                 write(out, j, v);
@@ -181,8 +180,7 @@ impl LastRender {
             (run, copy) = (j + 1, old_end);
         }
         // The run after the last changed host, to the family's end.
-        let old_total = if run < n { ends[n - 1] } else { copy };
-        copy_run(out, start, last, (copy, old_total), &mut ends[run..]);
+        copy_run(out, start, last, copy, &mut ends[run..]);
     }
 
     /// Writes the repo status lines into `out` (with `write`), or with
@@ -201,18 +199,13 @@ impl LastRender {
     }
 }
 
-/// Appends `last[from..to]`, a run of lines of a family in the last
-/// output (`last` starting at the family's start), to `out`, where the
-/// family started at `start`. `ends`, where the run's lines ended in
-/// `last`, become where they end in `out` (from `start`): the run moves
-/// as one.
-fn copy_run(
-    out: &mut Vec<u8>,
-    start: usize,
-    last: &[u8],
-    (from, to): (usize, usize),
-    ends: &mut [usize],
-) {
+/// Appends a run of lines of a family in the last output to `out`, where
+/// the family started at `start`: the lines of `last` (the family in the
+/// last output) from `from` to where the last of them ended. `ends`, where
+/// the run's lines ended in `last`, become where they end in `out` (from
+/// `start`): the run moves as one.
+fn copy_run(out: &mut Vec<u8>, start: usize, last: &[u8], from: usize, ends: &mut [usize]) {
+    let to = ends.last().copied().unwrap_or(from);
     let now = out.len() - start;
     out.extend_from_slice(&last[from..to]);
     if now != from {
