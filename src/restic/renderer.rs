@@ -21,7 +21,8 @@ use crate::restic::snapshot::{HostRow, Snapshot};
 /// last: each host's escaped labels, and its last output, from which every
 /// host line (protobuf: metric) whose labels and value are unchanged is
 /// copied (runs of such lines in one copy) rather than written again.
-/// So it holds two buffers the size of the exposition, and after two
+/// So it holds two buffers the size of the exposition (and lists of the
+/// changed hosts, 48 bytes a host on 64-bit targets), and after two
 /// scrapes of a given shape (host count, series count, label lengths)
 /// rendering again performs no heap allocation.
 ///
