@@ -6,7 +6,11 @@
 //!   the physical floor measured in the same run: the same bucket search and
 //!   one relaxed `fetch_add` on an uncontended `AtomicU64`; `floor_owned`
 //!   the single-writer floor: the same search, then one relaxed load and
-//!   store of a counter only this thread writes. `*_owned8`: the 8 pairs
+//!   store of a counter only this thread writes; `floor_owned_sum` that and
+//!   a sum only this thread writes (the least a histogram keeping `_sum`
+//!   writes); `floor_lookup*` one hash-map lookup (hashbrown, foldhash) of
+//!   the pair, then `floor`'s increment: the floor of finding a series by
+//!   its label strings. `*_owned8`: the 8 pairs
 //!   read from 1024 job records that own their label `String`s (as a
 //!   service's records do); `*_wide256`: 256 distinct pairs cycling;
 //!   `*_wide2048`: 2,048 distinct pairs picked at random.
@@ -136,6 +140,33 @@ mod facade_floor {
     }
 }
 
+/// The `floor_lookup*` ids: series found by a hash-map lookup of their
+/// (kind, status) strings, each series `floor`'s bucket counters.
+struct LookupFloor<'a> {
+    index: hashbrown::HashMap<(&'a str, &'a str), usize>,
+    buckets: Vec<[AtomicU64; 10]>,
+}
+
+impl<'a> LookupFloor<'a> {
+    fn new(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut index = hashbrown::HashMap::new();
+        for pair in pairs {
+            let next = index.len();
+            index.entry(pair).or_insert(next);
+        }
+        let buckets = (0..index.len()).map(|_| Default::default()).collect();
+        LookupFloor { index, buckets }
+    }
+
+    #[inline]
+    fn inc(&self, kind: &str, status: &str, d: Duration) {
+        if let Some(&j) = self.index.get(&(kind, status)) {
+            // Relaxed: as in `floor`.
+            self.buckets[j][bucket_of(d)].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
 fn observe(c: &mut Criterion) {
     let mut g = c.benchmark_group("observe");
 
@@ -158,6 +189,34 @@ fn observe(c: &mut Criterion) {
             let c = &owned[bucket_of(black_box(d))];
             // Relaxed: one writer; the single-writer floor is a load and a store.
             c.store(c.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        })
+    });
+
+    // What any histogram that keeps a `_sum` writes at least: `floor_owned`,
+    // then one more load, add and store, of a sum only this thread writes.
+    let owned_sum = AtomicU64::new(0);
+    g.bench_function("floor_owned_sum", |b| {
+        b.iter(|| {
+            let (_, _, d) = observation(i);
+            i = i.wrapping_add(1);
+            let d = black_box(d);
+            let c = &owned[bucket_of(d)];
+            // Relaxed, both: one writer, as in `floor_owned`.
+            c.store(c.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+            let ns = d.as_nanos() as u64;
+            owned_sum.store(owned_sum.load(Ordering::Relaxed) + ns, Ordering::Relaxed);
+        })
+    });
+    // The floor of finding a series by its label strings: one lookup of the
+    // (kind, status) pair in a hash map (hashbrown, foldhash), then `floor`'s
+    // increment in that series' bucket. No histogram, no sharding, no
+    // removal: a bound on any design that hashes the strings it is given.
+    let lookups = LookupFloor::new((0..8).map(|j| (observation(j).0, observation(j).1)));
+    g.bench_function("floor_lookup8", |b| {
+        b.iter(|| {
+            let (k, s, d) = observation(i);
+            i = i.wrapping_add(1);
+            lookups.inc(black_box(k), black_box(s), black_box(d));
         })
     });
 
@@ -338,10 +397,26 @@ fn observe(c: &mut Criterion) {
             registry.observe(black_box(k), black_box(s), black_box(*d));
         })
     });
+    g.bench_function("floor_lookup_owned8", |b| {
+        b.iter(|| {
+            let (k, s, d) = &jobs[i % 1024];
+            i = i.wrapping_add(1);
+            lookups.inc(black_box(k), black_box(s), black_box(*d));
+        })
+    });
     // 256 distinct (kind, status) pairs, 16 × 16, owned strings.
     let wide: Vec<(String, String)> = (0..256)
         .map(|j| (format!("kind-{}", j % 16), format!("status-{}", j / 16)))
         .collect();
+    let wide_lookups = LookupFloor::new(wide.iter().map(|(k, s)| (k.as_str(), s.as_str())));
+    g.bench_function("floor_lookup_wide256", |b| {
+        b.iter(|| {
+            let (k, s) = &wide[i % 256];
+            let d = DURATIONS[i % DURATIONS.len()];
+            i = i.wrapping_add(1);
+            wide_lookups.inc(black_box(k), black_box(s), black_box(d));
+        })
+    });
     let wide_registry = JobRegistry::new();
     g.bench_function("rm_metrics_wide256", |b| {
         b.iter(|| {

@@ -7,7 +7,10 @@
 //! * `counters_high`: 3 labels (kind, route, a user name), 2,000 label sets
 //!   per thread (4,000 in all), user names owned `String`s;
 //! * `histograms_fixed`, `histograms_high`: the same label sets, observing
-//!   a latency into 8 exponential buckets (1 ms × 2ᵏ).
+//!   a latency into 8 exponential buckets (1 ms × 2ᵏ);
+//! * `*_high/floor_map`: the floor of any design that finds a series by
+//!   hashing its label strings (each thread its own map and words, no
+//!   encode).
 //!
 //! An iteration: two worker threads, started once per benchmark id, make
 //! `OPS` operations each, then the main thread encodes the family. Each
@@ -20,6 +23,7 @@
 #![allow(clippy::unit_arg)]
 
 use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput};
@@ -143,6 +147,57 @@ impl rm_metrics::FixedLabels<2> for Typed {
             ErrorKind::ALL[index / ROUTES.len()].as_str(),
             ROUTES[index % ROUTES.len()],
         ]
+    }
+}
+
+/// One thread's `floor_map`: its label sets → its own words (a counter, or
+/// `BUCKETS + 1` bucket counters and an `f64` sum's bits).
+struct MapFloor<'a> {
+    index: hashbrown::HashMap<(&'a str, &'a str, &'a str), usize>,
+    words: Vec<[AtomicU64; BUCKETS + 2]>,
+    bounds: [f64; BUCKETS],
+}
+
+impl<'a> MapFloor<'a> {
+    fn new(plan: &'a Plan) -> Self {
+        let index: hashbrown::HashMap<_, _> = plan
+            .sets
+            .iter()
+            .enumerate()
+            .map(|(j, (k, r, u))| ((k.as_str(), ROUTES[*r], u.as_str()), j))
+            .collect();
+        MapFloor {
+            words: (0..index.len()).map(|_| Default::default()).collect(),
+            index,
+            bounds: std::array::from_fn(|k| 0.001 * f64::from(1u32 << k)),
+        }
+    }
+
+    /// Counts one operation of the label set `(kind, route, user)`: a
+    /// counter increment, or with `value` a histogram observation.
+    #[inline]
+    fn record(&self, kind: &str, route: &str, user: &str, value: Option<f64>) {
+        let Some(&j) = self.index.get(&(kind, route, user)) else {
+            return;
+        };
+        let w = &self.words[j];
+        // Relaxed, every load and store here: one writer per map.
+        let bump = |c: &AtomicU64| c.store(c.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        match value {
+            None => bump(&w[0]),
+            Some(v) => {
+                bump(
+                    &w[self
+                        .bounds
+                        .iter()
+                        .map(|&b| usize::from(b < v))
+                        .sum::<usize>()],
+                );
+                let sum = &w[BUCKETS + 1];
+                let next = f64::from_bits(sum.load(Ordering::Relaxed)) + v;
+                sum.store(next.to_bits(), Ordering::Relaxed);
+            }
+        }
     }
 }
 
@@ -478,6 +533,26 @@ pub fn measured_workloads(c: &mut Criterion) {
                     );
                 }
             }
+        }
+
+        // The floor of any design that finds a series by hashing its label
+        // strings: each thread its own hash map (hashbrown, foldhash) from
+        // its label sets to its own words, written with a plain load and
+        // store (a counter; for a histogram the bucket search, the bucket
+        // and an `f64` sum), and no encode. Nothing shared, nothing exposed:
+        // `prometheus_client / floor_map` bounds what such a design can
+        // reach against prometheus-client here.
+        if high {
+            let maps: Vec<MapFloor<'_>> = plans.iter().map(MapFloor::new).collect();
+            bench_two(
+                &mut g,
+                format!("{shape}/floor_map"),
+                |t, i| {
+                    let ((k, r, u), v) = pick(t, i);
+                    maps[t].record(k.as_str(), ROUTES[*r], u, histogram.then_some(v));
+                },
+                || {},
+            );
         }
 
         // prometheus-client: a label struct per call, borrowed.
