@@ -19,12 +19,10 @@ pub(crate) fn find_escaped(value: &[u8]) -> Option<usize> {
     let [a, b, c] = ESCAPED;
     // Most values are short and need no escape: a branch-free pass over
     // them costs less than `memchr3`'s set-up (a text encode of 4,000
-    // three-label counter series: 12 % less time).
-    if value.len() <= SHORT
-        && !value
-            .iter()
-            .fold(false, |any, &x| any | (x == a) | (x == b) | (x == c))
-    {
+    // three-label counter series: 12 % less time), and eight bytes a step
+    // less than one (2,000 such series: 150 to 154 µs an encode byte by
+    // byte, 124 to 127 µs by words).
+    if value.len() <= SHORT && is_plain(value) {
         return None;
     }
     memchr::memchr3(a, b, c, value)
@@ -32,6 +30,32 @@ pub(crate) fn find_escaped(value: &[u8]) -> Option<usize> {
 
 /// Longest value [`find_escaped`] scans with a plain pass before `memchr3`.
 const SHORT: usize = 64;
+
+/// Whether `value` holds no byte to escape: eight bytes a step (the last
+/// step overlapping the one before), each tested for the three bytes at
+/// once; values under eight bytes byte by byte.
+#[inline]
+fn is_plain(value: &[u8]) -> bool {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    // Nonzero exactly when some byte of `w` equals `byte`: a byte of
+    // `w ^ (byte × ONES)` is zero there, and the subtraction borrows into
+    // its high bit (a zero byte's borrow may also mark the bytes above
+    // it, but never marks a word without one).
+    let holds = |w: u64, byte: u8| {
+        let x = w ^ (ONES * u64::from(byte));
+        x.wrapping_sub(ONES) & !x & HIGHS
+    };
+    let [a, b, c] = ESCAPED;
+    let plain = |w: u64| holds(w, a) | holds(w, b) | holds(w, c) == 0;
+    let word = |at: usize| u64::from_le_bytes(value[at..at + 8].try_into().unwrap());
+    match value.len() {
+        0..8 => !value
+            .iter()
+            .fold(false, |any, &x| any | (x == a) | (x == b) | (x == c)),
+        len => (0..len - 8).step_by(8).all(|at| plain(word(at))) && plain(word(len - 8)),
+    }
+}
 
 /// Calls `put` with the pieces of `value`, escaped, in order (without the
 /// surrounding quotes): runs of raw bytes and the escape sequences between
@@ -104,6 +128,23 @@ mod tests {
                     let v: String = v.into_iter().collect();
                     let want = format!("{}{escaped}{}", &plain[..at], &plain[at + 1..]);
                     assert_eq!(esc(&v), want, "len {len}, at {at}");
+                }
+            }
+        }
+    }
+
+    /// The word-at-a-time test agrees with a byte scan: every byte value
+    /// at every place of values of every length up to 80 (so every way a
+    /// value splits into words, the overlapping last one included).
+    #[test]
+    fn the_word_test_finds_exactly_the_escaped_bytes() {
+        for len in 0..=80 {
+            for at in 0..len {
+                for byte in 0..=u8::MAX {
+                    let mut v = vec![b'x'; len];
+                    v[at] = byte;
+                    let want = !super::ESCAPED.contains(&byte);
+                    assert_eq!(super::is_plain(&v), want, "len {len}, byte {byte} at {at}");
                 }
             }
         }
