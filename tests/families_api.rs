@@ -114,6 +114,50 @@ fn constant_labels_collectors_and_families_without_labels() {
 }
 
 #[test]
+fn constant_and_own_labels_join_in_order_each_value_escaped() {
+    let r = Registry::new();
+    let reqs = r
+        .counter(
+            Opts::new("reqs", "Requests.")
+                .const_label("svc", "a\"b")
+                .const_label("zone", "eu\n1"),
+            ["method", "path"],
+        )
+        .unwrap();
+    reqs.inc(["GET", "/a\\b"]);
+    let lat = r
+        .histogram(
+            Opts::new("lat", "Latency.").const_label("svc", "x"),
+            ["route"],
+            &[1.0],
+        )
+        .unwrap();
+    lat.observe(["/r"], 0.5);
+    let long = format!("{}\"{}", "v".repeat(70), "w".repeat(9));
+    let g = r.gauge(Opts::new("g", "G."), ["a", "b", "c"]).unwrap();
+    g.set(["", "1234567\n", &long], 2.0);
+    assert_eq!(
+        text(&r),
+        format!(
+            "# HELP reqs_total Requests.\n\
+             # TYPE reqs_total counter\n\
+             reqs_total{{svc=\"a\\\"b\",zone=\"eu\\n1\",method=\"GET\",path=\"/a\\\\b\"}} 1\n\
+             # HELP lat Latency.\n\
+             # TYPE lat histogram\n\
+             lat_bucket{{svc=\"x\",route=\"/r\",le=\"1\"}} 1\n\
+             lat_bucket{{svc=\"x\",route=\"/r\",le=\"+Inf\"}} 1\n\
+             lat_sum{{svc=\"x\",route=\"/r\"}} 0.5\n\
+             lat_count{{svc=\"x\",route=\"/r\"}} 1\n\
+             # HELP g G.\n\
+             # TYPE g gauge\n\
+             g{{a=\"\",b=\"1234567\\n\",c=\"{}\\\"{}\"}} 2\n",
+            "v".repeat(70),
+            "w".repeat(9)
+        )
+    );
+}
+
+#[test]
 fn handles_name_their_series_and_overflow_is_labelled() {
     let r = Registry::new();
     let f = r

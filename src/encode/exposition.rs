@@ -4,7 +4,7 @@
 
 use crate::core::latest::Latest;
 use crate::encode::float::write_go_g;
-use crate::family::escape::write_label_value;
+use crate::family::escape::{escape_label_value, write_label_value};
 use crate::family::{Collect, Desc, Kind, ReadHistogram, Registry, Values, Visitor};
 
 /// An exposition format, as a [`Renderer`](crate::Renderer) or the exporter
@@ -42,6 +42,15 @@ pub(crate) struct Exposition {
     buf: Vec<u8>,
     /// A series' escaped `name="value",…` pairs, without braces.
     labels: Vec<u8>,
+    /// The current family's label text but its series' values: the
+    /// constant labels, then before value `i` (ending at `head_ends[i]`)
+    /// a comma (after a quote, but before the first), the name and `="`.
+    /// Empty ends for a family of names carried by its series (the
+    /// facade's), which [`labels`](Self::labels) writes pair by pair.
+    heads: Vec<u8>,
+    head_ends: Vec<usize>,
+    /// Whether `heads` holds the current family's names.
+    named: bool,
     /// Histogram reads: one pass, and the counts added up.
     pass: Vec<u64>,
     counts: Vec<u64>,
@@ -75,6 +84,7 @@ impl Exposition {
         for family in registry.families().iter() {
             let desc = family.desc();
             self.header(&**family);
+            self.prepare_labels(desc);
             if desc.kind == Kind::Histogram {
                 self.prepare_histogram(desc);
             }
@@ -145,9 +155,56 @@ impl Exposition {
         self.negative_bound = desc.bounds.first().is_some_and(|&b| b < 0.0);
     }
 
+    /// Writes the current family's label text but its series' values into
+    /// `heads` (see there), once per family and scrape.
+    fn prepare_labels(&mut self, desc: &Desc) {
+        let (heads, ends) = (&mut self.heads, &mut self.head_ends);
+        heads.clear();
+        ends.clear();
+        self.named = !desc.pairs;
+        if !self.named {
+            return;
+        }
+        for (i, (name, value)) in desc.const_labels.iter().enumerate() {
+            if i > 0 {
+                heads.push(b',');
+            }
+            heads.extend_from_slice(name.as_bytes());
+            heads.extend_from_slice(b"=\"");
+            write_label_value(heads, value);
+            heads.push(b'"');
+        }
+        for (i, name) in desc.labels.iter().enumerate() {
+            if i > 0 {
+                heads.extend_from_slice(b"\",");
+            } else if !heads.is_empty() {
+                heads.push(b',');
+            }
+            heads.extend_from_slice(name.as_bytes());
+            heads.extend_from_slice(b"=\"");
+            ends.push(heads.len());
+        }
+    }
+
     /// Fills `labels` with the series' pairs: constant labels first.
     fn labels(&mut self, desc: &Desc, values: Values<'_>) {
         self.labels.clear();
+        if self.named && values.len() == self.head_ends.len() {
+            let (out, heads) = (&mut self.labels, &self.heads);
+            let (mut ends, mut start) = (self.head_ends.iter(), 0);
+            values.for_each_bytes(|value| {
+                let end = ends.next().copied().unwrap_or(start);
+                out.extend_from_slice(heads.get(start..end).unwrap_or_default());
+                escape_label_value(value, |piece| out.extend_from_slice(piece));
+                start = end;
+            });
+            if self.head_ends.is_empty() {
+                out.extend_from_slice(heads);
+            } else {
+                out.push(b'"');
+            }
+            return;
+        }
         for (i, (name, value)) in desc.pairs(values).enumerate() {
             if i > 0 {
                 self.labels.push(b',');

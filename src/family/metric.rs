@@ -50,6 +50,15 @@ impl<'a> Values<'a> {
             Values::Passed(v) => v.len(),
         }
     }
+
+    /// Calls `f` with each value's bytes, in order.
+    #[inline]
+    pub(crate) fn for_each_bytes(&self, mut f: impl FnMut(&[u8])) {
+        match *self {
+            Values::Stored(v) => v.for_each_bytes(f),
+            Values::Passed(v) => v.iter().for_each(|v| f(v.as_bytes())),
+        }
+    }
 }
 
 /// What an encoder does with each series of a scrape.

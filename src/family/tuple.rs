@@ -136,6 +136,17 @@ impl Tuple {
         self.parts().1.len()
     }
 
+    /// Calls `f` with each value's bytes, in order: one walk of the ends,
+    /// where [`get`](Self::get) finds each value's start again.
+    #[inline]
+    pub(crate) fn for_each_bytes(&self, f: impl FnMut(&[u8])) {
+        match self.parts() {
+            (joined, Ends::U8(ends)) => walk(joined.as_bytes(), ends, f),
+            (joined, Ends::U16(ends)) => walk(joined.as_bytes(), ends, f),
+            (joined, Ends::Usize(ends)) => walk(joined.as_bytes(), ends, f),
+        }
+    }
+
     /// Value `i`; `""` past the end.
     #[inline]
     pub(crate) fn get(&self, i: usize) -> &str {
@@ -172,6 +183,18 @@ impl Tuple {
     /// Byte order of the tuples, value by value.
     pub(crate) fn cmp(&self, other: &Tuple) -> Ordering {
         self.iter().cmp(other.iter())
+    }
+}
+
+/// Calls `f` with each piece of `joined` split at the offsets `ends`.
+#[inline]
+fn walk<E: Copy + Into<usize>>(joined: &[u8], ends: &[E], mut f: impl FnMut(&[u8])) {
+    let mut start = 0;
+    for &end in ends {
+        let end = end.into();
+        // Never empty by `unwrap_or_default`: the ends rise within `joined`.
+        f(joined.get(start..end).unwrap_or_default());
+        start = end;
     }
 }
 
