@@ -31,29 +31,48 @@ pub(crate) fn find_escaped(value: &[u8]) -> Option<usize> {
 /// Longest value [`find_escaped`] scans with a plain pass before `memchr3`.
 const SHORT: usize = 64;
 
-/// Whether `value` holds no byte to escape: eight bytes a step (the last
-/// step overlapping the one before), each tested for the three bytes at
-/// once; values under eight bytes byte by byte.
+/// Whether `value` holds no byte to escape, eight bytes a step (see
+/// [`fold_words`]); values under eight bytes byte by byte, which costs
+/// less than padding them into a word.
 #[inline]
 fn is_plain(value: &[u8]) -> bool {
-    const ONES: u64 = u64::from_le_bytes([1; 8]);
-    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
-    // Nonzero exactly when some byte of `w` equals `byte`: a byte of
-    // `w ^ (byte × ONES)` is zero there, and the subtraction borrows into
-    // its high bit (a zero byte's borrow may also mark the bytes above
-    // it, but never marks a word without one).
-    let holds = |w: u64, byte: u8| {
-        let x = w ^ (ONES * u64::from(byte));
-        x.wrapping_sub(ONES) & !x & HIGHS
-    };
-    let [a, b, c] = ESCAPED;
-    let plain = |w: u64| holds(w, a) | holds(w, b) | holds(w, c) == 0;
-    let word = |at: usize| u64::from_le_bytes(value[at..at + 8].try_into().unwrap());
-    match value.len() {
-        0..8 => !value
+    if value.len() < 8 {
+        let [a, b, c] = ESCAPED;
+        return !value
             .iter()
-            .fold(false, |any, &x| any | (x == a) | (x == b) | (x == c)),
-        len => (0..len - 8).step_by(8).all(|at| plain(word(at))) && plain(word(len - 8)),
+            .fold(false, |any, &x| any | (x == a) | (x == b) | (x == c));
+    }
+    fold_words(value, escaped_in_word) == 0
+}
+
+/// Eight bytes a step: each byte whose value is one of [`ESCAPED`] has its
+/// high bit set in the result (a byte above one such may be marked too),
+/// and a word without one gives 0. The classic "has a zero byte" test on
+/// the word xored with each escaped byte repeated: the subtraction borrows
+/// into the high bit of exactly the zero bytes (and above the lowest).
+#[inline]
+pub(crate) fn escaped_in_word(word: u64) -> u64 {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let [a, b, c] = ESCAPED.map(|e| ONES * u64::from(e));
+    zero(word ^ a) | zero(word ^ b) | zero(word ^ c)
+}
+
+/// `test` of each eight bytes of `bytes`, or-ed: whole words, then the
+/// last eight bytes, overlapping words already tested (testing a byte
+/// twice changes nothing), so no tail is copied; fewer than eight bytes
+/// padded with zero bytes (which `test` must not mark).
+#[inline]
+pub(crate) fn fold_words(bytes: &[u8], test: impl Fn(u64) -> u64) -> u64 {
+    if let Some(last) = bytes.last_chunk::<8>() {
+        let word = |w: &[u8]| u64::from_le_bytes(w.try_into().unwrap_or_default());
+        let words = bytes.chunks_exact(8);
+        words.fold(test(u64::from_le_bytes(*last)), |f, w| f | test(word(w)))
+    } else {
+        let mut last = [0; 8];
+        last[..bytes.len()].copy_from_slice(bytes);
+        test(u64::from_le_bytes(last))
     }
 }
 

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use crate::core::latest::{Latest, Words};
-use crate::family::escape::{escape_label_value, find_escaped, ESCAPED};
+use crate::family::escape::{escape_label_value, escaped_in_word, find_escaped, fold_words};
 use crate::family::opts::is_label_name;
 
 /// OpenMetrics 1.0's limit on an exemplar's label set: the characters of
@@ -268,27 +268,11 @@ fn hex(x: u32) -> u64 {
 
 /// Nonzero when `bytes` has a byte that is not ASCII or that a label
 /// value escapes (`\\`, `"`, line feed): eight bytes at a time, branch-free
-/// within a word (the classic "has a zero byte" test on `x ^ c`, exact for
-/// ASCII bytes, which is all that is asked while no high bit is set).
+/// within a word (`escape::escaped_in_word` and the high bits).
 #[inline]
 fn scan(bytes: &[u8]) -> u64 {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
-    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
-    let [a, b, c] = ESCAPED.map(|e| ONES * u64::from(e));
-    let test = |x: u64| x & HIGH | zero(x ^ a) | zero(x ^ b) | zero(x ^ c);
-    if let Some(last) = bytes.last_chunk::<8>() {
-        // Whole words, then the last eight bytes, overlapping words already
-        // tested (testing a byte twice changes nothing): no tail copied.
-        let word = |w: &[u8]| u64::from_le_bytes(w.try_into().unwrap_or_default());
-        let words = bytes.chunks_exact(8);
-        words.fold(test(u64::from_le_bytes(*last)), |f, w| f | test(word(w)))
-    } else {
-        // Fewer than eight: padded with zero bytes, which match nothing.
-        let mut last = [0; 8];
-        last[..bytes.len()].copy_from_slice(bytes);
-        test(u64::from_le_bytes(last))
-    }
+    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+    fold_words(bytes, |x| x & HIGH | escaped_in_word(x))
 }
 
 /// The exemplar cells of a metric, allocated on its first exemplar: one
