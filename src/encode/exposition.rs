@@ -193,6 +193,7 @@ impl Exposition {
             let (out, heads) = (&mut self.labels, &self.heads);
             let (mut ends, mut start) = (self.head_ends.iter(), 0);
             values.for_each_bytes(|value| {
+                // As many ends as values (checked above): always one.
                 let end = ends.next().copied().unwrap_or(start);
                 out.extend_from_slice(heads.get(start..end).unwrap_or_default());
                 escape_label_value(value, |piece| out.extend_from_slice(piece));

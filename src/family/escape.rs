@@ -45,11 +45,12 @@ fn is_plain(value: &[u8]) -> bool {
     fold_words(value, escaped_in_word) == 0
 }
 
-/// Eight bytes a step: each byte whose value is one of [`ESCAPED`] has its
-/// high bit set in the result (a byte above one such may be marked too),
-/// and a word without one gives 0. The classic "has a zero byte" test on
-/// the word xored with each escaped byte repeated: the subtraction borrows
-/// into the high bit of exactly the zero bytes (and above the lowest).
+/// Eight bytes a step: each byte of `word` that is one of [`ESCAPED`] has
+/// its high bit set in the result (a byte above such a one may be marked
+/// too), and a word without one gives 0. The classic "has a zero byte"
+/// test on the word xored with each escaped byte repeated: subtracting one
+/// from every byte borrows into the high bit of each zero byte (and the
+/// borrow may run on into the bytes above the lowest one).
 #[inline]
 pub(crate) fn escaped_in_word(word: u64) -> u64 {
     const ONES: u64 = u64::from_le_bytes([0x01; 8]);
