@@ -637,18 +637,24 @@ impl<M> SeriesIndex<M> {
         self.overflow.load().as_ref().as_ref().map(f)
     }
 
-    /// Bumps the generation after a removal was published.
+    /// Bumps the generation after a removal was published (under the
+    /// writers' lock, the only place it changes: a load and a store, no
+    /// locked read-modify-write).
     fn removed(&self) {
-        // Release: pairs with the Acquire load in `with`; a thread that sees
+        // Relaxed load: under the lock, which orders every bump. Release
+        // store: pairs with the Acquire load in `with`; a thread that sees
         // the new generation loads the tables stored before it.
-        self.generation.fetch_add(1, Ordering::Release);
+        let next = self.generation.load(Ordering::Relaxed).wrapping_add(1);
+        self.generation.store(next, Ordering::Release);
     }
 
     /// Bumps the version after an add, a removal or a clear was published
-    /// (under the writers' lock).
+    /// (under the writers' lock, the only place it changes).
     fn changed(&self) {
-        // Release: pairs with the Acquire load in `sorted`.
-        self.version.fetch_add(1, Ordering::Release);
+        // Relaxed load: under the lock, as in `removed`. Release store:
+        // pairs with the Acquire load in `sorted`.
+        let next = self.version.load(Ordering::Relaxed).wrapping_add(1);
+        self.version.store(next, Ordering::Release);
     }
 
     /// The series of `values`, added if new (or the overflow series).
@@ -784,10 +790,16 @@ impl<M> SeriesIndex<M> {
         let hash = self.hash(values);
         let mut writer = self.lock();
         // Under the lock, exact: only writers replace the index and mark
-        // series removed.
-        let index = Arc::clone(&writer.current);
-        let found = index.find(hash, values).cloned();
-        found.is_some_and(|series| self.remove_locked(&mut writer, index, [series]) == 1)
+        // series removed. What `find` returns is live and in the index, so
+        // it is marked at once, through the writer's own reference (no
+        // reference count taken, no second lookup).
+        match writer.current.find(hash, values) {
+            Some(series) => self.mark(series),
+            None => return false,
+        }
+        writer.removed += 1;
+        self.removed_from(&mut writer);
+        true
     }
 
     /// Removes each of `series` that the family still holds, as
@@ -813,32 +825,44 @@ impl<M> SeriesIndex<M> {
             if series.is_removed() || !index.holds(&series) {
                 continue;
             }
-            // Release: a scrape that sees the mark sees the bumps of every
-            // earlier change (see `sorted`); lookups need no more than the
-            // bumps of the generation and the version below, which publish
-            // it (see `Series::is_removed`).
-            series.removed.store(true, Ordering::Release);
-            writer.removed += 1;
-            Self::count(&self.len, |n| n - 1);
-            if series.counted {
-                Self::count(&self.counted, |n| n - 1);
-            } else if (self.overflow.load().as_ref().as_ref())
-                .is_some_and(|o| Arc::ptr_eq(o, &series))
-            {
-                self.overflow.store(Arc::new(None));
-            }
+            self.mark(&series);
             removed += 1;
         }
+        drop(index);
         if removed == 0 {
             return 0;
         }
-        if writer.removed >= removed_merge_at(index.by_values.len()) {
+        writer.removed += removed;
+        self.removed_from(writer);
+        removed
+    }
+
+    /// Marks `series`, a live series of the index, removed, and updates
+    /// the counts (under the writers' lock).
+    fn mark(&self, series: &Arc<Series<M>>) {
+        // Release: a scrape that sees the mark sees the bumps of every
+        // earlier change (see `sorted`); lookups need no more than the
+        // bumps of the generation and the version that follow, which
+        // publish it (see `Series::is_removed`).
+        series.removed.store(true, Ordering::Release);
+        Self::count(&self.len, |n| n - 1);
+        if series.counted {
+            Self::count(&self.counted, |n| n - 1);
+        } else if (self.overflow.load().as_ref().as_ref()).is_some_and(|o| Arc::ptr_eq(o, series)) {
+            self.overflow.store(Arc::new(None));
+        }
+    }
+
+    /// After series were marked (and counted in `writer.removed`): merges
+    /// once the index holds [`removed_merge_at`] removed series, then
+    /// publishes the removal (under the writers' lock).
+    fn removed_from(&self, writer: &mut Writer<M>) {
+        if writer.removed >= removed_merge_at(writer.current.by_values.len()) {
+            let index = Arc::clone(&writer.current);
             self.merge(writer, &index);
         }
-        drop(index);
         self.removed();
         self.changed();
-        removed
     }
 
     /// Removes every series.
