@@ -238,7 +238,9 @@ impl<M> Memo<M> {
     /// Looks `values` up with `find` in `family`'s main table, read
     /// through this thread's copy of it (see `index_cache.rs`) from `cell`;
     /// if found, remembers the series as [`remember`](Self::remember) does
-    /// and runs `f` on its metric.
+    /// and runs `f` on its metric. `find` returns only the series whose
+    /// values are exactly `values` (an index lookup compares them all), so
+    /// the series is remembered without comparing them again.
     #[inline]
     pub(crate) fn find<R>(
         &mut self,
@@ -251,7 +253,7 @@ impl<M> Memo<M> {
         let consulted = self.consulted();
         let found = find(self.indexes.load(family, cell)).map(|series| {
             if consulted {
-                self.places.put(family, generation, values, series);
+                self.places.put_own(family, generation, values, series);
             }
             f(&series.metric)
         });
@@ -267,11 +269,19 @@ impl<M> Places<M> {
     /// Remembers `series` for `values`, if they are its own values (not the
     /// overflow series, which a later removal could make wrong anyway).
     fn put(&mut self, family: u64, generation: u64, values: &[&str], series: &Arc<Series<M>>) {
+        if same_values(series, values) {
+            self.put_own(family, generation, values, series);
+        }
+    }
+
+    /// Remembers `series` for `values`, which are its own values.
+    fn put_own(&mut self, family: u64, generation: u64, values: &[&str], series: &Arc<Series<M>>) {
         // Under loom the memo stays empty: the models check the index path
         // on every observation (see `docs::loom`).
-        if cfg!(loom) || !same_values(series, values) {
+        if cfg!(loom) {
             return;
         }
+        debug_assert!(same_values(series, values));
         let probe = &Probe::of(values);
         let entries = self
             .entries
