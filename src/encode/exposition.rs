@@ -166,13 +166,7 @@ impl Exposition {
             return;
         }
         for (i, (name, value)) in desc.const_labels.iter().enumerate() {
-            if i > 0 {
-                heads.push(b',');
-            }
-            heads.extend_from_slice(name.as_bytes());
-            heads.extend_from_slice(b"=\"");
-            write_label_value(heads, value);
-            heads.push(b'"');
+            write_pair(heads, i > 0, name, value);
         }
         for (i, name) in desc.labels.iter().enumerate() {
             if i > 0 {
@@ -207,13 +201,7 @@ impl Exposition {
             return;
         }
         for (i, (name, value)) in desc.pairs(values).enumerate() {
-            if i > 0 {
-                self.labels.push(b',');
-            }
-            self.labels.extend_from_slice(name.as_bytes());
-            self.labels.extend_from_slice(b"=\"");
-            write_label_value(&mut self.labels, value);
-            self.labels.push(b'"');
+            write_pair(&mut self.labels, i > 0, name, value);
         }
     }
 
@@ -332,4 +320,16 @@ fn write_help(out: &mut Vec<u8>, help: &str, quote: bool) {
 
 fn write_u64(out: &mut Vec<u8>, v: u64) {
     out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+/// Appends one label pair, `name="value"` with the value escaped, after a
+/// comma when `comma`.
+fn write_pair(out: &mut Vec<u8>, comma: bool, name: &str, value: &str) {
+    if comma {
+        out.push(b',');
+    }
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"=\"");
+    write_label_value(out, value);
+    out.push(b'"');
 }
