@@ -143,8 +143,8 @@ def main():
     target("render 1000: `rm_metrics` / `copy_floor`", ren[("rm_metrics", 1000)] / ren[("copy_floor", 1000)], 2.5, "<=")
     out.append(f"| (render 1000, every value changed: `prometheus_client` / `rm_metrics_changed`) | {ren[('prometheus_client', 1000)] / ren[('rm_metrics_changed', 1000)]:.2f} | | |")
     out.append(f"| (render 1000, every value changed: `rm_metrics_changed` / `copy_floor`) | {ren[('rm_metrics_changed', 1000)] / ren[('copy_floor', 1000)]:.2f} | | |")
-    out += ["", "What the floors of the observe targets cost, in the same run (see \"Why the observe targets "
-            "are missed\" below the results):", "", "| ratio | measured |", "| --- | ---: |"]
+    out += ["", "What the floors of the observe targets cost, in the same run (see \"Why the targets are "
+            "still missed\" below):", "", "| ratio | measured |", "| --- | ---: |"]
     for name, value in [
         ("`floor_owned_sum` / `floor_owned` (a single writer's sum too)", obs["floor_owned_sum"] / floor_owned),
         ("`rm_metrics_handle` / `floor_owned_sum`", obs["rm_metrics_handle"] / obs["floor_owned_sum"]),
