@@ -55,14 +55,26 @@ impl<'a, S: Sum> Owned<'a, S> {
     }
 
     /// Records `value` in the buckets `buckets` (one per part), for the
-    /// thread that owns this shard's slot (its only writer). `false`,
+    /// thread that owns this shard's slot (its only writer), calling
+    /// `first` first if the shard has no observation yet. `false`,
     /// recording nothing, while a reader asks the owner to write elsewhere.
     #[inline]
-    pub(crate) fn try_record<const K: usize>(&self, buckets: [usize; K], value: S) -> bool {
+    pub(crate) fn try_record<const K: usize>(
+        &self,
+        buckets: [usize; K],
+        value: S,
+        first: impl FnOnce(),
+    ) -> bool {
         // Relaxed: a progress hint only; a stale zero is caught by the
         // reader's count check, which then retries.
         if self.at(READERS).load(Ordering::Relaxed) != 0 {
             return false;
+        }
+        let count = self.at(COUNT);
+        // Relaxed: a word only this thread writes (see the buckets below).
+        let n = count.load(Ordering::Relaxed);
+        if n == 0 {
+            first();
         }
         for bucket in buckets {
             // Relaxed loads of words only this thread writes (or, after a
@@ -76,13 +88,9 @@ impl<'a, S: Sum> Owned<'a, S> {
         // counter increment above.
         let (lo, hi) = self.sum_words();
         S::owner_add(value, lo, hi);
-        let count = self.at(COUNT);
         // Release: pairs with the reader's Acquire load of the count; a
         // reader that sees this count sees every write of this observation.
-        count.store(
-            count.load(Ordering::Relaxed).wrapping_add(1),
-            Ordering::Release,
-        );
+        count.store(n.wrapping_add(1), Ordering::Release);
         true
     }
 

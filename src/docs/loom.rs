@@ -18,7 +18,9 @@
 //!    durations of exactly the counted observations), every observation that
 //!    returned before the read began is in it, the second read has
 //!    no less than the first ([`consistency`](super::consistency)), and the
-//!    final read counts each observation once.
+//!    final read counts each observation once. The owner's first record
+//!    marks its shard written, and a read skips unmarked shards: an
+//!    observation that returned before the read is in it all the same.
 //! 2. `slot_hand_over` (bound 6): a slot owner observes and exits; a later
 //!    thread takes the slot over and observes while a read runs; the new
 //!    owner continues from the old owner's counts.

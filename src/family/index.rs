@@ -1074,9 +1074,9 @@ mod tests {
         // Arc's two counts + the series.
         assert_eq!(16 + size_of::<Series<Counter>>(), 128);
         assert_eq!(16 + size_of::<Series<Gauge>>(), 104);
-        assert_eq!(16 + size_of::<Series<Histogram>>(), 168);
-        assert_eq!(16 + size_of::<Series<NativeHistogram>>(), 224);
-        assert_eq!(16 + size_of::<Series<DurationHistogram>>(), 256);
+        assert_eq!(16 + size_of::<Series<Histogram>>(), 176);
+        assert_eq!(16 + size_of::<Series<NativeHistogram>>(), 232);
+        assert_eq!(16 + size_of::<Series<DurationHistogram>>(), 264);
         assert_eq!(size_of::<OnceSlot<Arc<Series<Counter>>>>(), 16);
         assert_eq!(size_of::<Shared<f64>>(), 72);
         assert_eq!(size_of::<Shared<u128>>(), 96);
