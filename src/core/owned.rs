@@ -55,26 +55,15 @@ impl<'a, S: Sum> Owned<'a, S> {
     }
 
     /// Records `value` in the buckets `buckets` (one per part), for the
-    /// thread that owns this shard's slot (its only writer), calling
-    /// `first` first if the shard has no observation yet. `false`,
+    /// thread that owns this shard's slot (its only writer), and returns
+    /// the shard's count of observations before this one. `None`,
     /// recording nothing, while a reader asks the owner to write elsewhere.
     #[inline]
-    pub(crate) fn try_record<const K: usize>(
-        &self,
-        buckets: [usize; K],
-        value: S,
-        first: impl FnOnce(),
-    ) -> bool {
+    pub(crate) fn try_record<const K: usize>(&self, buckets: [usize; K], value: S) -> Option<u64> {
         // Relaxed: a progress hint only; a stale zero is caught by the
         // reader's count check, which then retries.
         if self.at(READERS).load(Ordering::Relaxed) != 0 {
-            return false;
-        }
-        let count = self.at(COUNT);
-        // Relaxed: a word only this thread writes (see the buckets below).
-        let n = count.load(Ordering::Relaxed);
-        if n == 0 {
-            first();
+            return None;
         }
         for bucket in buckets {
             // Relaxed loads of words only this thread writes (or, after a
@@ -88,10 +77,13 @@ impl<'a, S: Sum> Owned<'a, S> {
         // counter increment above.
         let (lo, hi) = self.sum_words();
         S::owner_add(value, lo, hi);
-        // Release: pairs with the reader's Acquire load of the count; a
-        // reader that sees this count sees every write of this observation.
+        let count = self.at(COUNT);
+        // Relaxed load of a word only this thread writes. Release store:
+        // pairs with the reader's Acquire load of the count; a reader that
+        // sees this count sees every write of this observation.
+        let n = count.load(Ordering::Relaxed);
         count.store(n.wrapping_add(1), Ordering::Release);
-        true
+        Some(n)
     }
 
     /// Observations this shard ever counted (not a consistent read).

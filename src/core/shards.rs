@@ -5,8 +5,8 @@
 //! here, as a mask of slots says: a series most threads never observe
 //! (most series, in a family of many) is read in as many shards as threads
 //! wrote it, not in all of the process' slots (up to 64). The owner sets
-//! its slot's bit once, before its first record into its shard: one more
-//! branch on the shard's count, which the owner loads anyway, and one
+//! its slot's bit on its first record into its shard: one more branch on
+//! the shard's count, which the owner loads anyway, and one
 //! read-modify-write in a slot's lifetime.
 
 use crate::core::lines::{self, Line};
@@ -21,8 +21,9 @@ pub(crate) struct Shards<S> {
     stride: usize,
     /// Where the second part of the counters starts (the width, with one).
     split: usize,
-    /// Bit `i`: slot `i`'s owner recorded into shard `i` (set before its
-    /// first record there; never cleared). The other shards hold zeros.
+    /// Bit `i`: slot `i`'s owner recorded into shard `i` (set on its first
+    /// record there, before it returns; never cleared). The other shards
+    /// hold zeros.
     written: AtomicU64,
     /// `slot_count()` owned shards of `stride` lines.
     owned: Box<[Line]>,
@@ -68,22 +69,28 @@ impl<S: Sum> Shards<S> {
         let slot = slot::current();
         let start = slot * self.stride;
         if let Some(lines) = self.owned.get(start..start + self.stride) {
-            // The shard's first record marks its slot written. A shard
-            // exists, so `slot < slot_count() <= 64`: the shift never wraps.
-            let mark = || self.mark_written(1u64.wrapping_shl(slot as u32));
-            if Owned::new(lines).try_record(buckets, value, mark) {
-                return;
+            match Owned::new(lines).try_record(buckets, value) {
+                // The shard's first record marks its slot written. A shard
+                // exists, so `slot < slot_count() <= 64`: the shift never
+                // wraps.
+                Some(0) => return self.mark_written(1u64.wrapping_shl(slot as u32)),
+                Some(_) => return,
+                None => {}
             }
         }
         self.record_shared(buckets, value);
     }
 
-    /// Marks slot `bit`'s shard as written, before its first record.
+    /// Marks slot `bit`'s shard as written, on its first record (before
+    /// the observation returns).
     #[cold]
     fn mark_written(&self, bit: u64) {
-        // Relaxed: a read that must include the record happens after it,
-        // so after this store, which its load of the mask then sees
-        // (coherence); nothing else is published with the bit.
+        // Relaxed: a read that must include the record happens after the
+        // observation returned, so after this store, which its load of the
+        // mask then sees (coherence), and a later read sees it too; a read
+        // that races with it may skip the shard and so the observation in
+        // flight, as it may skip any observation in flight. Nothing else
+        // is published with the bit.
         self.written.fetch_or(bit, Ordering::Relaxed);
     }
 
