@@ -117,14 +117,13 @@ impl<S: Sum> Shards<S> {
     fn written_shards(&self) -> impl Iterator<Item = &[Line]> {
         // Relaxed: see `record_in`; a shard's counts are then loaded with
         // their own orderings.
-        let mut written = self.written.load(Ordering::Relaxed);
-        std::iter::from_fn(move || {
-            let slot = written.trailing_zeros() as usize;
-            // Clears the lowest bit (none left: 0 stays 0).
-            written &= written.wrapping_sub(1);
-            let start = slot.checked_mul(self.stride)?;
-            self.owned.get(start..start + self.stride)
-        })
+        let written = self.written.load(Ordering::Relaxed);
+        // `slot < slot_count() <= 64`: the shift never wraps.
+        let marked = move |slot: usize| written.wrapping_shr(slot as u32) & 1 != 0;
+        self.owned
+            .chunks(self.stride)
+            .enumerate()
+            .filter_map(move |(slot, shard)| marked(slot).then_some(shard))
     }
 
     /// Adds the per-bucket counts into `acc` and the sum into `sum`, read
