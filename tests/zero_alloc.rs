@@ -207,8 +207,13 @@ fn observing_existing_pairs_allocates_nothing() {
 /// what the README says: once per thread, arc-swap's per-thread debt node
 /// (192 bytes; arc-swap reuses one left by an exited thread when it can),
 /// on the first load of the family's index, and the thread's memo table for
-/// duration histograms (512 entries, 40 KiB). The slot is in thread-local
-/// storage and allocates nothing. Every observation after the first
+/// duration histograms (512 entries, 40 KiB); and, as the main thread
+/// recorded into the pair first, this thread's shard of it and the pair's
+/// table of its slots' shards (none of the two if every slot is taken by
+/// other tests' threads: the thread then records into the shared shard).
+/// The slot is in thread-local storage and allocates nothing. The first
+/// observation into a series no thread recorded into yet takes its first
+/// shard and allocates nothing; every observation after the first
 /// allocates nothing.
 #[test]
 fn a_fresh_threads_first_observation_is_counted_then_allocation_free() {
@@ -234,7 +239,7 @@ fn a_fresh_threads_first_observation_is_counted_then_allocation_free() {
     });
     println!("first labelled observation on a fresh thread: {first} allocations; first handle observation after it: {first_handle}");
     assert!(
-        first <= 2,
+        first <= 4,
         "{first} allocations on a thread's first observation"
     );
     assert_eq!(first_handle, 0);

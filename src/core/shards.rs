@@ -1,32 +1,76 @@
-//! A histogram's counters of any width: one owned shard per slot and the
-//! shared shard, with a sum of either kind of `core::sum`.
+//! A histogram's counters of any width: owned shards, made for the slots
+//! whose owners record here, and the shared shard, with a sum of either
+//! kind of `core::sum`.
 //!
-//! A read visits only the owned shards whose slot's owners ever recorded
-//! here, as a mask of slots says: a series most threads never observe
-//! (most series, in a family of many) is read in as many shards as threads
-//! wrote it, not in all of the process' slots (up to 64). The owner sets
-//! its slot's bit on its first record into its shard: one more branch on
-//! the shard's count, which the owner loads anyway, and one
-//! read-modify-write in a slot's lifetime.
+//! A series holds one owned shard from the start, the *first*: the first
+//! slot whose owner records into the series claims it (one
+//! compare-exchange in the series' lifetime) and writes it from then on.
+//! Each other slot gets a shard of its own on its owner's first record
+//! here, in a table of the slots' shards made when a second slot records.
+//! Most series of a family of many are written by one thread, or by few:
+//! they hold one shard or few, not one for each of the process' slots (up
+//! to 64; a histogram of 8 bounds on 64 slots took 8.2 kB of shards, now
+//! 128 bytes and a table's 1.5 kB once a second slot writes it). The first
+//! slot's owner finds its shard in as many dependent loads as before, with
+//! one more load (the claim, in the series' header) and a compare; the
+//! other slots' owners through one more dependent load (their place in
+//! the table). What it costs: `docs::sharding`. The table and each place
+//! are `std` one-time cells (`OnceSlot`): a place only its slot's owner
+//! makes; two slots that make the table at once (their first records into
+//! one series) wait for one another, once, as two threads that add one
+//! series do for the family's lock.
+//!
+//! A read visits the first shard and those of the other slots whose owners
+//! ever recorded here, as a mask of slots says. The owner sets its slot's
+//! bit on its first record into its shard: one more branch on the shard's
+//! count, which the owner loads anyway, and one read-modify-write in a
+//! slot's lifetime.
 
 use crate::core::lines::{self, Line};
 use crate::core::owned::{Owned, FIRST_BUCKET};
 use crate::core::shared::Shared;
 use crate::core::slot;
 use crate::core::sum::Sum;
-use crate::core::sync::{AtomicU64, Ordering};
+use crate::core::sync::{AtomicU64, AtomicUsize, OnceSlot, Ordering};
+
+/// `first_slot` before a slot claims the first shard: no slot's number.
+const NO_SLOT: usize = usize::MAX;
+
+/// `first_slot` in a model that checks the other slots' path: no slot
+/// claims the first shard.
+#[cfg(loom)]
+const NEVER: usize = usize::MAX - 1;
+
+/// What `first_slot` starts as: [`NO_SLOT`]; under loom with
+/// `RM_METRICS_LOOM_PLACES` set, a value no claim replaces, so that the
+/// models' one slot records into a place of its own (see `docs::loom`).
+fn first_free() -> usize {
+    #[cfg(loom)]
+    if std::env::var_os("RM_METRICS_LOOM_PLACES").is_some() {
+        return NEVER;
+    }
+    NO_SLOT
+}
+
+/// A slot's own shard, made on its owner's first record.
+type Place = OnceSlot<Box<[Line]>>;
 
 pub(crate) struct Shards<S> {
     /// Lines per owned shard.
     stride: usize,
     /// Where the second part of the counters starts (the width, with one).
     split: usize,
-    /// Bit `i`: slot `i`'s owner recorded into shard `i` (set on its first
-    /// record there, before it returns; never cleared). The other shards
-    /// hold zeros.
+    /// The slot whose owners write `first`; [`NO_SLOT`] until some slot's
+    /// owner records here. Set once, never changed.
+    first_slot: AtomicUsize,
+    /// Bit `i`: slot `i`'s owner recorded into its shard (set on its first
+    /// record there, before it returns; never cleared).
     written: AtomicU64,
-    /// `slot_count()` owned shards of `stride` lines.
-    owned: Box<[Line]>,
+    /// The first slot's shard, `stride` lines.
+    first: Box<[Line]>,
+    /// The other slots' shards (`slot_count()` places, the first slot's
+    /// never made), once a second slot records here.
+    others: OnceSlot<Box<[Place]>>,
     shared: Box<Shared<S>>,
 }
 
@@ -41,11 +85,16 @@ impl<S: Sum> Shards<S> {
     pub(crate) fn with_parts(first: usize, second: usize) -> Self {
         let buckets = first + second;
         let stride = lines::lines_for(FIRST_BUCKET + buckets);
+        // The process' first ask of the slot count reads cgroup files,
+        // allocating: made here, with the series, it is no observation's.
+        slot::slot_count();
         Shards {
             stride,
             split: first,
+            first_slot: AtomicUsize::new(first_free()),
             written: AtomicU64::new(0),
-            owned: lines::zeroed(slot::slot_count(), stride),
+            first: lines::zeroed(1, stride),
+            others: OnceSlot::new(),
             shared: Box::new(Shared::new(buckets)),
         }
     }
@@ -64,21 +113,74 @@ impl<S: Sum> Shards<S> {
         self.record_in([first, self.split + second], value);
     }
 
-    #[inline]
+    /// Always inlined (and [`other_shard`](Self::other_shard) into it):
+    /// left to the compiler, the first slot's path became a call of its
+    /// own, +1 ns on one thread observing one series (criterion, builds
+    /// alternated), and the other slots' path a second call, +4 to 8 µs in
+    /// `contended/rm_metrics/2`.
+    #[inline(always)]
     fn record_in<const K: usize>(&self, buckets: [usize; K], value: S) {
         let slot = slot::current();
-        let start = slot * self.stride;
-        if let Some(lines) = self.owned.get(start..start + self.stride) {
-            match Owned::new(lines).try_record(buckets, value) {
-                // The shard's first record marks its slot written. A shard
-                // exists, so `slot < slot_count() <= 64`: the shift never
-                // wraps.
-                Some(0) => return self.mark_written(1u64.wrapping_shl(slot as u32)),
-                Some(_) => return,
-                None => {}
-            }
+        // Relaxed: the claim publishes nothing (the first shard is zeroed
+        // before the series is shared); only the owners of `slot` store
+        // `slot`, and a later owner of the slot sees it through the slot's
+        // hand-over (see `slot.rs`). The shared shard's threads never
+        // store theirs.
+        let lines = if self.first_slot.load(Ordering::Relaxed) == slot {
+            &self.first
+        } else if let Some(lines) = self.other_shard(slot) {
+            lines
+        } else {
+            return self.record_shared(buckets, value);
+        };
+        match Owned::new(lines).try_record(buckets, value) {
+            // The shard's first record marks its slot written. A shard
+            // exists, so `slot < slot_count() <= 64`: the shift never
+            // wraps.
+            Some(0) => self.mark_written(1u64.wrapping_shl(slot as u32)),
+            Some(_) => {}
+            None => self.record_shared(buckets, value),
         }
-        self.record_shared(buckets, value);
+    }
+
+    /// The shard of `slot`, not the first slot: its place's, or made now
+    /// (the first shard, if no slot claimed it yet); `None` for the shared
+    /// shard's threads.
+    #[inline(always)]
+    fn other_shard(&self, slot: usize) -> Option<&[Line]> {
+        let made = self.others.get().and_then(|places| places.get(slot)?.get());
+        match made {
+            Some(lines) => Some(lines),
+            None => self.make_shard(slot),
+        }
+    }
+
+    /// [`other_shard`](Self::other_shard) on the first record of `slot`:
+    /// claims the first shard if it is free, else makes the slot's own.
+    #[cold]
+    #[inline(never)]
+    fn make_shard(&self, slot: usize) -> Option<&[Line]> {
+        let slots = slot::slot_count();
+        if slot >= slots {
+            return None;
+        }
+        // Relaxed: see `record_in`. One slot's owners claim it; a failed
+        // claim means another slot holds it for good.
+        let claimed =
+            self.first_slot
+                .compare_exchange(NO_SLOT, slot, Ordering::Relaxed, Ordering::Relaxed);
+        if claimed.is_ok() {
+            return Some(&self.first);
+        }
+        let places = self
+            .others
+            .get_or_init(|| (0..slots).map(|_| Place::new()).collect());
+        // Only `slot`'s owner makes its place's shard (published to readers
+        // by the place, see `OnceSlot`).
+        let lines = places
+            .get(slot)?
+            .get_or_init(|| lines::zeroed(1, self.stride));
+        Some(lines)
     }
 
     /// Marks slot `bit`'s shard as written, on its first record (before
@@ -112,18 +214,23 @@ impl<S: Sum> Shards<S> {
             .fold(self.shared.started(), u64::wrapping_add)
     }
 
-    /// The owned shards whose slots' owners ever recorded here (the others
-    /// hold zeros), as of this call.
+    /// The first shard, and the other slots' shards whose owners ever
+    /// recorded here, as of this call (an unwritten shard adds nothing).
     fn written_shards(&self) -> impl Iterator<Item = &[Line]> {
-        // Relaxed: see `record_in`; a shard's counts are then loaded with
-        // their own orderings.
+        // Relaxed: see `mark_written`; a shard's counts are then loaded
+        // with their own orderings. A place's shard is published by the
+        // place (Acquire in `OnceSlot::get`): one whose owner's record a
+        // read must include was made before that record returned.
         let written = self.written.load(Ordering::Relaxed);
         // `slot < slot_count() <= 64`: the shift never wraps.
         let marked = move |slot: usize| written.wrapping_shr(slot as u32) & 1 != 0;
-        self.owned
-            .chunks(self.stride)
+        let others = self.others.get().map_or(&[][..], |places| &places[..]);
+        let others = others
+            .iter()
             .enumerate()
-            .filter_map(move |(slot, shard)| marked(slot).then_some(shard))
+            .filter(move |&(slot, _)| marked(slot))
+            .filter_map(|(_, place)| place.get().map(|lines| &lines[..]));
+        std::iter::once(&self.first[..]).chain(others)
     }
 
     /// Adds the per-bucket counts into `acc` and the sum into `sum`, read
@@ -150,10 +257,22 @@ mod tests {
             .any(|w| w.load(Ordering::Relaxed) != 0)
     }
 
+    /// Every shard of `shards` that exists, with whether a read visits it.
+    fn shards_made(shards: &Shards<f64>) -> Vec<(&[Line], bool)> {
+        let visited: Vec<*const Line> = shards.written_shards().map(|s| s.as_ptr()).collect();
+        let places = shards.others.get().map_or(&[][..], |p| &p[..]);
+        std::iter::once(&shards.first[..])
+            .chain(places.iter().filter_map(|p| p.get().map(|l| &l[..])))
+            .map(|s| (s, visited.contains(&s.as_ptr())))
+            .collect()
+    }
+
     #[test]
     fn a_read_visits_the_written_shards_and_misses_no_count() {
         let shards = Shards::<f64>::new(3);
-        assert_eq!(shards.written_shards().count(), 0);
+        // Nothing made but the first shard, which holds zeros.
+        assert_eq!(shards.written_shards().count(), 1);
+        assert!(shards.others.get().is_none());
         shards.record(0, 1.0);
         std::thread::scope(|s| {
             s.spawn(|| {
@@ -161,16 +280,19 @@ mod tests {
                 shards.record(2, 0.5);
             });
         });
-        // Two threads, each in a slot of its own or (every slot taken by
-        // the other tests' threads) the shared shard.
-        let visited: Vec<*const Line> = shards.written_shards().map(|s| s.as_ptr()).collect();
-        assert!(visited.len() <= 2);
-        for shard in shards.owned.chunks(shards.stride) {
-            let marked = visited.contains(&shard.as_ptr());
-            assert_eq!(marked, touched(shard), "mask and counts disagree");
+        std::thread::scope(|s| {
+            s.spawn(|| shards.record(1, 4.0));
+        });
+        // Three threads, each in a slot of its own or (every slot taken by
+        // the other tests' threads) the shared shard: the first shard, and
+        // at most two more made, each for a slot that recorded.
+        let made = shards_made(&shards);
+        assert!(made.len() <= 3, "{} shards made", made.len());
+        for (shard, visited) in made {
+            assert!(visited || !touched(shard), "a written shard not read");
         }
         let (mut pass, mut acc, mut sum) = (vec![0; 3], vec![0; 3], 0.0);
         shards.read_into(&mut pass, &mut acc, &mut sum);
-        assert_eq!((acc, sum), (vec![1, 0, 2], 3.5));
+        assert_eq!((acc, sum), (vec![1, 1, 2], 7.5));
     }
 }

@@ -135,6 +135,12 @@ mod imp {
         pub(crate) fn set(&self, value: T) -> bool {
             self.0.set(value).is_ok()
         }
+
+        /// The value, made by `make` and set first if there is none.
+        #[inline]
+        pub(crate) fn get_or_init(&self, make: impl FnOnce() -> T) -> &T {
+            self.0.get_or_init(make)
+        }
     }
 }
 
@@ -272,6 +278,19 @@ mod imp {
             // Release: publishes the value to the Acquire load in `get`.
             self.set.store(true, Ordering::Release);
             true
+        }
+
+        pub(crate) fn get_or_init(&self, make: impl FnOnce() -> T) -> &T {
+            if let Some(value) = self.get() {
+                return value;
+            }
+            // Made before `std`'s one-time install, which then runs no loom
+            // operation while it could block another thread.
+            let made = make();
+            let value = self.value.get_or_init(|| made);
+            // Release: publishes the value to the Acquire load in `get`.
+            self.set.store(true, Ordering::Release);
+            value
         }
     }
 }

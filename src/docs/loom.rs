@@ -9,7 +9,14 @@
 //! Under loom the process has one shard slot, so every model sees both write
 //! paths: a thread that owns the slot (plain stores, read by a count check) and
 //! threads that share the extra shard (`fetch_add` into its hot half). The
-//! models, each named after the property it proves, with the preemption bound
+//! slot's owner records into the series' first shard, which it claims on its
+//! first record. Run again with `RM_METRICS_LOOM_PLACES` set (as CI does for
+//! the histogram models of `observe_and_snapshot.rs` and `families.rs`: 1,
+//! 2, the owned path of 3, 4, 9 and 13), no slot claims a first
+//! shard: the owner then records into a shard of its own, made on its first
+//! record and published by a one-time cell, the path of every other slot
+//! of a series in a process with more (see `core/shards.rs`). The models,
+//! each named after the property it proves, with the preemption bound
 //! each runs at:
 //!
 //! 1. `observers_and_a_snapshot` (bound 5; "snapshot" in its name means a
@@ -72,8 +79,9 @@
 //!
 //! Native histograms (in `loom-tests/tests/families.rs`):
 //!
-//! 13. `native_reads_are_exact_in_both_ladders` (bound 3, 120k to 167k
-//!     executions, as the models run before it in the process vary):
+//! 13. `native_reads_are_exact_in_both_ladders` (bound 3, 120k to 205k
+//!     executions, as the models run before it in the process vary; 1.15 M
+//!     with `RM_METRICS_LOOM_PLACES`):
 //!     one thread observes twice (so a read can meet it between the two),
 //!     another once, into a native histogram whose observations each write
 //!     a classic and a native counter; each of two reads holds exactly the
@@ -171,6 +179,10 @@
 //!   on each;
 //! * a counter's owner writing the first column of its line instead of its
 //!   own: model 14 fails;
+//! * with `RM_METRICS_LOOM_PLACES` set, a read that skips the shards made
+//!   on first record, or such a shard published Relaxed instead of Release
+//!   (loom reports the read's load of its atomics as a causality
+//!   violation): model 1 fails on each;
 //! * an owned-shard read of a native histogram that checks only the classic
 //!   part's total: model 13 fails. (Writing the native counter after the
 //!   sum instead of before is not a bug, and the model passes: the

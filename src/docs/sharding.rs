@@ -11,14 +11,20 @@
 //! So each series holds several **shards**, each a full set of counters
 //! (its buckets, two words of sum) on [`CachePadded`] lines of its own:
 //!
-//! * **owned shards**, one per *slot*. The process has
-//!   `2 × available cores` slots, rounded up to a power of two, at most 64. A
-//!   thread claims a free slot on its first observation (one
+//! * **owned shards**, one per *slot* that writes the series. The process
+//!   has `2 × available cores` slots, rounded up to a power of two, at most
+//!   64. A thread claims a free slot on its first observation (one
 //!   compare-exchange per slot tried, once per thread lifetime) and releases
 //!   it when it exits. While it holds slot `i` it is the only thread writing
-//!   shard `i` of *any* histogram, so it updates that shard with plain atomic
-//!   loads and stores, read exactly by a count check: no locked instruction, no
-//!   contention, no retry;
+//!   slot `i`'s shard of *any* histogram, so it updates that shard with
+//!   plain atomic loads and stores, read exactly by a count check: no
+//!   locked instruction, no contention, no retry. A series is made with one
+//!   owned shard, which the first slot to record into it claims (one
+//!   compare-exchange in the series' lifetime); each other slot's shard is
+//!   made on its owner's first record there, in a table of the slots'
+//!   shards made when a second slot records. Most series of a family of
+//!   many are written by one thread or few, so they hold one shard or few,
+//!   not one per slot of the process;
 //! * **one shared shard**, for threads that found every slot taken (and for
 //!   an owner while a scrape is reading its shard). It is updated with
 //!   `fetch_add`s into the hot one of two halves, exact for any number of
@@ -35,6 +41,20 @@
 //! shard, 1.3 to 2.1 ms reading the written ones; with 4 slots, 1.12 to
 //! 1.15 ms before, 1.02 to 1.03 ms after.)
 //!
+//! The owner of the first shard finds it in as many dependent loads as
+//! when every slot's shard was made with the series, with one more load
+//! (the claim, in the series' header) and a compare. The owners of the other slots load the table and
+//! their place in it first. Measured against a build that made every
+//! slot's shard with the series (builds alternated, criterion, three
+//! rounds each; 2 vCPUs, 4 slots): one thread observing one `Histogram`
+//! series 6.12–6.20 → 6.54–6.84 ns, `rm_metrics_handle` 6.68–6.71 →
+//! 6.85–6.95 ns, `rm_metrics_native` 9.70–9.78 → 9.36–9.41 ns; two
+//! threads on one series (`contended/rm_metrics/2`, the second through
+//! the table) 108.8–111.9 → 116.7–125.3 µs a round; eight threads, and
+//! the `histograms_*` shapes of `measured_workloads`, unchanged within the
+//! noise. A probe of `histograms_high`'s shape on one pinned thread: 2.04
+//! to 2.11 → 2.06 to 2.12 ms a round.
+//!
 //! Slot hand-over is ordered by the slot flag (the owner's Release store on
 //! exit, the next owner's Acquire compare-exchange), so a new owner continues
 //! from the previous owner's counts. The loom model `slot_hand_over` checks
@@ -48,15 +68,20 @@
 //!
 //! | part | bytes |
 //! | --- | --- |
-//! | one owned shard: observation count, reader hint, 2 sum words, 10 bucket counters = 112 bytes, in one [`CachePadded`] line of 128 (x86_64, aarch64) | 128 × slots |
+//! | an owned shard: observation count, reader hint, 2 sum words, 10 bucket counters = 112 bytes, in one [`CachePadded`] line of 128 (x86_64, aarch64) | 128 × the slots that write it (at least one: the first shard is made with the series) |
+//! | the table of the other slots' shards, once a second slot writes the series: a one-time cell (24 bytes) per slot | 0, or 24 × slots |
 //! | the shared shard: two halves of 13 words (one line each), its header (start counter, the readers' lock) and the last read | 256 + 96 + 80 |
-//! | the series header in its `Arc` (shard pointers, the mask of written slots, the bounds' pointer and length, hash, the label values: inline up to 52 bytes); the bounds in nanoseconds are the family's, shared by its series | 264 |
+//! | the series header in its `Arc` (shard pointers, the first shard's slot, the mask of written slots, the bounds' pointer and length, hash, the label values: inline up to 52 bytes); the bounds in nanoseconds are the family's, shared by its series | 296 |
 //! | its entries in the family's index (hash table slot + its place in the scrape's order) | ≈ 17 |
 //!
-//! On a 2-core machine (4 slots) that is **≈ 1,230 bytes** per series,
-//! its label values included; on 8 cores (16 slots) ≈ 2.8 kB; at the 64-slot cap
-//! ≈ 8.9 kB. With the default limit of [`DEFAULT_MAX_SERIES`] series the
-//! worst case on 8 cores is about 2.8 MB (1,024 × 2,761 bytes). The
+//! So a series that one slot writes takes **≈ 870 bytes**, its label
+//! values included, whatever the number of slots; one that `w ≥ 2` slots
+//! write, 870 + 128 (w − 1) + 24 × slots: on a 2-core machine (4 slots)
+//! at most ≈ 1,350 bytes, on 8 cores (16 slots) at most ≈ 3.2 kB, at the
+//! 64-slot cap at most ≈ 10.5 kB. (When every slot's shard was made with
+//! the series: 1,230 bytes, 2.8 kB and 8.9 kB whoever wrote it.) With
+//! the default limit of [`DEFAULT_MAX_SERIES`] series each written by one
+//! thread, that is about 0.9 MB (1,024 × 873 bytes), on any machine. The
 //! `family_memory_is_as_documented` test checks the struct sizes.
 //!
 //! Each thread also keeps a memo of 40 KiB per metric kind it observes

@@ -883,6 +883,7 @@ impl<M> SeriesIndex<M> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+    use crate::core::lines::Line;
     use crate::core::shared::Shared;
     use crate::family::{Counter, DurationHistogram, Gauge, Histogram, NativeHistogram};
 
@@ -1074,13 +1075,15 @@ mod tests {
         // Arc's two counts + the series.
         assert_eq!(16 + size_of::<Series<Counter>>(), 128);
         assert_eq!(16 + size_of::<Series<Gauge>>(), 104);
-        assert_eq!(16 + size_of::<Series<Histogram>>(), 176);
-        assert_eq!(16 + size_of::<Series<NativeHistogram>>(), 232);
-        assert_eq!(16 + size_of::<Series<DurationHistogram>>(), 264);
+        assert_eq!(16 + size_of::<Series<Histogram>>(), 208);
+        assert_eq!(16 + size_of::<Series<NativeHistogram>>(), 264);
+        assert_eq!(16 + size_of::<Series<DurationHistogram>>(), 296);
+        // A place in the table of a histogram's other slots' shards.
+        assert_eq!(size_of::<crate::core::sync::OnceSlot<Box<[Line]>>>(), 24);
         assert_eq!(size_of::<OnceSlot<Arc<Series<Counter>>>>(), 16);
         assert_eq!(size_of::<Shared<f64>>(), 72);
         assert_eq!(size_of::<Shared<u128>>(), 96);
-        assert_eq!(size_of::<crate::core::lines::Line>(), 128);
+        assert_eq!(size_of::<Line>(), 128);
         assert_eq!(size_of::<crate::core::latest::Latest>(), 128);
     }
 }
