@@ -20,6 +20,12 @@
 //! one series) wait for one another, once, as two threads that add one
 //! series do for the family's lock.
 //!
+//! The shared shard (for threads without a slot, and owners a read sends
+//! aside) is made on its first record too: a series whose writers all own
+//! slots, most series in a process with no more observing threads than
+//! slots, never holds one. Its first record may then wait for another
+//! thread making it at once, as above.
+//!
 //! A read visits the first shard and those of the other slots whose owners
 //! ever recorded here, as a mask of slots says. The owner sets its slot's
 //! bit on its first record into its shard: one more branch on the shard's
@@ -71,7 +77,10 @@ pub(crate) struct Shards<S> {
     /// The other slots' shards (`slot_count()` places, the first slot's
     /// never made), once a second slot records here.
     others: OnceSlot<Box<[Place]>>,
-    shared: Box<Shared<S>>,
+    /// Buckets in all (both parts): the shared shard's width.
+    width: usize,
+    /// The shared shard, made on its first record (see the module's notes).
+    shared: OnceSlot<Box<Shared<S>>>,
 }
 
 impl<S: Sum> Shards<S> {
@@ -95,7 +104,8 @@ impl<S: Sum> Shards<S> {
             written: AtomicU64::new(0),
             first: lines::zeroed(1, stride),
             others: OnceSlot::new(),
-            shared: Box::new(Shared::new(buckets)),
+            width: buckets,
+            shared: OnceSlot::new(),
         }
     }
 
@@ -196,12 +206,14 @@ impl<S: Sum> Shards<S> {
         self.written.fetch_or(bit, Ordering::Relaxed);
     }
 
-    /// The shared shard's path, a call of its own: it is four locked
-    /// read-modify-writes long, and out of line it leaves the owner's path
-    /// small enough to inline into every observe.
+    /// The shared shard's path, made on its first record, a call of its
+    /// own: it is four locked read-modify-writes long, and out of line it
+    /// leaves the owner's path small enough to inline into every observe.
     #[inline(never)]
     fn record_shared<const K: usize>(&self, buckets: [usize; K], value: S) {
-        self.shared.record(buckets, value);
+        self.shared
+            .get_or_init(|| Box::new(Shared::new(self.width)))
+            .record(buckets, value);
     }
 
     /// A number that grows with every observation (the shards' counts of
@@ -211,7 +223,10 @@ impl<S: Sum> Shards<S> {
     pub(crate) fn activity(&self) -> u64 {
         self.written_shards()
             .map(|shard| Owned::<S>::new(shard).count())
-            .fold(self.shared.started(), u64::wrapping_add)
+            .fold(
+                self.shared.get().map_or(0, |shared| shared.started()),
+                u64::wrapping_add,
+            )
     }
 
     /// The first shard, and the other slots' shards whose owners ever
@@ -240,8 +255,15 @@ impl<S: Sum> Shards<S> {
             Owned::new(shard).read_into(pass, acc, sum, self.split);
         }
         // Last: an owner sent to the shared shard while its own was read is
-        // then in this read already.
-        self.shared.read_into(acc, sum);
+        // then in this read already. A shared shard not made (yet, for this
+        // read) holds nothing it must include: one made for an
+        // observation that returned before the read began is published to
+        // it (`OnceSlot`, Release then Acquire), and a later read of this
+        // thread sees it too; one in flight may be left out, as any
+        // observation in flight.
+        if let Some(shared) = self.shared.get() {
+            shared.read_into(acc, sum);
+        }
     }
 }
 

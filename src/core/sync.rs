@@ -248,9 +248,12 @@ mod imp {
     /// loads the flag set (Acquire). That is the contract of `std`'s
     /// `OnceLock` (see the module docs), and the flag is what the models
     /// see: a reader may find the slot still empty after it was set, never
-    /// set before it.
+    /// set before it. `get_or_init` claims the making with a loom flag, and
+    /// a thread that finds it claimed waits (yielding) for the value, as
+    /// `std`'s blocks.
     pub(crate) struct OnceSlot<T> {
         set: AtomicBool,
+        making: AtomicBool,
         value: std::sync::OnceLock<T>,
     }
 
@@ -258,12 +261,14 @@ mod imp {
         pub(crate) fn new() -> Self {
             OnceSlot {
                 set: AtomicBool::new(false),
+                making: AtomicBool::new(false),
                 value: std::sync::OnceLock::new(),
             }
         }
 
         pub(crate) fn get(&self) -> Option<&T> {
-            // Acquire: pairs with the Release store in `set`.
+            // Acquire: pairs with the Release stores in `set` and
+            // `get_or_init`.
             if self.set.load(Ordering::Acquire) {
                 self.value.get()
             } else {
@@ -281,16 +286,27 @@ mod imp {
         }
 
         pub(crate) fn get_or_init(&self, make: impl FnOnce() -> T) -> &T {
-            if let Some(value) = self.get() {
-                return value;
+            loop {
+                if let Some(value) = self.get() {
+                    return value;
+                }
+                // Relaxed: the claim publishes nothing; the value is
+                // published by the flag, which the loser waits for.
+                let claimed =
+                    self.making
+                        .compare_exchange(false, true, Ordering::Relaxed, Ordering::Relaxed);
+                if claimed.is_ok() {
+                    // Made before `std`'s one-time install, which then runs
+                    // no loom operation.
+                    let made = make();
+                    let value = self.value.get_or_init(|| made);
+                    // Release: publishes the value to the Acquire load in
+                    // `get`.
+                    self.set.store(true, Ordering::Release);
+                    return value;
+                }
+                loom::thread::yield_now();
             }
-            // Made before `std`'s one-time install, which then runs no loom
-            // operation while it could block another thread.
-            let made = make();
-            let value = self.value.get_or_init(|| made);
-            // Release: publishes the value to the Acquire load in `get`.
-            self.set.store(true, Ordering::Release);
-            value
         }
     }
 }

@@ -91,12 +91,12 @@
 //! | --- | --- | --- |
 //! | counter | `s + 1` words, in a block of `s + 1` padded lines shared by 16 counters of the family (see `core::columns`) | 40 B (the family's first counter allocates a block: 640 B) |
 //! | gauge | one word, in the series header | 0 B |
-//! | histogram, `b` bounds | an owned shard of `⌈(5 + b) / 16⌉` lines for each slot that writes it (the first made with the series, the others on their first record; see [`sharding`](super::sharding)), a table of 24 bytes a slot once a second slot writes it, two shared halves of `⌈(4 + b) / 16⌉` lines, the shared shard's header (72 bytes; 96 for a duration histogram) and last read (`8 (b + 1)` bytes) | one slot writing it: 456 + 8 (b + 1) B for `b` ≤ 11 (480 + 8 (b + 1) for durations), on any number of slots; each other slot writing it adds 128 B, and the second 24 `s` B more |
-//! | native histogram, `b` bounds, `n` native counters | as a histogram of `b + n` bounds: `n` is 2 + the buckets [`Native::buckets`](crate::Native::buckets) keeps (twice those with negative buckets) | one slot writing it: 8,232 B for the restic ladder (`b` = 9) and `Native::new(0.001, 2^20)` at schema 3 (`n` = 242), on any number of slots (every slot's shard made with the series, as before: 14,376 B on 2 cores, 137 KB with 64 slots); each other slot writing it adds 2,048 B |
+//! | histogram, `b` bounds | an owned shard of `⌈(5 + b) / 16⌉` lines for each slot that writes it (the first made with the series, the others on their first record; see [`sharding`](super::sharding)), a table of 24 bytes a slot once a second slot writes it; once a thread without a slot (or an owner a scrape sends aside) writes it, the shared shard: two halves of `⌈(4 + b) / 16⌉` lines, a header (72 bytes; 96 for a duration histogram) and the last read (`8 (b + 1)` bytes) | one slot writing it: 128 B for `b` ≤ 11, on any number of slots; each other slot writing it adds 128 B, and the second 24 `s` B more; the shared shard 328 + 8 (b + 1) B (352 + 8 (b + 1) for durations) |
+//! | native histogram, `b` bounds, `n` native counters | as a histogram of `b + n` bounds: `n` is 2 + the buckets [`Native::buckets`](crate::Native::buckets) keeps (twice those with negative buckets) | one slot writing it: 2,048 B for the restic ladder (`b` = 9) and `Native::new(0.001, 2^20)` at schema 3 (`n` = 242), on any number of slots (when every shard was made with the series: 14,376 B on 2 cores, 137 KB with 64 slots); each other slot writing it adds 2,048 B, the shared shard 6,184 B |
 //!
 //! plus, for every series, its header in an `Arc` (the hash, the label
 //! values, the metric struct: 128 bytes for a counter, 104 for a gauge,
-//! 208 for a histogram, 264 for a native histogram, 296 for a duration
+//! 224 for a histogram, 280 for a native histogram, 312 for a duration
 //! histogram, with native buckets or not), which holds the label values
 //! themselves when there are at most six of at most 52 bytes in all (else
 //! they take a separate buffer, and, past six values or 64 KiB, their
@@ -108,12 +108,13 @@
 //! counted 209 a series for 4,000 counters with two 6-byte values, 290
 //! with three values of 27 to 35 bytes, which take a buffer of their
 //! own), a gauge about 130, a histogram of 9 bounds that one thread
-//! writes about 770 (the allocator counted 766 a series for 4,000 series
+//! writes about 370 (the allocator counted 374 a series for 4,000 series
 //! with two values, and 224 more a series when a second thread wrote each
 //! of them) and a duration histogram of 9 bounds, as the restic-manager
-//! job series, about 880 (878 counted), label values of up to 52 bytes
-//! included. (Before the owned shards were made on first record, 1,118
-//! and 1,230 counted on 2 cores, and on 64 slots about 8,800 and 8,900.) A histogram family's bounds (and, for durations,
+//! job series, about 460 (462 counted), label values of up to 52 bytes
+//! included; a native histogram as above about 2,350 (2,349 counted).
+//! (When every shard was made with the series: 1,118, 1,230 and 14,629
+//! counted on 2 cores; on 64 slots about 8,800, 8,900 and 137,500.) A histogram family's bounds (and, for durations,
 //! their nanoseconds) are allocated once and shared by its series. The test
 //! `family_memory_is_as_documented` checks the struct sizes. Removed
 //! series the main table still holds (marked, until the next merge) are

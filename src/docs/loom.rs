@@ -15,7 +15,11 @@
 //! 2, the owned path of 3, 4, 9 and 13), no slot claims a first
 //! shard: the owner then records into a shard of its own, made on its first
 //! record and published by a one-time cell, the path of every other slot
-//! of a series in a process with more (see `core/shards.rs`). The models,
+//! of a series in a process with more (see `core/shards.rs`). The shared
+//! shard is made on its first record as well, by whichever sharer (or
+//! owner sent aside) comes first while the others wait (under loom by
+//! yielding, see `core/sync.rs`): every model with a sharer checks that
+//! making too. The models,
 //! each named after the property it proves, with the preemption bound
 //! each runs at:
 //!

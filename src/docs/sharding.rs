@@ -28,7 +28,8 @@
 //! * **one shared shard**, for threads that found every slot taken (and for
 //!   an owner while a scrape is reading its shard). It is updated with
 //!   `fetch_add`s into the hot one of two halves, exact for any number of
-//!   writers, only slower when many of them contend.
+//!   writers, only slower when many of them contend. It too is made on its
+//!   first record: a series whose writers all own slots never holds one.
 //!
 //! A scrape adds up the shards of a series, each read exactly (see
 //! [`consistency`](super::consistency)): the price of sharding, paid once per
@@ -44,16 +45,21 @@
 //! The owner of the first shard finds it in as many dependent loads as
 //! when every slot's shard was made with the series, with one more load
 //! (the claim, in the series' header) and a compare. The owners of the other slots load the table and
-//! their place in it first. Measured against a build that made every
-//! slot's shard with the series (builds alternated, criterion, three
-//! rounds each; 2 vCPUs, 4 slots): one thread observing one `Histogram`
-//! series 6.12–6.20 → 6.54–6.84 ns, `rm_metrics_handle` 6.68–6.71 →
-//! 6.85–6.95 ns, `rm_metrics_native` 9.70–9.78 → 9.36–9.41 ns; two
-//! threads on one series (`contended/rm_metrics/2`, the second through
-//! the table) 108.8–111.9 → 116.7–125.3 µs a round; eight threads, and
-//! the `histograms_*` shapes of `measured_workloads`, unchanged within the
-//! noise. A probe of `histograms_high`'s shape on one pinned thread: 2.04
-//! to 2.11 → 2.06 to 2.12 ms a round.
+//! their place in it first. Measured (builds alternated, criterion,
+//! three rounds each; 2 vCPUs, 4 slots) against a build that made every
+//! shard with the series, with only the owned shards made on first record:
+//! one thread observing one `Histogram` series 6.12–6.20 → 6.54–6.84 ns,
+//! `rm_metrics_handle` 6.68–6.71 → 6.85–6.95 ns, `rm_metrics_native`
+//! 9.70–9.78 → 9.36–9.41 ns; two threads on one series
+//! (`contended/rm_metrics/2`, the second through the table) 108.8–111.9
+//! → 116.7–125.3 µs a round; eight threads, and the `histograms_*` shapes
+//! of `measured_workloads`, unchanged within the noise. Then the shared
+//! shard made on first record too, against that build: `family_handle`
+//! unchanged (6.52–6.53 → 6.52–6.55 ns), `rm_metrics_handle` 6.82–6.89 →
+//! 6.49–6.58 ns, `contended/rm_metrics/8` (four threads through the
+//! shared shard) unchanged, `histograms_high` 4.39–4.64 → 3.82–4.15 ms
+//! an iteration (our reading: its encode no longer loads a line of each
+//! series' shared shard, and its series take fewer lines).
 //!
 //! Slot hand-over is ordered by the slot flag (the owner's Release store on
 //! exit, the next owner's Acquire compare-exchange), so a new owner continues
@@ -70,18 +76,19 @@
 //! | --- | --- |
 //! | an owned shard: observation count, reader hint, 2 sum words, 10 bucket counters = 112 bytes, in one [`CachePadded`] line of 128 (x86_64, aarch64) | 128 × the slots that write it (at least one: the first shard is made with the series) |
 //! | the table of the other slots' shards, once a second slot writes the series: a one-time cell (24 bytes) per slot | 0, or 24 × slots |
-//! | the shared shard: two halves of 13 words (one line each), its header (start counter, the readers' lock) and the last read | 256 + 96 + 80 |
-//! | the series header in its `Arc` (shard pointers, the first shard's slot, the mask of written slots, the bounds' pointer and length, hash, the label values: inline up to 52 bytes); the bounds in nanoseconds are the family's, shared by its series | 296 |
+//! | the shared shard, once a thread without a slot (or an owner a scrape sends aside) writes the series: two halves of 13 words (one line each), its header (start counter, the readers' lock) and the last read | 0, or 256 + 96 + 80 |
+//! | the series header in its `Arc` (shard pointers, the first shard's slot, the mask of written slots, the bounds' pointer and length, hash, the label values: inline up to 52 bytes); the bounds in nanoseconds are the family's, shared by its series | 312 |
 //! | its entries in the family's index (hash table slot + its place in the scrape's order) | ≈ 17 |
 //!
-//! So a series that one slot writes takes **≈ 870 bytes**, its label
-//! values included, whatever the number of slots; one that `w ≥ 2` slots
-//! write, 870 + 128 (w − 1) + 24 × slots: on a 2-core machine (4 slots)
-//! at most ≈ 1,350 bytes, on 8 cores (16 slots) at most ≈ 3.2 kB, at the
-//! 64-slot cap at most ≈ 10.5 kB. (When every slot's shard was made with
-//! the series: 1,230 bytes, 2.8 kB and 8.9 kB whoever wrote it.) With
-//! the default limit of [`DEFAULT_MAX_SERIES`] series each written by one
-//! thread, that is about 0.9 MB (1,024 × 873 bytes), on any machine. The
+//! So a series that one slot writes takes **≈ 460 bytes** (462 counted by
+//! the allocator), its label values included, whatever the number of
+//! slots; one that `w ≥ 2` slots write, 460 + 128 (w − 1) + 24 × slots,
+//! and 432 more once the shared shard is made: on a 2-core machine (4
+//! slots) at most ≈ 1,370 bytes, on 8 cores (16 slots) at most ≈ 3.2 kB,
+//! at the 64-slot cap at most ≈ 10.5 kB. (When every shard was made with
+//! the series: 1,230 bytes, 2.8 kB and 8.9 kB whoever wrote it.) With the
+//! default limit of [`DEFAULT_MAX_SERIES`] series each written by one
+//! thread, that is about 0.47 MB (1,024 × 462 bytes), on any machine. The
 //! `family_memory_is_as_documented` test checks the struct sizes.
 //!
 //! Each thread also keeps a memo of 40 KiB per metric kind it observes

@@ -1075,9 +1075,9 @@ mod tests {
         // Arc's two counts + the series.
         assert_eq!(16 + size_of::<Series<Counter>>(), 128);
         assert_eq!(16 + size_of::<Series<Gauge>>(), 104);
-        assert_eq!(16 + size_of::<Series<Histogram>>(), 208);
-        assert_eq!(16 + size_of::<Series<NativeHistogram>>(), 264);
-        assert_eq!(16 + size_of::<Series<DurationHistogram>>(), 296);
+        assert_eq!(16 + size_of::<Series<Histogram>>(), 224);
+        assert_eq!(16 + size_of::<Series<NativeHistogram>>(), 280);
+        assert_eq!(16 + size_of::<Series<DurationHistogram>>(), 312);
         // A place in the table of a histogram's other slots' shards.
         assert_eq!(size_of::<crate::core::sync::OnceSlot<Box<[Line]>>>(), 24);
         assert_eq!(size_of::<OnceSlot<Arc<Series<Counter>>>>(), 16);
