@@ -12,7 +12,7 @@
 //! slot's owner records into the series' first shard, which it claims on its
 //! first record. Run again with `RM_METRICS_LOOM_PLACES` set (as CI does for
 //! the histogram models of `observe_and_snapshot.rs` and `families.rs`: 1,
-//! 2, the owned path of 3, 4, 9 and 13), no slot claims a first
+//! 2, 4 and 9), no slot claims a first
 //! shard: the owner then records into a shard of its own, made on its first
 //! record and published by a one-time cell, the path of every other slot
 //! of a series in a process with more (see `core/shards.rs`). The shared
@@ -84,8 +84,8 @@
 //! Native histograms (in `loom-tests/tests/families.rs`):
 //!
 //! 13. `native_reads_are_exact_in_both_ladders` (bound 3, 120k to 205k
-//!     executions, as the models run before it in the process vary; 1.15 M
-//!     with `RM_METRICS_LOOM_PLACES`):
+//!     executions, as the models run before it in the process vary; 1.5 M
+//!     with `RM_METRICS_LOOM_PLACES`, which CI does not run):
 //!     one thread observes twice (so a read can meet it between the two),
 //!     another once, into a native histogram whose observations each write
 //!     a classic and a native counter; each of two reads holds exactly the
