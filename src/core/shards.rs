@@ -39,7 +39,8 @@ use crate::core::slot;
 use crate::core::sum::Sum;
 use crate::core::sync::{AtomicU64, AtomicUsize, OnceSlot, Ordering};
 
-/// `first_slot` before a slot claims the first shard: no slot's number.
+/// `first_slot` before a slot claims the first shard: no slot's number,
+/// and no number `slot::current` returns (at most `slot_count()`).
 const NO_SLOT: usize = usize::MAX;
 
 /// `first_slot` in a model that checks the other slots' path: no slot

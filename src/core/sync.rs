@@ -17,7 +17,11 @@
 //! arc-swap documents and tests itself. They prove nothing about arc-swap's
 //! own code. Likewise [`OnceSlot`] is `std`'s `OnceLock`, and under loom a
 //! `OnceLock` whose value a loom flag publishes (Release, read with
-//! Acquire): the models assume `OnceLock::set` and `get` are that.
+//! Acquire): the models assume `OnceLock::set` and `get` are that, and
+//! that `get_or_init` makes the value once, a second caller waiting for
+//! the first. (A cell is either `set` under a lock, as the index's recent
+//! slots are, or made by `get_or_init`, as the histogram shards are; the
+//! loom stand-in does not order the two against each other.)
 
 /// `thread_local!` with a `const` initializer on std (no lazy-init check on
 /// access) and loom's `thread_local!` under loom.
