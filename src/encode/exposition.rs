@@ -4,6 +4,7 @@
 
 use crate::core::latest::Latest;
 use crate::encode::float::write_go_g;
+use crate::encode::padded::{append_padded, CHUNK};
 use crate::family::escape::{escape_label_value, write_label_value};
 use crate::family::{Collect, Desc, Kind, ReadHistogram, Registry, Values, Visitor};
 
@@ -47,7 +48,13 @@ pub(crate) struct Exposition {
     /// a comma (after a quote, but before the first), the name and `="`.
     /// Empty ends for a family of names carried by its series (the
     /// facade's), which [`labels`](Self::labels) writes pair by pair.
+    /// Then [`CHUNK`] bytes of padding: its pieces are copied by
+    /// `append_padded`, whole chunks, not a `memcpy` call each (a text
+    /// encode of 4,000 three-label counter series: 234–238 → 221–225 µs,
+    /// builds alternated).
     heads: Vec<u8>,
+    /// The length of `heads` without its padding.
+    heads_len: usize,
     head_ends: Vec<usize>,
     /// Whether `heads` holds the current family's names.
     named: bool,
@@ -55,7 +62,10 @@ pub(crate) struct Exposition {
     pass: Vec<u64>,
     counts: Vec<u64>,
     /// Each bucket's `le="…"} ` of the current histogram family (`+Inf`
-    /// last), back to back, and where each ends.
+    /// last), back to back, and where each ends; then [`CHUNK`] bytes of
+    /// padding for `append_padded` (a copy of a dozen bytes as a `memcpy`
+    /// call was a tenth of a histogram encode: 4,000 series of 8 bounds,
+    /// 964–1,001 → 884–910 µs, builds alternated).
     les: Vec<u8>,
     le_ends: Vec<usize>,
     /// The current histogram series' bucket lines' start:
@@ -152,6 +162,7 @@ impl Exposition {
         }
         self.les.extend_from_slice(b"le=\"+Inf\"} ");
         self.le_ends.push(self.les.len());
+        self.les.extend_from_slice(&[0; CHUNK]);
         self.negative_bound = desc.bounds.first().is_some_and(|&b| b < 0.0);
     }
 
@@ -162,6 +173,7 @@ impl Exposition {
         heads.clear();
         ends.clear();
         self.named = !desc.pairs;
+        self.heads_len = 0;
         if !self.named {
             return;
         }
@@ -178,6 +190,8 @@ impl Exposition {
             heads.extend_from_slice(b"=\"");
             ends.push(heads.len());
         }
+        self.heads_len = heads.len();
+        heads.extend_from_slice(&[0; CHUNK]);
     }
 
     /// Fills `labels` with the series' pairs: constant labels first.
@@ -189,12 +203,12 @@ impl Exposition {
             values.for_each_bytes(|value| {
                 // As many ends as values (checked above): always one.
                 let end = ends.next().copied().unwrap_or(start);
-                out.extend_from_slice(heads.get(start..end).unwrap_or_default());
+                append_padded(out, &heads[start..], end - start);
                 escape_label_value(value, |piece| out.extend_from_slice(piece));
                 start = end;
             });
             if self.head_ends.is_empty() {
-                out.extend_from_slice(heads);
+                out.extend_from_slice(&heads[..self.heads_len]);
             } else {
                 out.push(b'"');
             }
@@ -281,7 +295,7 @@ impl Visitor for Family<'_> {
             cumulative = cumulative.wrapping_add(enc.counts[i]);
             let out = &mut enc.buf;
             out.extend_from_slice(&enc.bucket_start);
-            out.extend_from_slice(&enc.les[le_start..le_end]);
+            append_padded(out, &enc.les[le_start..], le_end - le_start);
             le_start = le_end;
             write_u64(out, cumulative);
             // Only OpenMetrics shows exemplars: the text format skips the read.
