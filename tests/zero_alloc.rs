@@ -209,7 +209,7 @@ fn observing_existing_pairs_allocates_nothing() {
 /// on the first load of the family's index, and the thread's memo table for
 /// duration histograms (512 entries, 40 KiB); and, as the main thread
 /// recorded into the pair first, this thread's shard of it and the pair's
-/// table of its slots' shards (none of the two if every slot is taken by
+/// table of its slots' shards (neither, if every slot is taken by
 /// other tests' threads: the thread then records into the shared shard).
 /// The slot is in thread-local storage and allocates nothing. The first
 /// observation into a series no thread recorded into yet takes its first

@@ -48,13 +48,11 @@ pub(crate) struct Exposition {
     /// a comma (after a quote, but before the first), the name and `="`.
     /// Empty ends for a family of names carried by its series (the
     /// facade's), which [`labels`](Self::labels) writes pair by pair.
-    /// Then [`CHUNK`] bytes of padding: its pieces are copied by
-    /// `append_padded`, whole chunks, not a `memcpy` call each (a text
-    /// encode of 4,000 three-label counter series: 234–238 → 221–225 µs,
-    /// builds alternated).
+    /// For a family of names, then [`CHUNK`] bytes of padding: its pieces
+    /// are copied by `append_padded`, whole chunks, not a `memcpy` call
+    /// each (a text encode of 4,000 three-label counter series: 234–238 →
+    /// 221–225 µs, builds alternated).
     heads: Vec<u8>,
-    /// The length of `heads` without its padding.
-    heads_len: usize,
     head_ends: Vec<usize>,
     /// Whether `heads` holds the current family's names.
     named: bool,
@@ -173,7 +171,6 @@ impl Exposition {
         heads.clear();
         ends.clear();
         self.named = !desc.pairs;
-        self.heads_len = 0;
         if !self.named {
             return;
         }
@@ -190,7 +187,6 @@ impl Exposition {
             heads.extend_from_slice(b"=\"");
             ends.push(heads.len());
         }
-        self.heads_len = heads.len();
         heads.extend_from_slice(&[0; CHUNK]);
     }
 
@@ -208,7 +204,8 @@ impl Exposition {
                 start = end;
             });
             if self.head_ends.is_empty() {
-                out.extend_from_slice(&heads[..self.heads_len]);
+                // Named: `heads` ends with its padding.
+                out.extend_from_slice(&heads[..heads.len() - CHUNK]);
             } else {
                 out.push(b'"');
             }
