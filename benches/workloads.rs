@@ -12,8 +12,9 @@
 //!   hashing its label strings (each thread its own map and words, no
 //!   encode).
 //!
-//! An iteration: two worker threads, started once per benchmark id, make
-//! `OPS` operations each, then the main thread encodes the family. Each
+//! An iteration: two threads, the bench's own and one worker started once
+//! per benchmark id (divan's way, measured's harness), make `OPS`
+//! operations each, then the bench's thread encodes the family. Each
 //! library is used as its docs advise: `measured` with typed labels (an
 //! enum, an interned route set, a dynamic interner for user names),
 //! prometheus-client with a label struct borrowed per call
@@ -247,21 +248,25 @@ fn client_histogram() -> prometheus_client::metrics::histogram::Histogram {
     )
 }
 
-/// One benchmark id: two worker threads that live as long as the id (as
-/// a service's workers do, and as divan, measured's harness, keeps its
-/// threads since 0.1.16), each making `OPS` calls of `op(thread, i)` per
-/// iteration, then `encode()` on the main thread. Spawning the two
-/// threads every iteration instead would add each thread's start and
-/// exit to every library's time, and make every iteration a new thread's
-/// first calls: for rm-metrics, an empty memo and index copy, refilled
-/// 80,000 calls later only to be dropped.
+/// One benchmark id: two threads, the bench's own (thread 0) and a
+/// worker that lives as long as the id (as a service's workers do, and as
+/// divan, measured's harness, keeps its threads since 0.1.16), each making
+/// `OPS` calls of `op(thread, i)` per iteration, then `encode()` on the
+/// bench's thread. Spawning the worker every iteration instead would add
+/// its start and exit to every library's time, and make every iteration a
+/// new thread's first calls: for rm-metrics, an empty memo and index copy,
+/// refilled 40,000 calls later only to be dropped. Two workers with the
+/// bench's thread waiting aside (the harness of the runs up to 81a50fd)
+/// made three threads runnable on two cores at each wake-up, a cost of
+/// the scheduler's, not of any library (see
+/// `rm_metrics_benches::with_team`).
 fn bench_two(
     g: &mut BenchmarkGroup<'_, WallTime>,
     id: String,
     op: impl Fn(usize, usize) + Sync,
     mut encode: impl FnMut(),
 ) {
-    rm_metrics_benches::with_workers(2, OPS, &op, |workers| {
+    rm_metrics_benches::with_team(2, OPS, &op, |workers| {
         g.bench_function(id, |b| {
             b.iter_custom(|iters| workers.run(iters, &mut encode))
         });
