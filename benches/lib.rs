@@ -235,7 +235,7 @@ pub fn with_workers<R>(
 /// the others. So no more threads are runnable than `threads`. With the
 /// caller waiting aside instead ([`with_workers`]), two workers woken by
 /// a caller that had just encoded (or spun) for about a millisecond on
-/// two cores started late: in a probe of `histograms_high`'s shape, a
+/// two cores made rounds that outlasted their work: in a probe of `histograms_high`'s shape, a
 /// round took 2.77 to 3.00 ms while each worker spent 2.13 to 2.22 ms
 /// observing (0.07 ms over when the caller slept instead); with the
 /// caller as thread 0, 2.19 to 2.54 ms. In the bench, `histograms_high`
