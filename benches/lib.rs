@@ -225,7 +225,7 @@ pub fn with_workers<R>(
     work: &Work<'_>,
     body: impl FnOnce(&Workers<'_>) -> R,
 ) -> R {
-    team(0, threads, per_thread, work, body)
+    team(threads, per_thread, work, false, body)
 }
 
 /// `threads` threads of which the calling thread is thread 0, as in
@@ -235,37 +235,38 @@ pub fn with_workers<R>(
 /// the others. So no more threads are runnable than `threads`. With the
 /// caller waiting aside instead ([`with_workers`]), two workers woken by
 /// a caller that had just encoded (or spun) for about a millisecond on
-/// two cores made rounds that outlasted their work: in a probe of `histograms_high`'s shape, a
-/// round took 2.77 to 3.00 ms while each worker spent 2.13 to 2.22 ms
-/// observing (0.07 ms over when the caller slept instead); with the
-/// caller as thread 0, 2.19 to 2.54 ms. In the bench, `histograms_high`
-/// then took every library less time: rm-metrics 3.64–3.74 → 2.84–2.87
-/// ms, measured 12.2 → 10.1 ms, prometheus-client 14.6–15.3 → 13.6–14.0
-/// ms (builds alternated).
+/// two cores made rounds that outlasted their work: in a probe of
+/// `histograms_high`'s shape, a round took 2.77 to 3.00 ms while each
+/// worker spent 2.13 to 2.22 ms observing (0.07 ms over when the caller
+/// slept instead); with the caller as thread 0, 2.19 to 2.54 ms. In the
+/// bench, `histograms_high` then took every library less time: rm-metrics
+/// 3.64–3.74 → 2.84–2.87 ms, measured 12.2 → 10.1 ms, prometheus-client
+/// 14.6–15.3 → 13.6–14.0 ms (builds alternated).
 pub fn with_team<R>(
     threads: usize,
     per_thread: usize,
     work: &Work<'_>,
     body: impl FnOnce(&Workers<'_>) -> R,
 ) -> R {
-    team(1, threads, per_thread, work, body)
+    team(threads, per_thread, work, true, body)
 }
 
-/// Threads `first..threads` spawned as workers; `first` is 1 when the
-/// caller is thread 0.
+/// `threads` threads' calls, thread 0's made by the caller of
+/// [`Workers::run`] if `caller_works`, the others' by spawned workers.
 fn team<R>(
-    first: usize,
     threads: usize,
     per_thread: usize,
     work: &Work<'_>,
+    caller_works: bool,
     body: impl FnOnce(&Workers<'_>) -> R,
 ) -> R {
+    let first = usize::from(caller_works);
     let spawned = threads - first;
     let workers = Workers {
         start: std::sync::Barrier::new(spawned + 1),
         done: std::sync::Barrier::new(spawned + 1),
         stop: std::sync::atomic::AtomicBool::new(false),
-        caller: (first == 1).then_some(work),
+        caller: caller_works.then_some(work),
         per_thread,
     };
     std::thread::scope(|s| {

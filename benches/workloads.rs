@@ -257,8 +257,8 @@ fn client_histogram() -> prometheus_client::metrics::histogram::Histogram {
 /// new thread's first calls: for rm-metrics, an empty memo and index copy,
 /// refilled 40,000 calls later only to be dropped. Two workers with the
 /// bench's thread waiting aside (the harness of the runs up to 81a50fd)
-/// made three threads runnable on two cores at each wake-up, a cost of
-/// the scheduler's, not of any library (see
+/// made three threads runnable on two cores, and each round then took
+/// longer than its workers' own work, for every library (see
 /// `rm_metrics_benches::with_team`).
 fn bench_two(
     g: &mut BenchmarkGroup<'_, WallTime>,
