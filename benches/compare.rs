@@ -8,7 +8,9 @@
 //!   the single-writer floor: the same search, then one relaxed load and
 //!   store of a counter only this thread writes; `floor_owned_sum` that and
 //!   a sum only this thread writes (the least a histogram keeping `_sum`
-//!   writes); `floor_lookup*` one hash-map lookup (hashbrown, foldhash) of
+//!   writes); `floor_owned_exact` that, in one shard, with the readers'
+//!   flag and observation count that make this crate's reads exact;
+//!   `floor_lookup*` one hash-map lookup (hashbrown, foldhash) of
 //!   the pair, then `floor`'s increment: the floor of finding a series by
 //!   its label strings. `*_owned8`: the 8 pairs
 //!   read from 1024 job records that own their label `String`s (as a
@@ -205,6 +207,37 @@ fn observe(c: &mut Criterion) {
             c.store(c.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
             let ns = d.as_nanos() as u64;
             owned_sum.store(owned_sum.load(Ordering::Relaxed) + ns, Ordering::Relaxed);
+        })
+    });
+    // What a single-writer histogram whose reads are exact writes at least,
+    // in this crate's protocol (`core::owned`): `floor_owned_sum`'s words in
+    // one shard, a readers' flag loaded first and an observation count
+    // stored last, by which a reader checks that the buckets it read add up
+    // to the count it read. A reader's flag sends the writer to a shared
+    // counter, as it sends rm-metrics' owner to the shared shard.
+    let shard: crossbeam_utils::CachePadded<[AtomicU64; 16]> = Default::default();
+    let aside = AtomicU64::new(0);
+    g.bench_function("floor_owned_exact", |b| {
+        b.iter(|| {
+            let (_, _, d) = observation(i);
+            i = i.wrapping_add(1);
+            let d = black_box(d);
+            let [count, readers, sum, buckets @ ..] = &*shard;
+            // Relaxed: nothing is published with the flag (as in `core::owned`).
+            if readers.load(Ordering::Relaxed) != 0 {
+                // Relaxed: a counter of many writers.
+                aside.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            let c = &buckets[bucket_of(d)];
+            // Relaxed: one writer, as in `floor_owned`.
+            c.store(c.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+            let ns = d.as_nanos() as u64;
+            // Relaxed: one writer.
+            sum.store(sum.load(Ordering::Relaxed) + ns, Ordering::Relaxed);
+            // Relaxed load: one writer. Release store: a reader that loads
+            // the count with Acquire sees the bucket and sum stores before it.
+            count.store(count.load(Ordering::Relaxed) + 1, Ordering::Release);
         })
     });
     // The floor of finding a series by its label strings: one lookup of the

@@ -34,7 +34,7 @@ def main():
         out.append(f"| {name} | {value:.2f} | {cmp} {limit} | {'met' if met else '**missed**'} |")
 
     floor = median_ns("observe", "floor")
-    ids = ["floor", "floor_owned", "floor_owned_sum", "floor_lookup8", "floor_lookup_owned8",
+    ids = ["floor", "floor_owned", "floor_owned_sum", "floor_owned_exact", "floor_lookup8", "floor_lookup_owned8",
            "floor_lookup_wide256", "rm_metrics_labelled", "rm_metrics_handle", "rm_metrics_owned8",
            "rm_metrics_wide256", "family_labelled", "family_handle", "family_owned8", "family_wide256",
            "prometheus_wide256", "prometheus_client_wide256",
@@ -148,6 +148,10 @@ def main():
     for name, value in [
         ("`floor_owned_sum` / `floor_owned` (a single writer's sum too)", obs["floor_owned_sum"] / floor_owned),
         ("`rm_metrics_handle` / `floor_owned_sum`", obs["rm_metrics_handle"] / obs["floor_owned_sum"]),
+        ("`floor_owned_exact` / `floor_owned` (the words that make reads exact too)",
+         obs["floor_owned_exact"] / floor_owned),
+        ("`rm_metrics_handle` / `floor_owned_exact`", obs["rm_metrics_handle"] / obs["floor_owned_exact"]),
+        ("`family_handle` / `floor_owned_exact`", obs["family_handle"] / obs["floor_owned_exact"]),
         ("`floor_lookup8` / `floor` (one hash-map lookup of the pair, then `floor`)", obs["floor_lookup8"] / floor),
         ("`rm_metrics_labelled` / `floor_lookup8`", obs["rm_metrics_labelled"] / obs["floor_lookup8"]),
         ("`floor_lookup_owned8` / `floor`", obs["floor_lookup_owned8"] / floor),
