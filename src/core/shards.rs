@@ -159,11 +159,19 @@ impl<S: Sum> Shards<S> {
     /// shard's threads.
     #[inline(always)]
     fn other_shard(&self, slot: usize) -> Option<&[Line]> {
-        let made = self.others.get().and_then(|places| places.get(slot)?.get());
-        match made {
-            Some(lines) => Some(lines),
-            None => self.make_shard(slot),
+        if let Some(places) = self.others.get() {
+            match places.get(slot) {
+                Some(place) => {
+                    if let Some(lines) = place.get() {
+                        return Some(lines);
+                    }
+                }
+                // Past the table (`slot == slot_count()`): a thread without
+                // a slot, for the shared shard without the cold call.
+                None => return None,
+            }
         }
+        self.make_shard(slot)
     }
 
     /// [`other_shard`](Self::other_shard) on the first record of `slot`:
