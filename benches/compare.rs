@@ -40,11 +40,29 @@ use rm_metrics::{
     BUCKET_BOUNDS_SECONDS,
 };
 use rm_metrics_benches::{
-    fleet, histogram_rows, observation, reference, with_workers, Host, DURATIONS,
+    fleet, histogram_rows, observation, reference, with_workers, Host, DURATIONS, KINDS, STATUSES,
 };
 
 // ---------------------------------------------------------------------------
 // observe
+
+/// `observation(i)`'s (kind, status) as typed labels: indexes into
+/// `KINDS` and `STATUSES`, as an enum pair would be.
+#[derive(Clone, Copy)]
+struct JobLabels(usize, usize);
+
+impl rm_metrics::FixedLabels<2> for JobLabels {
+    const CARDINALITY: usize = KINDS.len() * STATUSES.len();
+    fn index(self) -> usize {
+        self.0 * STATUSES.len() + self.1
+    }
+    fn values(index: usize) -> [&'static str; 2] {
+        [
+            KINDS[index / STATUSES.len()],
+            STATUSES[index % STATUSES.len()],
+        ]
+    }
+}
 
 /// The bounds in nanoseconds, and the search rm-metrics uses (count of
 /// bounds below the value), for the floor.
@@ -485,6 +503,19 @@ fn observe(c: &mut Criterion) {
             let (_, _, d) = observation(i);
             family_handles[i % 8].observe(black_box(d).as_secs_f64());
             i = i.wrapping_add(1);
+        })
+    });
+    // The same family through typed labels (`Family::fixed`): the pair as
+    // two enum indexes, its series found in a dense array, no hashing.
+    let family_fixed = family.fixed::<JobLabels>();
+    g.bench_function("family_fixed8", |b| {
+        b.iter(|| {
+            let (_, _, d) = observation(i);
+            let labels = JobLabels(i % 4, (i / 4) % 2);
+            i = i.wrapping_add(1);
+            family_fixed
+                .get(black_box(labels))
+                .observe(black_box(d).as_secs_f64());
         })
     });
     g.bench_function("family_owned8", |b| {

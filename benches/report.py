@@ -36,7 +36,7 @@ def main():
     floor = median_ns("observe", "floor")
     ids = ["floor", "floor_owned", "floor_owned_sum", "floor_owned_exact", "floor_lookup8", "floor_lookup_owned8",
            "floor_lookup_wide256", "rm_metrics_labelled", "rm_metrics_handle", "rm_metrics_owned8",
-           "rm_metrics_wide256", "family_labelled", "family_handle", "family_owned8", "family_wide256",
+           "rm_metrics_wide256", "family_labelled", "family_handle", "family_fixed8", "family_owned8", "family_wide256",
            "prometheus_wide256", "prometheus_client_wide256",
            "family_wide2048", "prometheus_wide2048", "prometheus_client_wide2048",
            "prometheus_labelled", "prometheus_handle",
@@ -153,6 +153,8 @@ def main():
         ("`rm_metrics_handle` / `floor_owned_exact`", obs["rm_metrics_handle"] / obs["floor_owned_exact"]),
         ("`family_handle` / `floor_owned_exact`", obs["family_handle"] / obs["floor_owned_exact"]),
         ("`floor_lookup8` / `floor` (one hash-map lookup of the pair, then `floor`)", obs["floor_lookup8"] / floor),
+        ("`family_fixed8` / `floor` (the pair as typed labels: no hashing)", obs["family_fixed8"] / floor),
+        ("`family_labelled` / `family_fixed8`", obs["family_labelled"] / obs["family_fixed8"]),
         ("`rm_metrics_labelled` / `floor_lookup8`", obs["rm_metrics_labelled"] / obs["floor_lookup8"]),
         ("`floor_lookup_owned8` / `floor`", obs["floor_lookup_owned8"] / floor),
         ("`rm_metrics_owned8` / `floor_lookup_owned8`", obs["rm_metrics_owned8"] / obs["floor_lookup_owned8"]),
