@@ -54,11 +54,11 @@ def main():
             "| id | median per iteration | observations/s | × own 1-thread throughput |", "| --- | ---: | ---: | ---: |"]
     thr = {}
     for lib in ["floor", "rm_metrics", "prometheus"]:
-        for t in [1, 2, 8]:
+        for t in [1, 2, 8, 16]:
             ns = median_ns("contended", f"{lib}/{t}")
             thr[(lib, t)] = t * 10_000 / (ns / 1e9)
     for lib in ["floor", "rm_metrics", "prometheus"]:
-        for t in [1, 2, 8]:
+        for t in [1, 2, 8, 16]:
             ns = median_ns("contended", f"{lib}/{t}")
             out.append(f"| `{lib}/{t}` | {fmt_ns(ns)} | {thr[(lib, t)] / 1e6:.1f} M | {thr[(lib, t)] / thr[(lib, 1)]:.2f} |")
 

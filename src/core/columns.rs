@@ -1,19 +1,21 @@
 //! Counter words packed sixteen to a line.
 //!
-//! A counter has one word per shard slot, which only that slot's owner
-//! writes (a plain load and store, see `core::slot`), and one shared word
-//! for threads without a slot (`fetch_add`). Giving each word a padded line
-//! of its own costs `(slots + 1) × 128` bytes a counter, and at thousands of
-//! counters most increments then miss the cache on a line that holds one
-//! word.
+//! A counter has one word for each of the first `slots` shard slots
+//! (`slot::counter_slots`: two per core, half of the histograms' slots),
+//! which only that slot's owner writes (a plain load and store, see
+//! `core::slot`), and one shared word (`fetch_add`) for threads without a
+//! slot and for the owners of the later slots. Giving each word a padded
+//! line of its own costs `(slots + 1) × 128` bytes a counter, and at
+//! thousands of counters most increments then miss the cache on a line
+//! that holds one word.
 //!
 //! Instead a *block* of `slots + 1` [`Line`]s holds the words of sixteen
 //! counters: line `i` holds every one of them's word for slot `i`, and each
 //! counter owns one [`Column`] of the block. Only slot `i`'s owner writes
 //! line `i`, so two threads with slots still never write one line, however
 //! their counters share blocks; a thread that increments many counters of
-//! a family touches one line per sixteen of them. Threads without a slot
-//! share the last line, as they shared each counter's last word before.
+//! a family touches one line per sixteen of them. The other threads share
+//! the last line, as they shared each counter's last word before.
 //!
 //! A family hands its counters columns in turn from the block it is
 //! filling ([`Columns::take`]) and starts a new block when that one is
@@ -32,7 +34,8 @@ pub(crate) struct Column {
 }
 
 impl Column {
-    /// Adds `n`: into this thread's own word, or the shared one.
+    /// Adds `n`: into this thread's own word, or the shared one (no slot,
+    /// or one past the block's words).
     #[inline]
     pub(crate) fn add(&self, n: u64) {
         let slot = slot::current();
@@ -90,7 +93,7 @@ impl Columns {
         let lines = match &filling.lines {
             Some(lines) if filling.next < WORDS => Arc::clone(lines),
             _ => {
-                let lines = shared_slice(lines::zeroed(slot::slot_count() + 1, 1).into_vec());
+                let lines = shared_slice(lines::zeroed(slot::counter_slots() + 1, 1).into_vec());
                 filling.lines = Some(Arc::clone(&lines));
                 filling.next = 0;
                 lines

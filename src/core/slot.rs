@@ -27,9 +27,10 @@ pub(crate) const MAX_SLOTS: usize = 64;
 
 const UNCLAIMED: usize = usize::MAX;
 
-/// Owned slots: two per core, rounded up to a power of two, at most
-/// [`MAX_SLOTS`] (headroom for services with more observing threads than
-/// cores). Under loom, one: the models then see an owner and a sharer.
+/// Owned slots: four per core, rounded up to a power of two, at most
+/// [`MAX_SLOTS`]: headroom for services with more observing threads than
+/// cores (why four, and what it costs: `docs::sharding`). Under loom, one:
+/// the models then see an owner and a sharer.
 pub(crate) fn slot_count() -> usize {
     #[cfg(loom)]
     {
@@ -39,11 +40,36 @@ pub(crate) fn slot_count() -> usize {
     {
         // Asked once per process: `available_parallelism` reads cgroup files.
         static COUNT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-        *COUNT.get_or_init(|| {
-            let cores = std::thread::available_parallelism().map_or(1, usize::from);
-            (2 * cores).next_power_of_two().min(MAX_SLOTS)
-        })
+        *COUNT.get_or_init(|| per_core(4))
     }
+}
+
+/// The slots whose owners keep a word of their own in every counter: two
+/// per core, rounded up to a power of two, at most [`MAX_SLOTS`] (half of
+/// [`slot_count`] below the cap, all of it at the cap). A counter holds a
+/// word for each of them in every block of its family's counters (see
+/// `columns.rs`), so this sets a counter's size; owners of the other
+/// slots add to its shared word, one `fetch_add`, where a histogram's
+/// shared shard takes three or more. Under loom, as [`slot_count`].
+pub(crate) fn counter_slots() -> usize {
+    #[cfg(loom)]
+    {
+        slot_count()
+    }
+    #[cfg(not(loom))]
+    {
+        // Asked once per process, as `slot_count`.
+        static COUNT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+        *COUNT.get_or_init(|| per_core(2))
+    }
+}
+
+/// `per` slots a core this process may run on, rounded up to a power of
+/// two, at most [`MAX_SLOTS`].
+#[cfg(not(loom))]
+fn per_core(per: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    (per * cores).next_power_of_two().min(MAX_SLOTS)
 }
 
 thread_local! {

@@ -84,15 +84,17 @@
 //!
 //! ## Memory per series
 //!
-//! With `s` shard slots (two per core, rounded up to a power of two; 4 on
-//! a 2-core machine, at most 64) and 128-byte padded lines:
+//! With `s` shard slots (four per core, rounded up to a power of two; 8
+//! on a 2-core machine, at most 64), `c` of them with a word in every
+//! counter (two per core: 4 on a 2-core machine, at most 64) and 128-byte
+//! padded lines:
 //!
 //! | kind | storage | on 2 cores |
 //! | --- | --- | --- |
-//! | counter | `s + 1` words, in a block of `s + 1` padded lines shared by 16 counters of the family (see `core::columns`) | 40 B (the family's first counter allocates a block: 640 B) |
+//! | counter | `c + 1` words, in a block of `c + 1` padded lines shared by 16 counters of the family (see `core::columns`) | 40 B (the family's first counter allocates a block: 640 B) |
 //! | gauge | one word, in the series header | 0 B |
 //! | histogram, `b` bounds | an owned shard of `⌈(5 + b) / 16⌉` lines for each slot that writes it (the first made with the series, the others on their first record; see [`sharding`](super::sharding)), a table of 24 bytes a slot once a second slot writes it; once a thread without a slot (or an owner a scrape sends aside) writes it, the shared shard: two halves of `⌈(4 + b) / 16⌉` lines, a header (72 bytes; 96 for a duration histogram) and the last read (`8 (b + 1)` bytes) | one slot writing it: 128 B for `b` ≤ 11, on any number of slots; each other slot writing it adds 128 B, and the second 24 `s` B more; the shared shard 328 + 8 (b + 1) B (352 + 8 (b + 1) for durations) |
-//! | native histogram, `b` bounds, `n` native counters | as a histogram of `b + n` bounds: `n` is 2 + the buckets [`Native::buckets`](crate::Native::buckets) keeps (twice those with negative buckets) | one slot writing it: 2,048 B for the restic ladder (`b` = 9) and `Native::new(0.001, 2^20)` at schema 3 (`n` = 242), on any number of slots (when every shard was made with the series: 14,376 B on 2 cores, 137 KB with 64 slots); each other slot writing it adds 2,048 B, the shared shard 6,184 B |
+//! | native histogram, `b` bounds, `n` native counters | as a histogram of `b + n` bounds: `n` is 2 + the buckets [`Native::buckets`](crate::Native::buckets) keeps (twice those with negative buckets) | one slot writing it: 2,048 B for the restic ladder (`b` = 9) and `Native::new(0.001, 2^20)` at schema 3 (`n` = 242), on any number of slots (when every shard was made with the series: 14,376 B with 4 slots, 137 KB with 64); each other slot writing it adds 2,048 B, the shared shard 6,184 B |
 //!
 //! plus, for every series, its header in an `Arc` (the hash, the label
 //! values, the metric struct: 128 bytes for a counter, 104 for a gauge,
@@ -109,12 +111,12 @@
 //! with three values of 27 to 35 bytes, which take a buffer of their
 //! own), a gauge about 130, a histogram of 9 bounds that one thread
 //! writes about 370 (the allocator counted 374 a series for 4,000 series
-//! with two values, and 224 more a series when a second thread wrote each
-//! of them) and a duration histogram of 9 bounds, as the restic-manager
+//! with two values, and 320 more a series when a second thread wrote each
+//! of them: its shard and the table of 8 slots' places; 224 with 4 slots) and a duration histogram of 9 bounds, as the restic-manager
 //! job series, about 460 (462 counted), label values of up to 52 bytes
 //! included; a native histogram as above about 2,350 (2,349 counted).
 //! (When every shard was made with the series: 1,118, 1,230 and 14,629
-//! counted on 2 cores; on 64 slots about 8,800, 8,900 and 137,500.) A histogram family's bounds (and, for durations,
+//! counted with 4 slots; with 64 about 8,800, 8,900 and 137,500.) A histogram family's bounds (and, for durations,
 //! their nanoseconds) are allocated once and shared by its series. The test
 //! `family_memory_is_as_documented` checks the struct sizes. Removed
 //! series the main table still holds (marked, until the next merge) are

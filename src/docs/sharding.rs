@@ -12,8 +12,9 @@
 //! (its buckets, two words of sum) on [`CachePadded`] lines of its own:
 //!
 //! * **owned shards**, one per *slot* that writes the series. The process
-//!   has `2 × available cores` slots, rounded up to a power of two, at most
-//!   64. A thread claims a free slot on its first observation (one
+//!   has `4 × available cores` slots, rounded up to a power of two, at most
+//!   64 (a counter keeps words for the first half of them, see
+//!   [`families`](super::families)). A thread claims a free slot on its first observation (one
 //!   compare-exchange per slot tried, once per thread lifetime) and releases
 //!   it when it exits. While it holds slot `i` it is the only thread writing
 //!   slot `i`'s shard of *any* histogram, so it updates that shard with
@@ -30,6 +31,18 @@
 //!   `fetch_add`s into the hot one of two halves, exact for any number of
 //!   writers, only slower when many of them contend. It too is made on its
 //!   first record: a series whose writers all own slots never holds one.
+//!
+//! Four slots a core, not one, since a service often runs more observing
+//! threads than cores (a worker pool and a blocking pool), and an
+//! observation into the shared shard costs three or more `fetch_add`s
+//! where an owner's costs none. With two slots a core, 8 threads
+//! observing one series on 2 cores left 4 of them on the shared shard:
+//! `contended/rm_metrics/8` took 1.41 to 1.59 ms a round, against 0.75 to
+//! 0.77 ms with four (builds alternated, two rounds each). Unused slots
+//! cost a series nothing but their places in its table of shards, made
+//! when a second slot writes it (24 bytes a slot); a counter keeps words
+//! for only the first two slots a core (its shared word then takes one
+//! `fetch_add`), so that a counter's size does not double.
 //!
 //! A scrape adds up the shards of a series, each read exactly (see
 //! [`consistency`](super::consistency)): the price of sharding, paid once per
@@ -83,10 +96,11 @@
 //! So a series that one slot writes takes **≈ 460 bytes** (462 counted by
 //! the allocator), its label values included, whatever the number of
 //! slots; one that `w ≥ 2` slots write, 460 + 128 (w − 1) + 24 × slots,
-//! and 432 more once the shared shard is made: on a 2-core machine (4
-//! slots) at most ≈ 1,370 bytes, on 8 cores (16 slots) at most ≈ 3.2 kB,
-//! at the 64-slot cap at most ≈ 10.5 kB. (When every shard was made with
-//! the series: 1,230 bytes, 2.8 kB and 8.9 kB whoever wrote it.) With the
+//! and 432 more once the shared shard is made: on a 2-core machine (8
+//! slots) at most ≈ 1,980 bytes, on 8 cores (32 slots) at most ≈ 5.6 kB,
+//! at the 64-slot cap (16 cores and more) at most ≈ 10.5 kB. (When every
+//! shard was made with the series: 1,230 bytes with 4 slots, 2.8 kB with
+//! 16 and 8.9 kB with 64, whoever wrote it.) With the
 //! default limit of [`DEFAULT_MAX_SERIES`] series each written by one
 //! thread, that is about 0.47 MB (1,024 × 462 bytes), on any machine. The
 //! `family_memory_is_as_documented` test checks the struct sizes.

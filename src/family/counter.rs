@@ -4,15 +4,17 @@ use crate::core::columns::{Column, Columns};
 use crate::core::latest::Latest;
 use crate::family::exemplar::{Exemplar, Exemplars};
 
-/// A counter's value: one word per shard slot, in a cache line only that
-/// slot's owner writes, and a last one for threads without a slot.
+/// A counter's value: one word for each of the first shard slots (two per
+/// core), in a cache line only that slot's owner writes, and a last one
+/// for the other threads.
 ///
-/// A thread that owns a slot adds with a plain load and store (it is that
-/// word's only writer), so an increment is no locked instruction; other
-/// threads use `fetch_add` on the shared word. Reading adds the words up.
-/// The words of sixteen counters of a family share their lines, one line
-/// per slot (see [`docs::families`](crate::docs::families)): `(slots + 1) ×
-/// 8` bytes a counter (40 on a 2-core machine).
+/// A thread that owns one of those slots adds with a plain load and store
+/// (it is that word's only writer), so an increment is no locked
+/// instruction; other threads use `fetch_add` on the shared word. Reading
+/// adds the words up. The words of sixteen counters of a family share
+/// their lines, one line per slot (see
+/// [`docs::families`](crate::docs::families)): `(slots + 1) × 8` bytes a
+/// counter (40 on a 2-core machine).
 ///
 /// ```
 /// use rm_metrics::{Opts, Registry};
