@@ -112,7 +112,8 @@
 //! own), a gauge about 130, a histogram of 9 bounds that one thread
 //! writes about 370 (the allocator counted 374 a series for 4,000 series
 //! with two values, and 320 more a series when a second thread wrote each
-//! of them: its shard and the table of 8 slots' places; 224 with 4 slots) and a duration histogram of 9 bounds, as the restic-manager
+//! of them: its shard and the table of 8 slots' places; 224 with 4
+//! slots) and a duration histogram of 9 bounds, as the restic-manager
 //! job series, about 460 (462 counted), label values of up to 52 bytes
 //! included; a native histogram as above about 2,350 (2,349 counted).
 //! (When every shard was made with the series: 1,118, 1,230 and 14,629

@@ -12,10 +12,11 @@
 //! (its buckets, two words of sum) on [`CachePadded`] lines of its own:
 //!
 //! * **owned shards**, one per *slot* that writes the series. The process
-//!   has `4 × available cores` slots, rounded up to a power of two, at most
-//!   64 (a counter keeps words for the first half of them, see
-//!   [`families`](super::families)). A thread claims a free slot on its first observation (one
-//!   compare-exchange per slot tried, once per thread lifetime) and releases
+//!   has `4 × available cores` slots, rounded up to a power of two, at
+//!   most 64 (a counter keeps words for the first half of them, see
+//!   [`families`](super::families)). A thread claims a free slot on its
+//!   first observation (one compare-exchange per slot tried, once per
+//!   thread lifetime) and releases
 //!   it when it exits. While it holds slot `i` it is the only thread writing
 //!   slot `i`'s shard of *any* histogram, so it updates that shard with
 //!   plain atomic loads and stores, read exactly by a count check: no
@@ -32,17 +33,19 @@
 //!   writers, only slower when many of them contend. It too is made on its
 //!   first record: a series whose writers all own slots never holds one.
 //!
-//! Four slots a core, not one, since a service often runs more observing
-//! threads than cores (a worker pool and a blocking pool), and an
-//! observation into the shared shard costs three or more `fetch_add`s
-//! where an owner's costs none. With two slots a core, 8 threads
-//! observing one series on 2 cores left 4 of them on the shared shard:
+//! Why four slots a core (two before 4663d9a): a service often runs more
+//! observing threads than cores (a worker pool and a blocking pool), and
+//! an observation into the shared shard costs three or more `fetch_add`s
+//! where an owner's costs none. With two a core, 8 threads observing one
+//! series on 2 cores left 4 of them on the shared shard:
 //! `contended/rm_metrics/8` took 1.41 to 1.59 ms a round, against 0.75 to
-//! 0.77 ms with four (builds alternated, two rounds each). Unused slots
-//! cost a series nothing but their places in its table of shards, made
-//! when a second slot writes it (24 bytes a slot); a counter keeps words
-//! for only the first two slots a core (its shared word then takes one
-//! `fetch_add`), so that a counter's size does not double.
+//! 0.77 ms with four (builds alternated, two rounds each; 81 and 97 M
+//! observations/s in the full runs at a5282be, 39 and 40 M in those at
+//! 9a6a48e, `BENCHMARKS.md`). Unused slots cost a series nothing but
+//! their places in its table of shards, made when a second slot writes it
+//! (24 bytes a slot); a counter keeps words for only the first two slots
+//! a core (its shared word then takes one `fetch_add`), so that a
+//! counter's size does not double.
 //!
 //! A scrape adds up the shards of a series, each read exactly (see
 //! [`consistency`](super::consistency)): the price of sharding, paid once per
