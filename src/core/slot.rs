@@ -32,16 +32,7 @@ const UNCLAIMED: usize = usize::MAX;
 /// cores (why four, and what it costs: `docs::sharding`). Under loom, one:
 /// the models then see an owner and a sharer.
 pub(crate) fn slot_count() -> usize {
-    #[cfg(loom)]
-    {
-        1
-    }
-    #[cfg(not(loom))]
-    {
-        // Asked once per process: `available_parallelism` reads cgroup files.
-        static COUNT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-        *COUNT.get_or_init(|| per_core(4))
-    }
+    per_core(4)
 }
 
 /// The slots whose owners keep a word of their own in every counter: two
@@ -52,24 +43,25 @@ pub(crate) fn slot_count() -> usize {
 /// slots add to its shared word, one `fetch_add`, where a histogram's
 /// shared shard takes three or more. Under loom, as [`slot_count`].
 pub(crate) fn counter_slots() -> usize {
-    #[cfg(loom)]
-    {
-        slot_count()
-    }
-    #[cfg(not(loom))]
-    {
-        // Asked once per process, as `slot_count`.
-        static COUNT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-        *COUNT.get_or_init(|| per_core(2))
-    }
+    per_core(2)
 }
 
 /// `per` slots a core this process may run on, rounded up to a power of
-/// two, at most [`MAX_SLOTS`].
-#[cfg(not(loom))]
+/// two, at most [`MAX_SLOTS`]; one under loom.
 fn per_core(per: usize) -> usize {
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    (per * cores).next_power_of_two().min(MAX_SLOTS)
+    #[cfg(loom)]
+    {
+        let _ = per;
+        1
+    }
+    #[cfg(not(loom))]
+    {
+        // Asked once per process: `available_parallelism` reads cgroup files.
+        static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+        let cores =
+            *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from));
+        (per * cores).next_power_of_two().min(MAX_SLOTS)
+    }
 }
 
 thread_local! {
