@@ -1,4 +1,4 @@
-//! The per-thread memo in front of the label index (`src/family/memo.rs`), seen through `JobRegistry`, must
+//! The per-thread memo in front of the label index (`src/core/memo.rs`), seen through `JobRegistry`, must
 //! never change an answer: whatever address, length or history a label
 //! string has, an observation lands in the series of its *value*.
 

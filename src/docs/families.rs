@@ -3,7 +3,7 @@
 //! A [`Registry`](crate::Registry) holds families in registration order
 //! behind an arc-swapped list (a scrape never takes a lock to list them).
 //! Each [`Family`](crate::Family) has its own index of label-value tuples
-//! to series (`family/index.rs`): two tables behind one
+//! to series (`core/index.rs`): two tables behind one
 //! [`ArcSwap`](arc_swap::ArcSwap), changed only under the family's
 //! writers' lock. The *main* table, an immutable hash table, holds the
 //! series as of the last merge; the *recent* one, an array of slots each
@@ -36,7 +36,7 @@
 //!
 //! ## Finding a series
 //!
-//! 1. **This thread's memo** (`family/memo.rs`): one table of 512 entries
+//! 1. **This thread's memo** (`core/memo.rs`): one table of 512 entries
 //!    per thread and metric kind. An entry is found from the family's id
 //!    and a fingerprint of the values (their lengths and first and last
 //!    eight bytes, no pass over whole strings), and hits only if the
@@ -48,7 +48,7 @@
 //!    lookup in 16 until the sampled hits are half or more again: a miss
 //!    costs a probe and a cache miss for nothing.
 //! 2. **The family's main table**, with a seeded hash of the values, read
-//!    through this thread's copy of it (`family/index_cache.rs`, arc-swap's
+//!    through this thread's copy of it (`core/index_cache.rs`, arc-swap's
 //!    `Cache`): one plain load checks that the copy is current, where an
 //!    arc-swap guard costs two locked instructions, and the copy is
 //!    reloaded after a merge or a clear replaced the index (an add leaves

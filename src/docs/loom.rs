@@ -101,7 +101,7 @@
 //!     read holds exactly sums of its own counter's increments, every one
 //!     that returned before it, and never less than the read before.
 //!
-//! A family's two tables (`family/index.rs`; under loom the third series
+//! A family's two tables (`core/index.rs`; under loom the third series
 //! in the recent slots makes an add merge them into the main table, and a
 //! slot is a `OnceLock` published by a loom flag, see `core/sync.rs`):
 //!
@@ -216,7 +216,7 @@
 //! on a writer loading the cell: writers read the current index from
 //! their own `Arc` under their lock, and the models then found a missing
 //! Acquire that the stand-in had hidden (model 18 above). A thread's copy of a
-//! family's main table (`family/index_cache.rs`, arc-swap's `Cache`) reloads
+//! family's main table (`core/index_cache.rs`, arc-swap's `Cache`) reloads
 //! through that lock on every lookup under loom, and is dropped when the
 //! lookup ends (a copy kept in a thread-local and dropped by its destructor
 //! made loom's scheduler spin, as the memo's entries did), so the models

@@ -2,9 +2,9 @@
 //! facade needs, since one metric name may be used with different label
 //! sets at different call sites (the text formats allow it).
 
+use crate::core::index::{Series, SeriesIndex};
 use crate::core::sync::{Arc, StdArc, SwapCell};
 use crate::family::family::{Collect, Desc, Inner};
-use crate::family::index::{Series, SeriesIndex};
 use crate::family::metric::{Metric, Visitor};
 use crate::family::opts::{Opts, RegisterError};
 use crate::family::Registry;

@@ -4,10 +4,10 @@ use std::fmt;
 use std::ops::Deref;
 
 use crate::core::columns::Columns;
+use crate::core::index::{Series, SeriesIndex};
 use crate::core::sync::{Arc, StdArc};
 use crate::family::bounds::Bounds;
 use crate::family::classic_map::ClassicMap;
-use crate::family::index::{Series, SeriesIndex};
 use crate::family::metric::{Kind, Metric, Values, Visitor};
 use crate::family::{
     Counter, DurationHistogram, Exemplar, Gauge, Histogram, Native, NativeHistogram,

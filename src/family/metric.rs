@@ -4,13 +4,13 @@
 use std::cell::RefCell;
 
 use crate::core::latest::Latest;
+use crate::core::memo::{Memo, Memoized};
 use crate::core::sync::{thread_local, LocalKey};
+use crate::core::tuple::Tuple;
 use crate::family::classic_map::ClassicMap;
 use crate::family::family::Desc;
-use crate::family::memo::Memo;
 use crate::family::native::NativeBuckets;
 use crate::family::native_nanos::NativeNanos;
-use crate::family::tuple::Tuple;
 use crate::family::{
     Counter, DurationHistogram, Gauge, Histogram, NativeHistogram, NativeHistogramValue,
 };
@@ -108,33 +108,39 @@ pub(crate) mod sealed {
     use super::*;
 
     /// What a family needs to make and visit its series.
-    pub trait Sealed: Sized {
+    pub trait Sealed: Memoized {
         const KIND: Kind;
         /// Makes what the family's series share, once, at registration.
         fn prepare(_desc: &mut Desc) {}
         /// A new series of the family `desc` describes.
         fn make(desc: &Desc) -> Self;
         fn visit(&self, values: Values<'_>, visitor: &mut dyn Visitor);
-        /// This thread's memo for this kind.
-        fn memo() -> &'static LocalKey<RefCell<Memo<Self>>>;
     }
 }
 
-thread_local! {
-    static COUNTERS: RefCell<Memo<Counter>> = RefCell::new(Memo::new());
+/// Each kind's memo (one per thread, in front of its families' indexes):
+/// a thread-local of its own per kind, named by its `Memoized` impl.
+macro_rules! memoized {
+    ($($kind:ty => $memo:ident),* $(,)?) => {$(
+        thread_local! {
+            static $memo: RefCell<Memo<$kind>> = RefCell::new(Memo::new());
+        }
+
+        impl Memoized for $kind {
+            fn memo() -> &'static LocalKey<RefCell<Memo<Self>>> {
+                &$memo
+            }
+        }
+    )*};
 }
-thread_local! {
-    static GAUGES: RefCell<Memo<Gauge>> = RefCell::new(Memo::new());
-}
-thread_local! {
-    static DURATIONS: RefCell<Memo<DurationHistogram>> = RefCell::new(Memo::new());
-}
-thread_local! {
-    static HISTOGRAMS: RefCell<Memo<Histogram>> = RefCell::new(Memo::new());
-}
-thread_local! {
-    static NATIVES: RefCell<Memo<NativeHistogram>> = RefCell::new(Memo::new());
-}
+
+memoized!(
+    Counter => COUNTERS,
+    Gauge => GAUGES,
+    Histogram => HISTOGRAMS,
+    NativeHistogram => NATIVES,
+    DurationHistogram => DURATIONS,
+);
 
 impl Metric for Counter {}
 impl sealed::Sealed for Counter {
@@ -144,9 +150,6 @@ impl sealed::Sealed for Counter {
     }
     fn visit(&self, values: Values<'_>, visitor: &mut dyn Visitor) {
         visitor.counter(values, self.get(), self.exemplar());
-    }
-    fn memo() -> &'static LocalKey<RefCell<Memo<Self>>> {
-        &COUNTERS
     }
 }
 
@@ -159,9 +162,6 @@ impl sealed::Sealed for Gauge {
     fn visit(&self, values: Values<'_>, visitor: &mut dyn Visitor) {
         visitor.gauge(values, self.get());
     }
-    fn memo() -> &'static LocalKey<RefCell<Memo<Self>>> {
-        &GAUGES
-    }
 }
 
 impl Metric for Histogram {}
@@ -172,9 +172,6 @@ impl sealed::Sealed for Histogram {
     }
     fn visit(&self, values: Values<'_>, visitor: &mut dyn Visitor) {
         visitor.histogram(values, self);
-    }
-    fn memo() -> &'static LocalKey<RefCell<Memo<Self>>> {
-        &HISTOGRAMS
     }
 }
 
@@ -213,9 +210,6 @@ impl sealed::Sealed for NativeHistogram {
     fn visit(&self, values: Values<'_>, visitor: &mut dyn Visitor) {
         visitor.histogram(values, self);
     }
-    fn memo() -> &'static LocalKey<RefCell<Memo<Self>>> {
-        &NATIVES
-    }
 }
 
 /// The family's classic map (made by `prepare`), or, were it missing, one
@@ -244,7 +238,33 @@ impl sealed::Sealed for DurationHistogram {
     fn visit(&self, values: Values<'_>, visitor: &mut dyn Visitor) {
         visitor.histogram(values, self);
     }
-    fn memo() -> &'static LocalKey<RefCell<Memo<Self>>> {
-        &DURATIONS
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::core::index::Series;
+    use crate::core::lines::Line;
+    use crate::core::shared::Shared;
+    use crate::core::sync::{Arc, OnceSlot};
+
+    /// Keeps the table of `docs::families` true.
+    #[test]
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    fn family_memory_is_as_documented() {
+        use std::mem::size_of;
+        // Arc's two counts + the series.
+        assert_eq!(16 + size_of::<Series<Counter>>(), 128);
+        assert_eq!(16 + size_of::<Series<Gauge>>(), 104);
+        assert_eq!(16 + size_of::<Series<Histogram>>(), 224);
+        assert_eq!(16 + size_of::<Series<NativeHistogram>>(), 280);
+        assert_eq!(16 + size_of::<Series<DurationHistogram>>(), 312);
+        // A place in the table of a histogram's other slots' shards.
+        assert_eq!(size_of::<OnceSlot<Box<[Line]>>>(), 24);
+        assert_eq!(size_of::<OnceSlot<Arc<Series<Counter>>>>(), 16);
+        assert_eq!(size_of::<Shared<f64>>(), 72);
+        assert_eq!(size_of::<Shared<u128>>(), 96);
+        assert_eq!(size_of::<Line>(), 128);
+        assert_eq!(size_of::<crate::core::latest::Latest>(), 128);
     }
 }

@@ -16,17 +16,13 @@ mod family;
 mod fixed;
 mod gauge;
 mod histogram;
-mod index;
-mod index_cache;
-pub(crate) mod key;
-mod memo;
 mod metric;
 mod native;
 mod native_nanos;
 mod opts;
 mod registry;
-mod tuple;
 
+pub use crate::core::index::OVERFLOW_LABEL;
 pub use collector::Emit;
 pub use counter::Counter;
 pub use duration::{DurationHistogram, DurationHistogramValue, MAX_OBSERVATION_NANOS};
@@ -35,7 +31,6 @@ pub use family::{Family, Handle, SeriesRef};
 pub use fixed::{Fixed, FixedLabels};
 pub use gauge::Gauge;
 pub use histogram::{Histogram, HistogramValue};
-pub use index::OVERFLOW_LABEL;
 pub use metric::Metric;
 pub use native::{Native, NativeHistogram, NativeHistogramValue};
 pub use opts::{Opts, RegisterError, DEFAULT_BUCKETS, DEFAULT_MAX_SERIES};
@@ -46,7 +41,7 @@ pub(crate) use metric::{Kind, ReadHistogram, Values, Visitor};
 // What the `metrics` facade recorder builds on.
 #[cfg(all(feature = "metrics", not(loom)))]
 pub(crate) use {
+    crate::core::index::Series,
     dynamic::DynamicFamily,
-    index::Series,
     opts::{is_label_name, is_metric_name, validate},
 };

@@ -4,12 +4,12 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use crate::core::columns::Columns;
+use crate::core::index::SeriesIndex;
 use crate::core::sync::{Arc, Loaded, Mutex, StdArc, SwapCell};
 use crate::family::bounds::Bounds;
 use crate::family::collector::{Collected, Emit};
 use crate::family::duration::nanos_of_bounds;
 use crate::family::family::{Collect, Desc, Family, Inner};
-use crate::family::index::SeriesIndex;
 use crate::family::metric::{Kind, Metric};
 use crate::family::opts::{sample_names, validate, Opts, RegisterError};
 use crate::family::{Counter, DurationHistogram, Gauge, Histogram, Native, NativeHistogram};

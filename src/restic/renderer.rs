@@ -1,5 +1,6 @@
 //! The exposition writer: one reusable buffer, no allocation in steady state.
 
+use crate::core::key::same_bytes;
 use crate::encode::exposition::{Exposition, Format};
 use crate::encode::openmetrics::EOF;
 use crate::encode::padded::{append_padded, CHUNK};
@@ -7,7 +8,6 @@ use crate::encode::protobuf::{
     gauge_family_with, gauge_metric, gauge_metric_len, put_labels, Writer as ProtoWriter,
 };
 use crate::family::escape::write_label_value;
-use crate::family::key::same_bytes;
 use crate::restic::jobs::JobRegistry;
 use crate::restic::partition::Partition;
 use crate::restic::snapshot::{HostRow, Snapshot};

@@ -10,10 +10,11 @@ use std::cmp::Ordering;
 
 use arrayvec::ArrayString;
 
-use crate::family::key::same_bytes;
+use crate::core::key::same_bytes;
 
 /// The label values of one series, in the family's label order. (`pub` in
-/// this private module: the sealed `Metric` trait's signatures name it.)
+/// this crate-private module: the family layer's sealed `Metric` trait's
+/// signatures name it.)
 #[allow(unreachable_pub)]
 pub struct Tuple(Repr);
 

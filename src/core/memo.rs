@@ -4,7 +4,7 @@
 //!
 //! An entry names its family (a process-unique id), the family's removal
 //! generation when it was made, the keys of the first two values (length
-//! and first and last 8 bytes, as `family::key::Key`) and a fingerprint of
+//! and first and last 8 bytes, as `core::key::Key`) and a fingerprint of
 //! all, and holds an `Arc` of the series. A hit needs all of: the same
 //! family, the same generation as now (so no series of the family was
 //! removed or cleared since: a removed series is never found again), the
@@ -32,10 +32,10 @@
 
 use std::cell::RefCell;
 
-use crate::core::sync::{Arc, SwapCell};
-use crate::family::index::{Index, Series};
-use crate::family::index_cache::IndexCache;
-use crate::family::key::Key;
+use crate::core::index::{Index, Series};
+use crate::core::index_cache::IndexCache;
+use crate::core::key::Key;
+use crate::core::sync::{Arc, LocalKey, SwapCell};
 
 const PLACES: usize = 512;
 
@@ -48,7 +48,7 @@ struct Entry<M> {
 
 /// What a lookup compares: the keys of the first two values (for up to two
 /// values of up to 16 bytes, equal keys mean equal values, see
-/// `family::key::Key`) and a fingerprint of all of them.
+/// `core::key::Key`) and a fingerprint of all of them.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Probe {
     keys: [Key; 2],
@@ -88,8 +88,8 @@ impl Probe {
     }
 }
 
-/// One thread's memo for one metric kind. (`pub` in this private module:
-/// the sealed `Metric` trait names it.)
+/// One thread's memo for one kind of series value. (`pub` in this
+/// crate-private module: [`Memoized`] names it.)
 #[allow(unreachable_pub)]
 pub struct Memo<M> {
     places: Places<M>,
@@ -311,14 +311,21 @@ impl<M> Places<M> {
     }
 }
 
+/// A kind of series value an index holds, with its memo: each kind has
+/// one per thread. (`pub` in this crate-private module: the family layer's
+/// sealed `Metric` trait extends it.)
+#[allow(unreachable_pub)]
+pub trait Memoized: Sized + 'static {
+    /// This thread's memo for this kind.
+    fn memo() -> &'static LocalKey<RefCell<Memo<Self>>>;
+}
+
 /// Runs `op` on this thread's memo of kind `M`, if thread-locals are alive
 /// and it is not already borrowed.
 #[inline]
-pub(crate) fn borrow<M, R>(
-    key: &'static crate::core::sync::LocalKey<RefCell<Memo<M>>>,
-    op: impl FnOnce(&mut Memo<M>) -> R,
-) -> Option<R> {
-    key.try_with(|m| m.try_borrow_mut().ok().map(|mut m| op(&mut m)))
+pub(crate) fn borrow<M: Memoized, R>(op: impl FnOnce(&mut Memo<M>) -> R) -> Option<R> {
+    M::memo()
+        .try_with(|m| m.try_borrow_mut().ok().map(|mut m| op(&mut m)))
         .ok()
         .flatten()
 }
@@ -326,10 +333,10 @@ pub(crate) fn borrow<M, R>(
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::family::Counter;
+    use crate::core::index::test_value::Value;
 
     /// Consulted lookups among the next `n`, each a miss when `miss`.
-    fn run(memo: &mut Memo<Counter>, n: u32, miss: bool) -> u32 {
+    fn run(memo: &mut Memo<Value>, n: u32, miss: bool) -> u32 {
         (0..n)
             .filter(|_| {
                 let consulted = memo.consult();
@@ -345,18 +352,17 @@ mod tests {
     /// passes, few lookups miss, whatever the family id.
     #[test]
     fn a_working_set_of_half_the_memo_fits() {
-        let index = crate::family::index::SeriesIndex::<Counter>::new(1_000);
-        let columns = crate::core::columns::Columns::new();
+        let index = crate::core::index::SeriesIndex::<Value>::new(1_000);
         let tuples: Vec<[String; 2]> = (0..256)
             .map(|j| [format!("kind-{}", j % 16), format!("status-{}", j / 16)])
             .collect();
         let series: Vec<_> = tuples
             .iter()
-            .map(|[k, s]| index.resolve(&[k, s], || Counter::new(&columns)))
+            .map(|[k, s]| index.resolve(&[k, s], Value::new))
             .collect();
         let (families, mut missed) = (64u64, 0);
         for family in 0..families {
-            let mut memo = Memo::<Counter>::new();
+            let mut memo = Memo::<Value>::new();
             for pass in 0..3 {
                 for ([k, s], series) in tuples.iter().zip(&series) {
                     let values = [k.as_str(), s.as_str()];
@@ -375,7 +381,7 @@ mod tests {
 
     #[test]
     fn a_memo_that_mostly_misses_is_sampled_until_it_hits_again() {
-        let mut memo = Memo::<Counter>::new();
+        let mut memo = Memo::<Value>::new();
         // Every lookup consults a new memo; a window of misses makes it
         // sparse.
         assert_eq!(run(&mut memo, WINDOW, true), WINDOW);

@@ -29,17 +29,14 @@
 //! replaced table is then one decrement: the family's writers hold it
 //! too, and drop it themselves (see `core/retired.rs`).
 
+use crate::core::index::Index;
 use crate::core::sync::{Cached, SwapCell};
-use crate::family::index::Index;
 
 /// Copies a thread keeps per metric kind.
 const WAYS: usize = 8;
 
 /// One thread's copies of the main tables of one kind's families.
-/// (`pub` in this private module: the sealed `Metric` trait names it
-/// through the memo.)
-#[allow(unreachable_pub)]
-pub struct IndexCache<M> {
+pub(crate) struct IndexCache<M> {
     ways: [Option<(u64, Cached<Index<M>>)>; WAYS],
 }
 
