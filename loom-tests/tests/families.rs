@@ -255,7 +255,7 @@ fn a_quiet_scrape_settles_while_counting_and_adding() {
             family.inc_by(["a"], 5);
             family.inc_by(["b"], 2);
             let mut encoder = TextEncoder::new();
-            // Lists and sorts `a` and `b`, both in the recent slots.
+            // Lists and sorts `a` and `b`, both in the recent cells.
             encoder.encode(&registry);
             let count = {
                 let family = family.clone();

@@ -11,11 +11,11 @@
 //! The index is two tables: the *main* table, an immutable hash table
 //! where most lookups find their series, and the *recent* one, of the
 //! series added since the main table was built: an open-addressing array
-//! of slots, each set once (`OnceSlot`: `std`'s `OnceLock`), filled in
-//! place. An add sets one slot (Release; a lookup reads slots with
-//! Acquire), so it copies nothing; once the recent slots taken reach an
+//! of cells, each set once (`SetOnce`: `std`'s `OnceLock`), filled in
+//! place. An add sets one cell (Release; a lookup reads cells with
+//! Acquire), so it copies nothing; once the recent cells taken reach an
 //! eighth of the main table's size (at least four times its square root,
-//! and 32), the add merges both into a new main table with fresh slots and
+//! and 32), the add merges both into a new main table with fresh cells and
 //! publishes that index. So the main table grows geometrically, and adding
 //! `n` series one by one copies at most about nine entries an add (5.3 at
 //! 1,000, 8.3 at 10,000, 8.5 at 1,000,000), each an `Arc` clone and, when
@@ -27,13 +27,13 @@
 //! took 4.36 ms before, 2.66 and 2.95 ms after, prometheus-client 3.36,
 //! 2.99 and 3.10 ms. Every add copied the recent table as well before
 //! that, and 10,000 added took 1 s when every add copied one whole
-//! table.) Lookups read the main table, then the recent slots, both
+//! table.) Lookups read the main table, then the recent cells, both
 //! through the thread's copy of the index (`index_cache.rs`), which an
 //! add leaves current.
 //!
 //! A series the main table lacks costs a lookup that misses the memo a
 //! probe of the main table first, so a family that stops changing should
-//! not keep many series in its recent slots: a scrape that finds the
+//! not keep many series in its recent cells: a scrape that finds the
 //! family unchanged since the previous scrape merges them, when they are
 //! at least a quarter of what an add merges at ([`SeriesIndex::settle`]).
 //!
@@ -65,7 +65,7 @@ use hashbrown::hash_table::HashTable;
 use crate::core::memo::{self, Memoized, Probe};
 use crate::core::retired::Retired;
 use crate::core::sync::{
-    fence, Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, OnceSlot, Ordering, SwapCell,
+    fence, Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering, SetOnce, SwapCell,
 };
 use crate::core::tuple::Tuple;
 
@@ -128,7 +128,7 @@ type Table<M> = HashTable<Arc<Series<M>>>;
 
 /// One version of a family's index: the main table as of the last merge
 /// (see the module's notes), where most lookups find their series, and the
-/// slots the adds since fill.
+/// cells the adds since fill.
 pub(crate) struct Index<M> {
     by_values: Table<M>,
     recent: Slots<M>,
@@ -184,12 +184,12 @@ fn is_live<M>(s: &Series<M>, hash: u64, values: &[&str]) -> bool {
 }
 
 /// The series added since the last merge: an open-addressing table
-/// (linear probing from the hash) whose slots are each set once, under the
+/// (linear probing from the hash) whose cells are each set once, under the
 /// writers' lock, and never cleared; a merge replaces the whole index. It
-/// has twice the room a merge waits for, so a probe meets an empty slot
+/// has twice the room a merge waits for, so a probe meets an empty cell
 /// soon.
 struct Slots<M> {
-    slots: Box<[OnceSlot<Arc<Series<M>>>]>,
+    cells: Box<[SetOnce<Arc<Series<M>>>]>,
 }
 
 impl<M> Slots<M> {
@@ -197,25 +197,25 @@ impl<M> Slots<M> {
     fn with_room(room: usize) -> Self {
         let n = (2 * room).next_power_of_two();
         Slots {
-            slots: (0..n).map(|_| OnceSlot::new()).collect(),
+            cells: (0..n).map(|_| SetOnce::new()).collect(),
         }
     }
 
-    /// The slots a lookup of `hash` probes, in order.
+    /// The cells a lookup of `hash` probes, in order.
     #[inline]
-    fn probe(&self, hash: u64) -> impl Iterator<Item = &OnceSlot<Arc<Series<M>>>> {
-        let mask = self.slots.len() - 1;
-        // Truncation is fine: only the low bits pick the first slot.
+    fn probe(&self, hash: u64) -> impl Iterator<Item = &SetOnce<Arc<Series<M>>>> {
+        let mask = self.cells.len() - 1;
+        // Truncation is fine: only the low bits pick the first cell.
         let start = hash as usize & mask;
-        (0..self.slots.len()).map(move |k| &self.slots[(start + k) & mask])
+        (0..self.cells.len()).map(move |k| &self.cells[(start + k) & mask])
     }
 
-    /// The live series of `values`, if an add set its slot before this
+    /// The live series of `values`, if an add set its cell before this
     /// lookup read it.
     #[inline]
     fn find(&self, hash: u64, values: &[&str]) -> Option<&Arc<Series<M>>> {
         self.probe(hash)
-            .map_while(OnceSlot::get)
+            .map_while(SetOnce::get)
             .find(|s| is_live(s, hash, values))
     }
 
@@ -223,23 +223,23 @@ impl<M> Slots<M> {
     /// [`with_room`](Self::with_room)).
     fn insert(&self, series: Arc<Series<M>>) {
         let hash = series.hash;
-        // Under the lock only this thread sets slots, so the first it reads
+        // Under the lock only this thread sets cells, so the first it reads
         // empty stays empty until it sets it.
-        if let Some(slot) = self.probe(hash).find(|slot| slot.get().is_none()) {
-            slot.set(series);
+        if let Some(cell) = self.probe(hash).find(|cell| cell.get().is_none()) {
+            cell.set(series);
         }
     }
 
-    /// Whether a slot holds `series` (marked or not).
+    /// Whether a cell holds `series` (marked or not).
     fn holds(&self, series: &Arc<Series<M>>) -> bool {
         self.probe(series.hash)
-            .map_while(OnceSlot::get)
+            .map_while(SetOnce::get)
             .any(|s| Arc::ptr_eq(s, series))
     }
 
     /// The series set so far, marked ones included.
     fn iter(&self) -> impl Iterator<Item = &Arc<Series<M>>> {
-        self.slots.iter().filter_map(OnceSlot::get)
+        self.cells.iter().filter_map(SetOnce::get)
     }
 }
 
@@ -283,7 +283,7 @@ struct Writer<M> {
     retired: Retired<Index<M>>,
     /// Removed series the index still holds (until the next merge).
     removed: usize,
-    /// Recent slots taken (by live or removed series).
+    /// Recent cells taken (by live or removed series).
     used: usize,
 }
 
@@ -331,7 +331,7 @@ pub(crate) struct Sorted<M> {
 }
 
 pub(crate) struct SeriesIndex<M> {
-    /// The main table and the recent slots.
+    /// The main table and the recent cells.
     current: SwapCell<Index<M>>,
     /// Series in the family, the overflow series included.
     len: AtomicUsize,
@@ -347,7 +347,7 @@ pub(crate) struct SeriesIndex<M> {
     /// Bumped after every add, removal and clear is published (not by a
     /// merge, which moves series without changing them).
     version: AtomicU64,
-    /// Whether the recent slots hold at least [`settle_at`] series: a
+    /// Whether the recent cells hold at least [`settle_at`] series: a
     /// scrape that finds the family unchanged then merges them (see
     /// [`settle`](Self::settle)). Set and cleared under the writers' lock.
     unsettled: AtomicBool,
@@ -579,7 +579,7 @@ impl<M> SeriesIndex<M> {
         sorted
     }
 
-    /// Merges the recent slots into the main table when the family has
+    /// Merges the recent cells into the main table when the family has
     /// not changed since the previous scrape (still at `version`) and they
     /// hold at least [`settle_at`] series (it also leaves out the removed
     /// series the tables still hold): so a family that stopped changing has
@@ -704,7 +704,7 @@ impl<M> SeriesIndex<M> {
     #[inline(never)]
     fn insert(&self, hash: u64, values: &[&str], make: impl FnOnce() -> M) -> Arc<Series<M>> {
         let mut writer = self.lock();
-        // Under the lock, exact: only writers set slots and replace the
+        // Under the lock, exact: only writers set cells and replace the
         // index and change the counts.
         let index = Arc::clone(&writer.current);
         if let Some(series) = index.find(hash, values) {
@@ -735,8 +735,8 @@ impl<M> SeriesIndex<M> {
             removed: AtomicBool::new(false),
             metric: make(),
         });
-        // Published by the slot (Release, see `OnceSlot`): a lookup that
-        // reads the slot sees the series whole.
+        // Published by the cell (Release, see `SetOnce`): a lookup that
+        // reads the cell sees the series whole.
         index.recent.insert(Arc::clone(&series));
         writer.used += 1;
         if writer.used >= index.settle_at {
@@ -766,8 +766,8 @@ impl<M> SeriesIndex<M> {
     }
 
     /// Merges `index`'s live series into a new main table, with fresh
-    /// recent slots, and publishes it (under the writers' lock): no
-    /// recent slot is then taken, and no removed series held.
+    /// recent cells, and publishes it (under the writers' lock): no
+    /// recent cell is then taken, and no removed series held.
     fn merge(&self, writer: &mut Writer<M>, index: &Index<M>) {
         let main = merged(index, writer.removed);
         Self::replace(writer, &self.current, Index::new(main));
@@ -1017,11 +1017,11 @@ mod tests {
         }
     }
 
-    /// Adds merge when the recent slots reach an eighth of the main table
-    /// (at least four times its square root, and 32), so the slots stay at
+    /// Adds merge when the recent cells reach an eighth of the main table
+    /// (at least four times its square root, and 32), so the cells stay at
     /// most half full and every series is found in one table or the other.
     #[test]
-    fn recent_slots_merge_on_time_and_find_every_series() {
+    fn recent_cells_merge_on_time_and_find_every_series() {
         let index = SeriesIndex::<Value>::new(100_000);
         let key = |i: u32| format!("k{i}");
         let mut merges = 0;
@@ -1033,7 +1033,7 @@ mod tests {
             assert_eq!(recent, index.lock().used);
             assert_eq!(main.by_values.len() + recent, index.len());
             assert!(recent < merge_at(main.by_values.len()), "{i}");
-            assert!(2 * recent <= main.recent.slots.len());
+            assert!(2 * recent <= main.recent.cells.len());
             if main.by_values.len() != last_main {
                 merges += 1;
                 last_main = main.by_values.len();
@@ -1050,10 +1050,10 @@ mod tests {
     }
 
     /// A scrape that finds the family unchanged since the previous one
-    /// merges its recent slots, once they hold a quarter of what an add
+    /// merges its recent cells, once they hold a quarter of what an add
     /// merges at; fewer, or a family that changed in between, it leaves.
     #[test]
-    fn a_quiet_scrape_settles_the_recent_slots() {
+    fn a_quiet_scrape_settles_the_recent_cells() {
         let index = SeriesIndex::<Value>::new(100_000);
         let key = |i: u32| format!("k{i}");
         let add = |range: std::ops::Range<u32>| {

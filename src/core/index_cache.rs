@@ -1,15 +1,15 @@
 //! Each thread's copies of the index (see `index.rs`: the main table and
-//! the recent slots) of the families it looked up last, so that a lookup
+//! the recent cells) of the families it looked up last, so that a lookup
 //! the memo misses reads it without a locked instruction.
 //!
-//! `SwapCell::load` (arc-swap's `load`) takes a debt on a per-thread slot
+//! `SwapCell::load` (arc-swap's `load`) takes a debt in a per-thread list
 //! and pays it back when the guard drops: two locked read-modify-writes per
 //! lookup. Each is a full barrier on x86, so a lookup that misses the cache
 //! on the table, the series and its labels also waits for the previous
 //! lookup's misses instead of overlapping them. A [`Cached`] copy instead
 //! compares the family's current pointer with its own (a plain load) and
 //! reloads only after a merge or a clear replaced the index (an add fills
-//! a slot of the current one in place).
+//! a cell of the current one in place).
 //!
 //! Freshness: a removal marks its series removed and publishes its tables
 //! before it bumps the family's generation (Release), and a lookup loads
@@ -17,7 +17,7 @@
 //! that saw the bump sees the mark (a marked series is passed over in any
 //! table that still holds it) and reads that table or a later one, as
 //! through `SwapCell::load`. A merge bumps nothing: a lookup that still
-//! reads the previous index (whose slots no add fills any more) does
+//! reads the previous index (whose cells no add fills any more) does
 //! not find the series and goes on to the add path, which looks again in
 //! both tables under the writers' lock.
 //!

@@ -15,7 +15,7 @@
 //! one more load (the claim, in the series' header) and a compare; the
 //! other slots' owners through one more dependent load (their place in
 //! the table). What it costs: `docs::sharding`. The table and each place
-//! are `std` one-time cells (`OnceSlot`): a place only its slot's owner
+//! are `std` one-time cells (`SetOnce`): a place only its slot's owner
 //! makes; two slots that make the table at once (their first records into
 //! one series) wait for one another, once, as two threads that add one
 //! series do for the family's lock.
@@ -37,7 +37,7 @@ use crate::core::owned::{Owned, FIRST_BUCKET};
 use crate::core::shared::Shared;
 use crate::core::slot;
 use crate::core::sum::Sum;
-use crate::core::sync::{AtomicU64, AtomicUsize, OnceSlot, Ordering};
+use crate::core::sync::{AtomicU64, AtomicUsize, Ordering, SetOnce};
 
 /// `first_slot` before a slot claims the first shard: no slot's number,
 /// and no number `slot::current` returns (at most `slot_count()`).
@@ -60,7 +60,7 @@ fn first_free() -> usize {
 }
 
 /// A slot's own shard, made on its owner's first record.
-type Place = OnceSlot<Box<[Line]>>;
+type Place = SetOnce<Box<[Line]>>;
 
 pub(crate) struct Shards<S> {
     /// Lines per owned shard.
@@ -77,11 +77,11 @@ pub(crate) struct Shards<S> {
     first: Box<[Line]>,
     /// The other slots' shards (`slot_count()` places, the first slot's
     /// never made), once a second slot records here.
-    others: OnceSlot<Box<[Place]>>,
+    others: SetOnce<Box<[Place]>>,
     /// Buckets in all (both parts): the shared shard's width.
     width: usize,
     /// The shared shard, made on its first record (see the module's notes).
-    shared: OnceSlot<Box<Shared<S>>>,
+    shared: SetOnce<Box<Shared<S>>>,
 }
 
 impl<S: Sum> Shards<S> {
@@ -104,9 +104,9 @@ impl<S: Sum> Shards<S> {
             first_slot: AtomicUsize::new(first_free()),
             written: AtomicU64::new(0),
             first: lines::zeroed(1, stride),
-            others: OnceSlot::new(),
+            others: SetOnce::new(),
             width: buckets,
-            shared: OnceSlot::new(),
+            shared: SetOnce::new(),
         }
     }
 
@@ -195,7 +195,7 @@ impl<S: Sum> Shards<S> {
             .others
             .get_or_init(|| (0..slots).map(|_| Place::new()).collect());
         // Only `slot`'s owner makes its place's shard (published to readers
-        // by the place, see `OnceSlot`).
+        // by the place, see `SetOnce`).
         let lines = places
             .get(slot)?
             .get_or_init(|| lines::zeroed(1, self.stride));
@@ -243,7 +243,7 @@ impl<S: Sum> Shards<S> {
     fn written_shards(&self) -> impl Iterator<Item = &[Line]> {
         // Relaxed: see `mark_written`; a shard's counts are then loaded
         // with their own orderings. A place's shard is published by the
-        // place (Acquire in `OnceSlot::get`): one whose owner's record a
+        // place (Acquire in `SetOnce::get`): one whose owner's record a
         // read must include was made before that record returned.
         let written = self.written.load(Ordering::Relaxed);
         // `slot < slot_count() <= 64`: the shift never wraps.
@@ -267,7 +267,7 @@ impl<S: Sum> Shards<S> {
         // then in this read already. A shared shard not made (yet, for this
         // read) holds nothing it must include: one made for an
         // observation that returned before the read began is published to
-        // it (`OnceSlot`, Release then Acquire), and a later read of this
+        // it (`SetOnce`, Release then Acquire), and a later read of this
         // thread sees it too; one in flight may be left out, as any
         // observation in flight.
         if let Some(shared) = self.shared.get() {

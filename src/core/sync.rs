@@ -15,12 +15,12 @@
 //! serialize writers, hand shards over between threads, never lose a count)
 //! on the assumption that arc-swap's `load`/`store` are linearizable, which
 //! arc-swap documents and tests itself. They prove nothing about arc-swap's
-//! own code. Likewise [`OnceSlot`] is `std`'s `OnceLock`, and under loom a
+//! own code. Likewise [`SetOnce`] is `std`'s `OnceLock`, and under loom a
 //! `OnceLock` whose value a loom flag publishes (Release, read with
 //! Acquire): the models assume `OnceLock::set` and `get` are that, and
 //! that `get_or_init` makes the value once, a second caller waiting for
 //! the first. (A cell is either `set` under a lock, as the index's recent
-//! slots are, or made by `get_or_init`, as the histogram shards are; the
+//! cells are, or made by `get_or_init`, as the histogram shards are; the
 //! loom stand-in does not order the two against each other.)
 
 /// `thread_local!` with a `const` initializer on std (no lazy-init check on
@@ -123,11 +123,11 @@ mod imp {
     /// A value set at most once and read lock-free: `std`'s `OnceLock`.
     /// `set` publishes the value (Release) to the `get` (Acquire) that
     /// returns it.
-    pub(crate) struct OnceSlot<T>(std::sync::OnceLock<T>);
+    pub(crate) struct SetOnce<T>(std::sync::OnceLock<T>);
 
-    impl<T> OnceSlot<T> {
+    impl<T> SetOnce<T> {
         pub(crate) fn new() -> Self {
-            OnceSlot(std::sync::OnceLock::new())
+            SetOnce(std::sync::OnceLock::new())
         }
 
         #[inline]
@@ -251,19 +251,19 @@ mod imp {
     /// first, then the flag (Release), and `get` returns it only once it
     /// loads the flag set (Acquire). That is the contract of `std`'s
     /// `OnceLock` (see the module docs), and the flag is what the models
-    /// see: a reader may find the slot still empty after it was set, never
+    /// see: a reader may find the cell still empty after it was set, never
     /// set before it. `get_or_init` claims the making with a loom flag, and
     /// a thread that finds it claimed waits (yielding) for the value, as
     /// `std`'s blocks.
-    pub(crate) struct OnceSlot<T> {
+    pub(crate) struct SetOnce<T> {
         set: AtomicBool,
         making: AtomicBool,
         value: std::sync::OnceLock<T>,
     }
 
-    impl<T> OnceSlot<T> {
+    impl<T> SetOnce<T> {
         pub(crate) fn new() -> Self {
-            OnceSlot {
+            SetOnce {
                 set: AtomicBool::new(false),
                 making: AtomicBool::new(false),
                 value: std::sync::OnceLock::new(),

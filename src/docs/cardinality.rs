@@ -22,7 +22,7 @@
 //! is the signal to raise the limit or to fix the label source. (A caller that
 //! itself observes that pair shares the overflow series.)
 //!
-//! Adding a series sets a slot of the family's recent adds, and every
+//! Adding a series sets a cell of the family's recent adds, and every
 //! eighth of its size in adds (at least four times its square root)
 //! merges them into a new main table (see [`families`](super::families)); the
 //! next scrape sorts the family again (O(series · log series)), which is

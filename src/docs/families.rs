@@ -6,10 +6,10 @@
 //! to series (`core/index.rs`): two tables behind one
 //! [`ArcSwap`](arc_swap::ArcSwap), changed only under the family's
 //! writers' lock. The *main* table, an immutable hash table, holds the
-//! series as of the last merge; the *recent* one, an array of slots each
+//! series as of the last merge; the *recent* one, an array of cells each
 //! set once (`std`'s `OnceLock`), the series added since, filled in place.
-//! An add sets one slot, and merges both tables into a new main table
-//! (with fresh slots, published as a new index) when the recent series
+//! An add sets one cell, and merges both tables into a new main table
+//! (with fresh cells, published as a new index) when the recent series
 //! reach an eighth of the main table's size (at least four times its
 //! square root, and 32): the main table grows geometrically, so adding
 //! `n` series one by one copies at most about nine entries an add, where
@@ -53,8 +53,8 @@
 //!    arc-swap guard costs two locked instructions, and the copy is
 //!    reloaded after a merge or a clear replaced the index (an add leaves
 //!    it current); then, if the main table lacks the tuple (or holds it
-//!    only marked removed), the recent slots of the same copy, probed from
-//!    the hash until an empty slot. The series is then
+//!    only marked removed), the recent cells of the same copy, probed from
+//!    the hash until an empty cell. The series is then
 //!    remembered if the lookup consulted the memo and it has a free place
 //!    (when all four of a tuple's places are taken, one miss in 16
 //!    evicts).
@@ -103,8 +103,8 @@
 //! themselves when there are at most six of at most 52 bytes in all (else
 //! they take a separate buffer, and, past six values or 64 KiB, their
 //! ends a `usize` each), and its
-//! entries in the family's index (≈ 17 bytes; the recent slots add 16
-//! bytes a slot, twice an eighth of the main table's size, rounded up to
+//! entries in the family's index (≈ 17 bytes; the recent cells add 16
+//! bytes a cell, twice an eighth of the main table's size, rounded up to
 //! a power of two: 64 KiB at 10,000 series, at most 8 bytes a series). So
 //! on 2 cores a counter series costs about 210 bytes (the allocator
 //! counted 209 a series for 4,000 counters with two 6-byte values, 290

@@ -102,8 +102,8 @@
 //!     that returned before it, and never less than the read before.
 //!
 //! A family's two tables (`core/index.rs`; under loom the third series
-//! in the recent slots makes an add merge them into the main table, and a
-//! slot is a `OnceLock` published by a loom flag, see `core/sync.rs`):
+//! in the recent cells makes an add merge them into the main table, and a
+//! cell is a `OnceLock` published by a loom flag, see `core/sync.rs`):
 //!
 //! 15. `add_while_scraping` (bound 3, 398 executions): an add that merges
 //!     races a scrape; the scrape lists each series once, and one whose
@@ -172,10 +172,10 @@
 //!   a series both tables hold twice: model 15 failed on each (checked when
 //!   the model had two series and merged at the second, and the two tables
 //!   had a cell each; they now share one);
-//! * a recent slot published Relaxed instead of Release (loom reports the
+//! * a recent cell published Relaxed instead of Release (loom reports the
 //!   scrape's load of the new series' atomics as a causality violation), or
-//!   a scrape that leaves the recent slots out: model 15 fails on each; a
-//!   merge that leaves them out: models 15 and 16 fail; a slot lookup that
+//!   a scrape that leaves the recent cells out: model 15 fails on each; a
+//!   merge that leaves them out: models 15 and 16 fail; a cell lookup that
 //!   takes a marked series: models 10 and 19 fail;
 //! * an exemplar's data stored Relaxed, or loaded Relaxed, or a scrape's
 //!   copy kept without the second check of the cell's sequence, or writers

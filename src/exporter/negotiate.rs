@@ -35,7 +35,7 @@ pub(crate) fn negotiate<'a>(values: impl IntoIterator<Item = &'a [u8]>) -> Forma
             let version = range.get_param(mediatype::Name::new_unchecked("version"));
             let version = version.as_ref().map(|v| v.unquoted_str());
             let (ty, subty) = (range.ty.as_str(), range.subty.as_str());
-            let note = |slot: &mut Option<f32>| *slot = Some(slot.map_or(q, |s| s.max(q)));
+            let note = |best: &mut Option<f32>| *best = Some(best.map_or(q, |s| s.max(q)));
             match (
                 ty.to_ascii_lowercase().as_str(),
                 subty.to_ascii_lowercase().as_str(),
@@ -92,7 +92,7 @@ pub(crate) fn accepts_gzip<'a>(values: impl IntoIterator<Item = &'a [u8]>) -> bo
     for item in values.into_iter().flat_map(|v| v.split(|&b| b == b',')) {
         let mut parts = item.split(|&b| b == b';').map(<[u8]>::trim_ascii);
         let coding = parts.next().unwrap_or_default();
-        let slot = if coding.eq_ignore_ascii_case(b"gzip") || coding.eq_ignore_ascii_case(b"x-gzip")
+        let best = if coding.eq_ignore_ascii_case(b"gzip") || coding.eq_ignore_ascii_case(b"x-gzip")
         {
             &mut gzip
         } else if coding == b"*" {
@@ -107,7 +107,7 @@ pub(crate) fn accepts_gzip<'a>(values: impl IntoIterator<Item = &'a [u8]>) -> bo
             .unwrap_or(Some(1.0));
         // An unreadable quality refuses, as does 0; the highest entry wins.
         let q = q.unwrap_or(0.0);
-        *slot = Some(slot.map_or(q, |s: f32| s.max(q)));
+        *best = Some(best.map_or(q, |s: f32| s.max(q)));
     }
     gzip.or(any).is_some_and(|q| q > 0.0)
 }

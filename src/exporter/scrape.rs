@@ -73,7 +73,7 @@ impl Scraper {
                     if job.reply.is_closed() {
                         continue; // timed out or disconnected while queued
                     }
-                    let slot = if job.part.count() > 1 {
+                    let part = if job.part.count() > 1 {
                         1 + job.part.index() as usize
                     } else {
                         0
@@ -84,10 +84,10 @@ impl Scraper {
                         Format::Protobuf => 2,
                         _ => 0,
                     }];
-                    if renderers.len() <= slot {
-                        renderers.resize_with(slot + 1, || Renderer::with_format(format));
+                    if renderers.len() <= part {
+                        renderers.resize_with(part + 1, || Renderer::with_format(format));
                     }
-                    let renderer = &mut renderers[slot];
+                    let renderer = &mut renderers[part];
                     let outcome = run(&registry, source.as_mut(), renderer, job.part, job.gzip);
                     let _ = job.reply.send(outcome);
                 }

@@ -90,7 +90,7 @@ struct Shared {
     described: SwapCell<HashMap<String, Description>>,
     /// Families by name, read lock-free on a key's first use (and on every
     /// use of a key past its family's series limit).
-    families: SwapCell<HashMap<String, Slot>>,
+    families: SwapCell<HashMap<String, Named>>,
     /// Serializes what changes the maps: a new family, a key added to a
     /// key map, a description.
     writer: Mutex<()>,
@@ -112,8 +112,9 @@ struct Description {
     unit: Option<&'static str>,
 }
 
+/// What a name is in the recorder: a family of one kind, or refused.
 #[derive(Clone)]
-enum Slot {
+enum Named {
     Counter(DynamicFamily<Counter>),
     Gauge(DynamicFamily<Gauge>),
     Histogram(DynamicFamily<Histogram>),
@@ -121,13 +122,13 @@ enum Slot {
     Refused,
 }
 
-impl Slot {
+impl Named {
     fn describe(&self, d: &Description) {
         match self {
-            Slot::Counter(f) => f.describe(&d.help, d.unit),
-            Slot::Gauge(f) => f.describe(&d.help, d.unit),
-            Slot::Histogram(f) => f.describe(&d.help, d.unit),
-            Slot::Refused => {}
+            Named::Counter(f) => f.describe(&d.help, d.unit),
+            Named::Gauge(f) => f.describe(&d.help, d.unit),
+            Named::Histogram(f) => f.describe(&d.help, d.unit),
+            Named::Refused => {}
         }
     }
 }
@@ -138,8 +139,8 @@ trait Facade: Metric + Sized {
     /// This kind, for idle expiry.
     const KINDS: Kinds;
     fn map(shared: &Shared) -> &Map<Self>;
-    fn family(slot: &Slot) -> Option<&DynamicFamily<Self>>;
-    fn slot(family: DynamicFamily<Self>) -> Slot;
+    fn family(named: &Named) -> Option<&DynamicFamily<Self>>;
+    fn named(family: DynamicFamily<Self>) -> Named;
     fn tracker(trackers: &mut Trackers) -> &mut Tracker<Self>;
     /// What idle expiry compares between sweeps: the same number means no
     /// update changed the metric.
@@ -160,14 +161,14 @@ macro_rules! facade {
             fn state(&self) -> u64 {
                 $state(self)
             }
-            fn family(slot: &Slot) -> Option<&DynamicFamily<Self>> {
-                match slot {
-                    Slot::$m(f) => Some(f),
+            fn family(named: &Named) -> Option<&DynamicFamily<Self>> {
+                match named {
+                    Named::$m(f) => Some(f),
                     _ => None,
                 }
             }
-            fn slot(family: DynamicFamily<Self>) -> Slot {
-                Slot::$m(family)
+            fn named(family: DynamicFamily<Self>) -> Named {
+                Named::$m(family)
             }
         }
     };
@@ -412,7 +413,7 @@ impl Shared {
             .families
             .load()
             .values()
-            .filter_map(|slot| M::family(slot).cloned())
+            .filter_map(|named| M::family(named).cloned())
             .collect();
         let states = families.iter().enumerate().flat_map(|(f, family)| {
             family.series().into_iter().map(move |s| {
@@ -490,36 +491,36 @@ impl Shared {
     /// The family `name` of kind `M`: found lock-free, else registered;
     /// `None` (its error listed) if the name cannot be one.
     fn family<M: Facade>(&self, name: Cow<'_, str>) -> Option<DynamicFamily<M>> {
-        let slot = match self.families.load().get(&*name) {
-            Some(slot) => slot.clone(),
+        let named = match self.families.load().get(&*name) {
+            Some(named) => named.clone(),
             None => self.add_family::<M>(&name),
         };
-        match (M::family(&slot), &slot) {
+        match (M::family(&named), &named) {
             (Some(family), _) => Some(family.clone()),
             // Its registration failed, and was listed then.
-            (None, Slot::Refused) => None,
+            (None, Named::Refused) => None,
             // One name, two kinds: the second is refused.
             (None, _) => self.refuse(RegisterError::DuplicateName(name.into_owned())),
         }
     }
 
-    /// The slot of `name`, registered as a family of kind `M` (or refused,
+    /// What `name` names, registered as a family of kind `M` (or refused,
     /// its error listed) under the writer's lock, unless another thread
     /// added it meanwhile.
-    fn add_family<M: Facade>(&self, name: &str) -> Slot {
+    fn add_family<M: Facade>(&self, name: &str) -> Named {
         let _writer = lock(&self.writer);
         let current = self.families.load();
-        if let Some(slot) = current.get(name) {
-            return slot.clone();
+        if let Some(named) = current.get(name) {
+            return named.clone();
         }
-        let slot = match self.register::<M>(name) {
-            Ok(family) => M::slot(family),
-            Err(e) => self.refuse(e).unwrap_or(Slot::Refused),
+        let named = match self.register::<M>(name) {
+            Ok(family) => M::named(family),
+            Err(e) => self.refuse(e).unwrap_or(Named::Refused),
         };
         let mut next = HashMap::clone(&current);
-        next.insert(name.to_owned(), slot.clone());
+        next.insert(name.to_owned(), named.clone());
         self.families.store(Arc::new(next));
-        slot
+        named
     }
 
     fn register<M: Facade>(&self, name: &str) -> Result<DynamicFamily<M>, RegisterError> {
@@ -561,8 +562,8 @@ impl Shared {
             help: help.into_owned(),
             unit,
         };
-        if let Some(slot) = self.families.load().get(&*name) {
-            slot.describe(&description);
+        if let Some(named) = self.families.load().get(&*name) {
+            named.describe(&description);
         }
         let mut next = HashMap::clone(&self.described.load());
         next.insert(name.into_owned(), description);

@@ -246,7 +246,7 @@ mod tests {
     use crate::core::index::Series;
     use crate::core::lines::Line;
     use crate::core::shared::Shared;
-    use crate::core::sync::{Arc, OnceSlot};
+    use crate::core::sync::{Arc, SetOnce};
 
     /// Keeps the table of `docs::families` true.
     #[test]
@@ -260,8 +260,8 @@ mod tests {
         assert_eq!(16 + size_of::<Series<NativeHistogram>>(), 280);
         assert_eq!(16 + size_of::<Series<DurationHistogram>>(), 312);
         // A place in the table of a histogram's other slots' shards.
-        assert_eq!(size_of::<OnceSlot<Box<[Line]>>>(), 24);
-        assert_eq!(size_of::<OnceSlot<Arc<Series<Counter>>>>(), 16);
+        assert_eq!(size_of::<SetOnce<Box<[Line]>>>(), 24);
+        assert_eq!(size_of::<SetOnce<Arc<Series<Counter>>>>(), 16);
         assert_eq!(size_of::<Shared<f64>>(), 72);
         assert_eq!(size_of::<Shared<u128>>(), 96);
         assert_eq!(size_of::<Line>(), 128);
