@@ -40,8 +40,9 @@
 //! series on 2 cores left 4 of them on the shared shard:
 //! `contended/rm_metrics/8` took 1.41 to 1.59 ms a round, against 0.75 to
 //! 0.77 ms with four (builds alternated, two rounds each; 81 and 97 M
-//! observations/s in the full runs at a5282be, 39 and 40 M in those at
-//! 9a6a48e, `BENCHMARKS.md`). Unused slots cost a series nothing but
+//! observations/s in the full runs at a5282be, 101 and 166 M in those at
+//! cad9d97 and 4f45cb7, 39 and 40 M in those at 9a6a48e with two,
+//! `BENCHMARKS.md`). Unused slots cost a series nothing but
 //! their places in its table of shards, made when a second slot writes it
 //! (24 bytes a slot); a counter keeps words for only the first two slots
 //! a core (its shared word then takes one `fetch_add`), so that a
