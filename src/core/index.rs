@@ -131,7 +131,7 @@ type Table<M> = HashTable<Arc<Series<M>>>;
 /// cells the adds since fill.
 pub(crate) struct Index<M> {
     by_values: Table<M>,
-    recent: Slots<M>,
+    recent: Recent<M>,
     /// Recent series at which an add merges ([`merge_at`] of the main
     /// table), and at which a quiet scrape does ([`settle_at`]): fixed
     /// with the main table, so worked out once per index, not per add.
@@ -146,7 +146,7 @@ impl<M> Index<M> {
         Index {
             settle_at: settle_at(main.len()),
             by_values: main,
-            recent: Slots::with_room(room),
+            recent: Recent::with_room(room),
             merge_at: room,
         }
     }
@@ -188,15 +188,15 @@ fn is_live<M>(s: &Series<M>, hash: u64, values: &[&str]) -> bool {
 /// writers' lock, and never cleared; a merge replaces the whole index. It
 /// has twice the room a merge waits for, so a probe meets an empty cell
 /// soon.
-struct Slots<M> {
+struct Recent<M> {
     cells: Box<[SetOnce<Arc<Series<M>>>]>,
 }
 
-impl<M> Slots<M> {
-    /// Slots for `room` series, at most half full.
+impl<M> Recent<M> {
+    /// Cells for `room` series, at most half full.
     fn with_room(room: usize) -> Self {
         let n = (2 * room).next_power_of_two();
-        Slots {
+        Recent {
             cells: (0..n).map(|_| SetOnce::new()).collect(),
         }
     }
