@@ -73,6 +73,7 @@ pub struct ReadmeDoctests;
 #[cfg_attr(docsrs, doc(cfg(feature = "spec")))]
 pub use restic::spec;
 
+pub use crate::core::slot::{set_shard_slots, shard_slots, SlotsError};
 pub use encode::exposition::Format;
 pub use encode::openmetrics::OpenMetricsEncoder;
 pub use encode::protobuf::ProtobufEncoder;

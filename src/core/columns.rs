@@ -1,7 +1,7 @@
 //! Counter words packed sixteen to a line.
 //!
 //! A counter has one word for each of the first `slots` shard slots
-//! (`slot::counter_slots`: two per core, half of the histograms' slots),
+//! (`slot::counter_slots`: the first half of the histograms' slots),
 //! which only that slot's owner writes (a plain load and store, see
 //! `core::slot`), and one shared word (`fetch_add`) for threads without a
 //! slot and for the owners of the later slots. Giving each word a padded

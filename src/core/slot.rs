@@ -1,7 +1,8 @@
 //! Shard slots: which shard of every histogram a thread writes, and whether
 //! it is the only writer there.
 //!
-//! The process has [`slot_count`] slots. On its first observation a thread
+//! The process has [`slot_count`] slots (four a core, or as many as
+//! [`set_shard_slots`] set before first use). On its first observation a thread
 //! tries to claim a free one (one compare-exchange per slot, at most
 //! [`MAX_SLOTS`], once per thread lifetime: not a retry loop). While it holds
 //! slot `i` it is the **only** thread writing shard `i` of any histogram, so
@@ -28,41 +29,143 @@ pub(crate) const MAX_SLOTS: usize = 64;
 const UNCLAIMED: usize = usize::MAX;
 
 /// Owned slots: four per core, rounded up to a power of two, at most
-/// [`MAX_SLOTS`]: headroom for services with more observing threads than
-/// cores (why four, and what it costs: `docs::sharding`). Under loom, one:
-/// the models then see an owner and a sharer.
+/// [`MAX_SLOTS`] (headroom for services with more observing threads than
+/// cores; why four, and what it costs: `docs::sharding`), unless
+/// [`set_shard_slots`] fixed another count first. Under loom, one: the
+/// models then see an owner and a sharer.
 pub(crate) fn slot_count() -> usize {
-    per_core(4)
+    counts().shards
 }
 
-/// The slots whose owners keep a word of their own in every counter: two
-/// per core, rounded up to a power of two, at most [`MAX_SLOTS`] (half of
-/// [`slot_count`] below the cap, all of it at the cap). A counter holds a
-/// word for each of them in every block of its family's counters (see
+/// The slots whose owners keep a word of their own in every counter: the
+/// first half of [`slot_count`], rounded up. A counter holds a word for
+/// each of them in every block of its family's counters (see
 /// `columns.rs`), so this sets a counter's size; owners of the other
 /// slots add to its shared word, one `fetch_add`, where a histogram's
 /// shared shard takes three or more. Under loom, as [`slot_count`].
 pub(crate) fn counter_slots() -> usize {
-    per_core(2)
+    counts().counters
 }
 
-/// `per` slots a core this process may run on, rounded up to a power of
+/// The process' slot counts, fixed on first use.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+struct Counts {
+    shards: usize,
+    counters: usize,
+}
+
+impl Counts {
+    fn of(shards: usize) -> Counts {
+        Counts {
+            shards,
+            counters: shards.div_ceil(2),
+        }
+    }
+}
+
+/// The counts: [`set_shard_slots`]'s, or on first use the machine's rule.
+/// (`std`'s `OnceLock` under loom too: a process-wide setting, fixed
+/// before any model runs, not something the models interleave.)
+static COUNTS: std::sync::OnceLock<Counts> = std::sync::OnceLock::new();
+
+fn counts() -> Counts {
+    *COUNTS.get_or_init(|| Counts::of(default_slots()))
+}
+
+/// Four slots a core this process may run on, rounded up to a power of
 /// two, at most [`MAX_SLOTS`]; one under loom.
-fn per_core(per: usize) -> usize {
+fn default_slots() -> usize {
     #[cfg(loom)]
     {
-        let _ = per;
         1
     }
     #[cfg(not(loom))]
     {
-        // Asked once per process: `available_parallelism` reads cgroup files.
-        static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-        let cores =
-            *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from));
-        (per * cores).next_power_of_two().min(MAX_SLOTS)
+        // Asked once per process (through `COUNTS`): `available_parallelism`
+        // reads cgroup files.
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        (4 * cores).next_power_of_two().min(MAX_SLOTS)
     }
 }
+
+/// The number of shard slots of this process: how many threads at once can
+/// own a shard of every histogram (written with plain loads and stores, no
+/// locked instruction); further threads share one shard per series. A
+/// counter keeps a word of its own for the first half of them, rounded up.
+///
+/// Four a core by default, rounded up to a power of two, at most 64 (see
+/// [`docs::sharding`](crate::docs::sharding)); [`set_shard_slots`] sets
+/// another count. Asking fixes the count, as making the first counter or
+/// histogram series does.
+///
+/// ```
+/// let slots = rm_metrics::shard_slots();
+/// assert!((1..=64).contains(&slots));
+/// ```
+pub fn shard_slots() -> usize {
+    slot_count()
+}
+
+/// Sets the number of shard slots ([`shard_slots`]), 1 to 64, before the
+/// count is fixed: call it first thing in `main`, before any counter or
+/// histogram series is made. More slots than the default give more
+/// threads a shard of their own (a service with many more observing
+/// threads than four a core); fewer make series smaller (a counter takes
+/// 8 bytes, and a histogram that several threads write 24 bytes, for each
+/// slot; see [`docs::families`](crate::docs::families)).
+///
+/// Setting the count it already has is not an error. Counts are exact
+/// with any number of slots: a thread without one only writes slower when
+/// others write the same series.
+///
+/// ```
+/// use rm_metrics::{set_shard_slots, shard_slots, SlotsError};
+///
+/// assert_eq!(set_shard_slots(0), Err(SlotsError::OutOfRange(0)));
+/// set_shard_slots(16)?; // first thing: nothing fixed the count yet
+/// assert_eq!(shard_slots(), 16);
+/// assert_eq!(set_shard_slots(32), Err(SlotsError::AlreadyFixed(16)));
+/// # Ok::<(), SlotsError>(())
+/// ```
+pub fn set_shard_slots(slots: usize) -> Result<(), SlotsError> {
+    if !(1..=MAX_SLOTS).contains(&slots) {
+        return Err(SlotsError::OutOfRange(slots));
+    }
+    let fixed = *COUNTS.get_or_init(|| Counts::of(slots));
+    if fixed.shards == slots {
+        Ok(())
+    } else {
+        Err(SlotsError::AlreadyFixed(fixed.shards))
+    }
+}
+
+/// Why [`set_shard_slots`] did not set the count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SlotsError {
+    /// The count asked for is not 1 to 64.
+    OutOfRange(usize),
+    /// The count was fixed already, at this other number (a counter or
+    /// histogram series was made, [`shard_slots`] was asked, or another
+    /// count was set).
+    AlreadyFixed(usize),
+}
+
+impl std::fmt::Display for SlotsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SlotsError::OutOfRange(n) => {
+                write!(f, "shard slots must be 1 to {MAX_SLOTS}, not {n}")
+            }
+            SlotsError::AlreadyFixed(n) => write!(
+                f,
+                "shard slots already fixed at {n}: set them before the first counter or histogram series"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SlotsError {}
 
 thread_local! {
     /// This thread's shard: a claimed slot, `slot_count()` for the shared

@@ -85,9 +85,10 @@
 //! ## Memory per series
 //!
 //! With `s` shard slots (four per core, rounded up to a power of two; 8
-//! on a 2-core machine, at most 64), `c` of them with a word in every
-//! counter (two per core: 4 on a 2-core machine, at most 64) and 128-byte
-//! padded lines:
+//! on a 2-core machine, at most 64; or as many as
+//! [`set_shard_slots`](crate::set_shard_slots) set, 1 to 64), `c` of them
+//! with a word in every counter (the first half, rounded up: 4 on a
+//! 2-core machine, at most 32) and 128-byte padded lines:
 //!
 //! | kind | storage | on 2 cores |
 //! | --- | --- | --- |
@@ -117,7 +118,14 @@
 //! job series, about 460 (462 counted), label values of up to 52 bytes
 //! included; a native histogram as above about 2,350 (2,349 counted).
 //! (When every shard was made with the series: 1,118, 1,230 and 14,629
-//! counted with 4 slots; with 64 about 8,800, 8,900 and 137,500.) A histogram family's bounds (and, for durations,
+//! counted with 4 slots; with 64 about 8,800, 8,900 and 137,500.) With
+//! 64 slots (set so on 2 cores, `tests/slots.rs`) the allocator counted
+//! 421 bytes a counter series (its 33 words take 264 of them; 394 in one
+//! run of twenty), 374 a 9-bound histogram series that one thread writes,
+//! as with 8 slots, and 1,664 more a series when a second thread wrote
+//! each (its shard and the table of 64 places); a duration histogram
+//! series that 64 threads write took 9,600 to 9,634 bytes more than one
+//! that a single thread writes (63 shards and the table). A histogram family's bounds (and, for durations,
 //! their nanoseconds) are allocated once and shared by its series. The test
 //! `family_memory_is_as_documented` checks the struct sizes. Removed
 //! series the main table still holds (marked, until the next merge) are

@@ -13,7 +13,9 @@
 //!
 //! * **owned shards**, one per *slot* that writes the series. The process
 //!   has `4 × available cores` slots, rounded up to a power of two, at
-//!   most 64 (a counter keeps words for the first half of them, see
+//!   most 64, unless [`set_shard_slots`](crate::set_shard_slots) set
+//!   another count (1 to 64) before the first series was made; a counter
+//!   keeps words for the first half of them (see
 //!   [`families`](super::families)). A thread claims a free slot on its
 //!   first observation (one compare-exchange per slot tried, once per
 //!   thread lifetime) and releases
@@ -44,9 +46,12 @@
 //! cad9d97 and 4f45cb7, 39 and 40 M in those at 9a6a48e with two,
 //! `BENCHMARKS.md`). Unused slots cost a series nothing but
 //! their places in its table of shards, made when a second slot writes it
-//! (24 bytes a slot); a counter keeps words for only the first two slots
-//! a core (its shared word then takes one `fetch_add`), so that a
-//! counter's size does not double.
+//! (24 bytes a slot); a counter keeps words for only the first half of
+//! the slots, two a core (its shared word then takes one `fetch_add`), so
+//! that a counter's size does not double. A service with many more
+//! observing threads than that, or one that would rather keep its series
+//! small on a large machine, sets the count with
+//! [`set_shard_slots`](crate::set_shard_slots) first thing in `main`.
 //!
 //! A scrape adds up the shards of a series, each read exactly (see
 //! [`consistency`](super::consistency)): the price of sharding, paid once per
@@ -102,7 +107,10 @@
 //! slots; one that `w ≥ 2` slots write, 460 + 128 (w − 1) + 24 × slots,
 //! and 432 more once the shared shard is made: on a 2-core machine (8
 //! slots) at most ≈ 1,980 bytes, on 8 cores (32 slots) at most ≈ 5.6 kB,
-//! at the 64-slot cap (16 cores and more) at most ≈ 10.5 kB. (When every
+//! at the 64-slot cap (16 cores and more) at most ≈ 10.5 kB (with 64
+//! slots set on 2 cores, 64 threads writing each series, the allocator
+//! counted 9,600 to 9,634 bytes a series for the 63 other slots' shards
+//! and the table: `tests/slots.rs`). (When every
 //! shard was made with the series: 1,230 bytes with 4 slots, 2.8 kB with
 //! 16 and 8.9 kB with 64, whoever wrote it.) With the
 //! default limit of [`DEFAULT_MAX_SERIES`] series each written by one
