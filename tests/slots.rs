@@ -196,32 +196,38 @@ fn memory_per_series_at_sixty_four_slots() {
     }
     drop(handles);
 
-    // Duration histograms (the restic-manager job series) that 64 threads
-    // write, each in a slot of its own: the most a series takes before a
-    // thread without a slot writes it.
+    // Duration histograms (the restic-manager job series): one writer
+    // each, then, for 100 of them, 64 threads, each in a slot of its own:
+    // the most a series takes before a thread without a slot writes it.
     const WRITTEN: usize = 100;
     let durations = registry
-        .duration_histogram(Opts::new("d", "D."), ["k", "s"], &BUCKET_BOUNDS_SECONDS)
+        .duration_histogram(
+            Opts::new("d", "D.").max_series(SERIES),
+            ["k", "s"],
+            &BUCKET_BOUNDS_SECONDS,
+        )
         .unwrap();
+    let second = Duration::from_secs(1);
+    durations.observe(as_strs(&values[0]), second);
+    let duration_one_writer = net_bytes(|| {
+        values[1..]
+            .iter()
+            .for_each(|v| durations.observe(as_strs(v), second))
+    }) / (SERIES as i64 - 1);
+    // This thread wrote each series' first shard (made with the series,
+    // so outside the count below); 63 more threads, alive at once, each
+    // make a shard of their own, and the first of them the table of places.
     let handles: Vec<_> = values[..WRITTEN]
         .iter()
         .map(|v| durations.with(as_strs(v)))
         .collect();
-    // This thread claims each series' first shard (made with the series,
-    // so outside the count); 63 more threads, alive at once, each make a
-    // shard of their own, and the first of them the table of places.
-    handles
-        .iter()
-        .for_each(|h| h.observe(Duration::from_millis(1)));
     let all_alive = Barrier::new(SLOTS - 1);
     let every_slot = net_bytes(|| {
         std::thread::scope(|s| {
             for _ in 1..SLOTS {
                 s.spawn(|| {
                     all_alive.wait();
-                    handles
-                        .iter()
-                        .for_each(|h| h.observe(Duration::from_millis(1)));
+                    handles.iter().for_each(|h| h.observe(second));
                     // No thread leaves (freeing its slot for another)
                     // before all have recorded.
                     all_alive.wait();
@@ -232,12 +238,13 @@ fn memory_per_series_at_sixty_four_slots() {
         / WRITTEN as f64;
     for h in &handles {
         assert_eq!(h.get().count(), SLOTS as u64, "no count lost");
+        assert_eq!(h.get().sum_nanos(), SLOTS as u128 * 1_000_000_000);
     }
 
     eprintln!(
         "64 slots, bytes a series: counter {counter}, histogram one writer {one_writer}, \
-         a second writer {second_writer}, duration histogram all 64 slots' shards \
-         and table {every_slot:.0}"
+         a second writer {second_writer}, duration histogram one writer \
+         {duration_one_writer}, all 64 slots' shards and table {every_slot:.0}"
     );
     // Words: 33 lines of 128 bytes for 16 counters = 264 bytes; the
     // header, values and index ≈ 170 (209 in all with 4 + 1 words).
@@ -247,6 +254,12 @@ fn memory_per_series_at_sixty_four_slots() {
     assert!(
         (340..=420).contains(&one_writer),
         "histogram: {one_writer} bytes"
+    );
+    // The duration histogram's header is 232 bytes, not the histogram's
+    // 224, and its shard the same line.
+    assert!(
+        (350..=430).contains(&duration_one_writer),
+        "duration histogram: {duration_one_writer} bytes"
     );
     // A shard (128) and 64 places of 24 bytes: 1,664.
     assert!(

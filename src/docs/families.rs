@@ -99,8 +99,9 @@
 //!
 //! plus, for every series, its header in an `Arc` (the hash, the label
 //! values, the metric struct: 128 bytes for a counter, 104 for a gauge,
-//! 224 for a histogram, 280 for a native histogram, 312 for a duration
-//! histogram, with native buckets or not), which holds the label values
+//! 224 for a histogram, 280 for a native histogram, 232 for a duration
+//! histogram, with native buckets or not: its native part is the
+//! family's, shared), which holds the label values
 //! themselves when there are at most six of at most 52 bytes in all (else
 //! they take a separate buffer, and, past six values or 64 KiB, their
 //! ends a `usize` each), and its
@@ -115,14 +116,14 @@
 //! with two values, and 320 more a series when a second thread wrote each
 //! of them: its shard and the table of 8 slots' places; 224 with 4
 //! slots) and a duration histogram of 9 bounds, as the restic-manager
-//! job series, about 460 (462 counted), label values of up to 52 bytes
+//! job series, about 380 (382 counted), label values of up to 52 bytes
 //! included; a native histogram as above about 2,350 (2,349 counted).
 //! (When every shard was made with the series: 1,118, 1,230 and 14,629
 //! counted with 4 slots; with 64 about 8,800, 8,900 and 137,500.) With
 //! 64 slots (set so on 2 cores, `tests/slots.rs`) the allocator counted
 //! 421 bytes a counter series (its 33 words take 264 of them; 394 in one
-//! run of twenty), 374 a 9-bound histogram series that one thread writes,
-//! as with 8 slots, and 1,664 more a series when a second thread wrote
+//! run of twenty), 374 a 9-bound histogram series that one thread writes
+//! and 382 a duration histogram series, as with 8 slots, and 1,664 more a series when a second thread wrote
 //! each (its shard and the table of 64 places); a duration histogram
 //! series that 64 threads write took 9,600 to 9,634 bytes more than one
 //! that a single thread writes (63 shards and the table). A histogram family's bounds (and, for durations,

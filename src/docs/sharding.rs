@@ -99,22 +99,24 @@
 //! | an owned shard: observation count, reader hint, 2 sum words, 10 bucket counters = 112 bytes, in one [`CachePadded`] line of 128 (x86_64, aarch64) | 128 × the slots that write it (at least one: the first shard is made with the series) |
 //! | the table of the other slots' shards, once a second slot writes the series: a one-time cell (24 bytes) per slot | 0, or 24 × slots |
 //! | the shared shard, once a thread without a slot (or an owner a scrape sends aside) writes the series: two halves of 13 words (one line each), its header (start counter, the readers' lock) and the last read | 0, or 256 + 96 + 80 |
-//! | the series header in its `Arc` (shard pointers, the first shard's slot, the mask of written slots, the bounds' pointer and length, hash, the label values: inline up to 52 bytes); the bounds in nanoseconds are the family's, shared by its series | 312 |
+//! | the series header in its `Arc` (shard pointers, the first shard's slot, the mask of written slots, the bounds' pointer and length, a pointer to the family's native part or none, hash, the label values: inline up to 52 bytes); the bounds in nanoseconds and the native part are the family's, shared by its series | 232 |
 //! | its entries in the family's index (hash table slot + its place in the scrape's order) | ≈ 17 |
 //!
-//! So a series that one slot writes takes **≈ 460 bytes** (462 counted by
-//! the allocator), its label values included, whatever the number of
-//! slots; one that `w ≥ 2` slots write, 460 + 128 (w − 1) + 24 × slots,
-//! and 432 more once the shared shard is made: on a 2-core machine (8
-//! slots) at most ≈ 1,980 bytes, on 8 cores (32 slots) at most ≈ 5.6 kB,
-//! at the 64-slot cap (16 cores and more) at most ≈ 10.5 kB (with 64
+//! So a series that one slot writes takes **≈ 380 bytes** (382 counted by
+//! the allocator; 462 while each series kept a copy of the family's
+//! native part, 88 bytes, used or not), its label values included,
+//! whatever the number of slots; one that `w ≥ 2` slots write, 380 + 128
+//! (w − 1) + 24 × slots, and 432 more once the shared shard is made: on a
+//! 2-core machine (8 slots) at most ≈ 1,900 bytes, on 8 cores (32 slots)
+//! at most ≈ 5.5 kB, at the 64-slot cap (16 cores and more) at most ≈
+//! 10.4 kB (with 64
 //! slots set on 2 cores, 64 threads writing each series, the allocator
 //! counted 9,600 to 9,634 bytes a series for the 63 other slots' shards
 //! and the table: `tests/slots.rs`). (When every
 //! shard was made with the series: 1,230 bytes with 4 slots, 2.8 kB with
-//! 16 and 8.9 kB with 64, whoever wrote it.) With the
+//! 16 and 8.9 kB with 64, whoever wrote it, with the header of then.) With the
 //! default limit of [`DEFAULT_MAX_SERIES`] series each written by one
-//! thread, that is about 0.47 MB (1,024 × 462 bytes), on any machine. The
+//! thread, that is about 0.39 MB (1,024 × 382 bytes), on any machine. The
 //! `family_memory_is_as_documented` test checks the struct sizes.
 //!
 //! Each thread also keeps a memo of 40 KiB per metric kind it observes

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::core::latest::Latest;
 use crate::core::shards::Shards;
+use crate::core::sync::StdArc;
 use crate::family::bounds::Bounds;
 use crate::family::exemplar::{Exemplar, Exemplars};
 use crate::family::histogram::{cumulative, total};
@@ -37,17 +38,23 @@ pub const MAX_OBSERVATION_NANOS: u64 = i64::MAX as u64;
 /// assert_eq!(read.sum_nanos(), 1_500_000_000);
 /// # Ok::<(), rm_metrics::RegisterError>(())
 /// ```
+// `repr(C)`, in this order: what an observation reads (the bounds, whether
+// there is a native part, then the shards' first fields) comes first, next
+// to the series' hash and values, so a lookup and an observation touch
+// fewer of the series' lines; the exemplars, read on a scrape, last.
+#[repr(C)]
 pub struct DurationHistogram {
     /// The bounds in nanoseconds: an integer duration is at most bound `b`
     /// seconds exactly when it is at most `⌊b · 10⁹⌋` nanoseconds. The
     /// family's, shared by its series.
     bounds: Bounds<u64>,
+    /// Native (exponential) buckets in seconds, for a family registered
+    /// with them: the family's, shared by its series (a pointer here, not
+    /// the 88 bytes of a copy in every series).
+    native: Option<StdArc<NativeNanos>>,
     shards: Shards<u128>,
     /// The latest exemplar of each bucket, from the first one on.
     exemplars: Exemplars,
-    /// Native (exponential) buckets in seconds, for a family registered
-    /// with them.
-    native: Option<NativeNanos>,
 }
 
 impl DurationHistogram {
@@ -55,7 +62,7 @@ impl DurationHistogram {
     /// non-negative and strictly increasing (checked at registration, and
     /// made by [`nanos_of_bounds`]); `native`, the family's native part
     /// (made for the same bounds).
-    pub(crate) fn new(bounds: Bounds<u64>, native: Option<NativeNanos>) -> Self {
+    pub(crate) fn new(bounds: Bounds<u64>, native: Option<StdArc<NativeNanos>>) -> Self {
         let counters = native.as_ref().map_or(0, |n| n.buckets().counters());
         DurationHistogram {
             shards: Shards::with_parts(bounds.len() + 1, counters),

@@ -9,6 +9,7 @@ use crate::core::sync::{Arc, StdArc};
 use crate::family::bounds::Bounds;
 use crate::family::classic_map::ClassicMap;
 use crate::family::metric::{Kind, Metric, Values, Visitor};
+use crate::family::native_nanos::NativeNanos;
 use crate::family::{
     Counter, DurationHistogram, Exemplar, Gauge, Histogram, Native, NativeHistogram,
 };
@@ -36,6 +37,10 @@ pub struct Desc {
     /// A native family's classic bucket of each native counter, made once
     /// at registration and shared by its series.
     pub(crate) native_map: Option<ClassicMap>,
+    /// A native duration family's native part (its buckets, their ladder
+    /// in nanoseconds and the classic map), made once at registration and
+    /// shared by its series, which each hold a pointer, not a copy.
+    pub(crate) native_nanos: Option<StdArc<NativeNanos>>,
     /// Where a counter family's series get their words (nothing is
     /// allocated until the first counter).
     pub(crate) counter_words: Columns,

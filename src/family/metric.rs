@@ -5,7 +5,7 @@ use std::cell::RefCell;
 
 use crate::core::latest::Latest;
 use crate::core::memo::{Memo, Memoized};
-use crate::core::sync::{thread_local, LocalKey};
+use crate::core::sync::{thread_local, LocalKey, StdArc};
 use crate::core::tuple::Tuple;
 use crate::family::classic_map::ClassicMap;
 use crate::family::family::Desc;
@@ -222,17 +222,20 @@ impl Metric for DurationHistogram {}
 impl sealed::Sealed for DurationHistogram {
     const KIND: Kind = Kind::Histogram;
     fn prepare(desc: &mut Desc) {
-        let map = desc
-            .native
-            .as_ref()
-            .map(|n| NativeNanos::classic_map(n, &desc.bounds_nanos));
-        desc.native_map = map;
+        let part = desc.native.as_ref().map(|n| {
+            let map = NativeNanos::classic_map(n, &desc.bounds_nanos);
+            StdArc::new(NativeNanos::new(n, map))
+        });
+        desc.native_nanos = part;
     }
     fn make(desc: &Desc) -> Self {
-        let native = desc
-            .native
-            .as_ref()
-            .map(|n| NativeNanos::new(n, native_map(desc)));
+        // The family's part, shared; were it not prepared, one of the
+        // series' own whose map reads no bucket (every observation then
+        // compares).
+        let native = desc.native_nanos.clone().or_else(|| {
+            let n = desc.native.as_ref()?;
+            Some(StdArc::new(NativeNanos::new(n, ClassicMap::none())))
+        });
         DurationHistogram::new(desc.bounds_nanos.clone(), native)
     }
     fn visit(&self, values: Values<'_>, visitor: &mut dyn Visitor) {
@@ -258,7 +261,7 @@ mod tests {
         assert_eq!(16 + size_of::<Series<Gauge>>(), 104);
         assert_eq!(16 + size_of::<Series<Histogram>>(), 224);
         assert_eq!(16 + size_of::<Series<NativeHistogram>>(), 280);
-        assert_eq!(16 + size_of::<Series<DurationHistogram>>(), 312);
+        assert_eq!(16 + size_of::<Series<DurationHistogram>>(), 232);
         // A place in the table of a histogram's other slots' shards.
         assert_eq!(size_of::<SetOnce<Box<[Line]>>>(), 24);
         assert_eq!(size_of::<SetOnce<Arc<Series<Counter>>>>(), 16);

@@ -266,6 +266,7 @@ impl Registry {
             bounds_nanos: nanos_of_bounds(bounds),
             native: None,
             native_map: None,
+            native_nanos: None,
             counter_words: Columns::new(),
             pairs: false,
         };
