@@ -38,6 +38,19 @@ fn net_bytes(f: impl FnOnce()) -> i64 {
     change.bytes_allocated as i64 - change.bytes_deallocated as i64
 }
 
+/// Runs `work(t)` on `n` threads and joins each: a joined thread has run
+/// its thread-local destructors, so its slot is free again (the implicit
+/// join at the end of a `thread::scope` does not wait for them:
+/// rust-lang/rust#116179).
+fn joined<F: FnOnce() + Send>(n: usize, work: impl Fn(usize) -> F) {
+    std::thread::scope(|s| {
+        let threads: Vec<_> = (0..n).map(|t| s.spawn(work(t))).collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+    });
+}
+
 fn as_strs(v: &[String; 2]) -> [&str; 2] {
     [v[0].as_str(), v[1].as_str()]
 }
@@ -122,11 +135,11 @@ fn threads_lose_no_count(threads: usize) {
         .duration_histogram(Opts::new("d", "D."), ["k"], &BUCKET_BOUNDS_SECONDS)
         .unwrap();
     let all_alive = Barrier::new(threads);
-    std::thread::scope(|s| {
-        for t in 0..threads {
+    joined(threads, |t| {
+        {
             let (counter, histogram, durations, all_alive) =
                 (&counter, &histogram, &durations, &all_alive);
-            s.spawn(move || {
+            move || {
                 // Every thread claims its slot (or finds none) while all
                 // are alive, so owners and sharers write at once.
                 all_alive.wait();
@@ -136,7 +149,7 @@ fn threads_lose_no_count(threads: usize) {
                     durations.observe(["x"], Duration::from_nanos(i));
                 }
                 all_alive.wait();
-            });
+            }
         }
     });
     let n = threads as u64 * EACH;
@@ -187,9 +200,7 @@ fn memory_per_series_at_sixty_four_slots() {
     }) / (SERIES as i64 - 1);
     let handles: Vec<_> = values.iter().map(|v| histograms.with(as_strs(v))).collect();
     let second_writer = net_bytes(|| {
-        std::thread::scope(|s| {
-            s.spawn(|| handles.iter().for_each(|h| h.observe(2.0)));
-        });
+        joined(1, |_| || handles.iter().for_each(|h| h.observe(2.0)));
     }) / SERIES as i64;
     for h in &handles {
         assert_eq!(h.get().count(), 2, "no count lost");
@@ -223,15 +234,13 @@ fn memory_per_series_at_sixty_four_slots() {
         .collect();
     let all_alive = Barrier::new(SLOTS - 1);
     let every_slot = net_bytes(|| {
-        std::thread::scope(|s| {
-            for _ in 1..SLOTS {
-                s.spawn(|| {
-                    all_alive.wait();
-                    handles.iter().for_each(|h| h.observe(second));
-                    // No thread leaves (freeing its slot for another)
-                    // before all have recorded.
-                    all_alive.wait();
-                });
+        joined(SLOTS - 1, |_| {
+            || {
+                all_alive.wait();
+                handles.iter().for_each(|h| h.observe(second));
+                // No thread leaves (freeing its slot for another)
+                // before all have recorded.
+                all_alive.wait();
             }
         });
     }) as f64

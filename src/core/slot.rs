@@ -21,7 +21,7 @@
 
 use std::cell::Cell;
 
-use crate::core::sync::{slot_flags, thread_local, Ordering, SlotFlags};
+use crate::core::sync::{slot_flags, thread_local, OnceLock, Ordering, SlotFlags};
 
 /// Most slots a process ever has.
 pub(crate) const MAX_SLOTS: usize = 64;
@@ -66,7 +66,7 @@ impl Counts {
 /// The counts: [`set_shard_slots`]'s, or on first use the machine's rule.
 /// (`std`'s `OnceLock` under loom too: a process-wide setting, fixed
 /// before any model runs, not something the models interleave.)
-static COUNTS: std::sync::OnceLock<Counts> = std::sync::OnceLock::new();
+static COUNTS: OnceLock<Counts> = OnceLock::new();
 
 fn counts() -> Counts {
     *COUNTS.get_or_init(|| Counts::of(default_slots()))

@@ -336,5 +336,6 @@ pub(crate) fn shared_slice<T>(v: Vec<T>) -> Arc<[T]> {
 pub(crate) use std::sync::Arc as StdArc;
 
 /// A value made once, on first need, for a cold path no model exercises
-/// (`Fixed`'s fallback series): `std`'s in every build.
+/// (`Fixed`'s fallback series, the process' slot counts): `std`'s in every
+/// build.
 pub(crate) use std::sync::OnceLock;

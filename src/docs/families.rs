@@ -119,14 +119,18 @@
 //! job series, about 380 (382 counted), label values of up to 52 bytes
 //! included; a native histogram as above about 2,350 (2,349 counted).
 //! (When every shard was made with the series: 1,118, 1,230 and 14,629
-//! counted with 4 slots; with 64 about 8,800, 8,900 and 137,500.) With
-//! 64 slots (set so on 2 cores, `tests/slots.rs`) the allocator counted
-//! 421 bytes a counter series (its 33 words take 264 of them; 394 in one
-//! run of twenty), 374 a 9-bound histogram series that one thread writes
-//! and 382 a duration histogram series, as with 8 slots, and 1,664 more a series when a second thread wrote
-//! each (its shard and the table of 64 places); a duration histogram
-//! series that 64 threads write took 9,600 to 9,634 bytes more than one
-//! that a single thread writes (63 shards and the table). A histogram family's bounds (and, for durations,
+//! counted with 4 slots; with 64 about 8,800, 8,900 and 137,500; with
+//! the headers of then.)
+//!
+//! With 64 slots (set so on 2 cores, `tests/slots.rs`) the allocator
+//! counted 420 to 421 bytes a counter series (its 33 words take 264 of
+//! them; 394 in one run of twenty), 374 a 9-bound histogram series that one thread
+//! writes and 382 a duration histogram series, as with 8 slots, 1,664
+//! more a series when a second thread wrote each (its shard and the table
+//! of 64 places), and 9,600 to 9,634 bytes more a duration histogram
+//! series when 64 threads wrote each (63 shards and the table).
+//!
+//! A histogram family's bounds (and, for durations,
 //! their nanoseconds) are allocated once and shared by its series. The test
 //! `family_memory_is_as_documented` checks the struct sizes. Removed
 //! series the main table still holds (marked, until the next merge) are

@@ -47,8 +47,8 @@
 //! `BENCHMARKS.md`). Unused slots cost a series nothing but
 //! their places in its table of shards, made when a second slot writes it
 //! (24 bytes a slot); a counter keeps words for only the first half of
-//! the slots, two a core (its shared word then takes one `fetch_add`), so
-//! that a counter's size does not double. A service with many more
+//! the slots (two a core, at most 32; its shared word then takes one
+//! `fetch_add`), so that a counter's size does not double. A service with many more
 //! observing threads than that, or one that would rather keep its series
 //! small on a large machine, sets the count with
 //! [`set_shard_slots`](crate::set_shard_slots) first thing in `main`.
@@ -109,12 +109,12 @@
 //! (w − 1) + 24 × slots, and 432 more once the shared shard is made: on a
 //! 2-core machine (8 slots) at most ≈ 1,900 bytes, on 8 cores (32 slots)
 //! at most ≈ 5.5 kB, at the 64-slot cap (16 cores and more) at most ≈
-//! 10.4 kB (with 64
-//! slots set on 2 cores, 64 threads writing each series, the allocator
-//! counted 9,600 to 9,634 bytes a series for the 63 other slots' shards
-//! and the table: `tests/slots.rs`). (When every
+//! 10.4 kB (with 64 slots set on 2 cores and 64 threads writing each
+//! series, the allocator counted 9,600 to 9,634 bytes a series for the
+//! 63 other slots' shards and the table: `tests/slots.rs`). (When every
 //! shard was made with the series: 1,230 bytes with 4 slots, 2.8 kB with
-//! 16 and 8.9 kB with 64, whoever wrote it, with the header of then.) With the
+//! 16 and 8.9 kB with 64, whoever wrote it, with the header of then.)
+//! With the
 //! default limit of [`DEFAULT_MAX_SERIES`] series each written by one
 //! thread, that is about 0.39 MB (1,024 × 382 bytes), on any machine. The
 //! `family_memory_is_as_documented` test checks the struct sizes.
