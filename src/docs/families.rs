@@ -21,7 +21,7 @@
 //! removal marks the series removed (no lookup or scrape takes it again) and leaves it in its table until
 //! a merge leaves it out; once removed series are a sixteenth of the
 //! main table (at least 32), the removal merges (1,000 of 10,000
-//! series removed one by one: 0.13 to 0.31 ms in the fifteen latest full runs,
+//! series removed one by one: 0.13 to 0.44 ms in the seventeen latest full runs,
 //! where copying the main table on each removal took 100 ms; `remove/*`). The index a merge
 //! replaces is dropped by the writers, under their lock, once no one else
 //! holds it: dropping it releases every series of its table, and when an

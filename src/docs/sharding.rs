@@ -3,9 +3,10 @@
 //! A histogram observation increments a bucket counter and adds to a sum.
 //! If every thread did that with `fetch_add` on the same two atomics, each
 //! one would pull the cache line away from the core that wrote it last: on a
-//! 2-core machine one shared prometheus histogram handle runs at about a
-//! ninth of its single-thread throughput when two threads use it (see
-//! `BENCHMARKS.md`). And even uncontended, every locked read-modify-write
+//! 2-core machine two threads on one shared prometheus histogram handle
+//! make about a quarter of one thread's throughput (`contended/prometheus/2`:
+//! 0.17 to 0.91 ×, a median of 0.27 ×, in the 33 full runs of
+//! `BENCHMARKS.md` and `benches/HISTORY.md`). And even uncontended, every locked read-modify-write
 //! instruction costs about as much as the whole rest of an observation.
 //!
 //! So each series holds several **shards**, each a full set of counters
