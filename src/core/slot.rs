@@ -111,8 +111,9 @@ pub fn shard_slots() -> usize {
 /// histogram series is made. More slots than the default give more
 /// threads a shard of their own (a service with many more observing
 /// threads than four a core); fewer make series smaller (a counter takes
-/// 8 bytes, and a histogram that several threads write 24 bytes, for each
-/// slot; see [`docs::families`](crate::docs::families)).
+/// 8 bytes for each slot of the first half, and a histogram that several
+/// threads write 24 bytes for each slot; see
+/// [`docs::families`](crate::docs::families)).
 ///
 /// Setting the count it already has is not an error. Counts are exact
 /// with any number of slots: a thread without one only writes slower when
