@@ -51,6 +51,14 @@ fn joined<F: FnOnce() + Send>(n: usize, work: impl Fn(usize) -> F) {
     });
 }
 
+/// Net heap bytes a series costs that `add` makes, written by this thread
+/// only: the first of `values` outside the count (it makes this thread's
+/// memo and copy of the index), each of the others a new series in it.
+fn bytes_per_new_series(values: &[[String; 2]], add: impl Fn([&str; 2])) -> i64 {
+    add(as_strs(&values[0]));
+    net_bytes(|| values[1..].iter().for_each(|v| add(as_strs(v)))) / (values.len() as i64 - 1)
+}
+
 fn as_strs(v: &[String; 2]) -> [&str; 2] {
     [v[0].as_str(), v[1].as_str()]
 }
@@ -179,9 +187,7 @@ fn memory_per_series_at_sixty_four_slots() {
     let counters = registry
         .counter(Opts::new("c", "C.").max_series(SERIES), ["k", "s"])
         .unwrap();
-    counters.inc(as_strs(&values[0])); // the thread's memo and index copy
-    let counter = net_bytes(|| values[1..].iter().for_each(|v| counters.inc(as_strs(v))))
-        / (SERIES as i64 - 1);
+    let counter = bytes_per_new_series(&values, |v| counters.inc(v));
 
     // Histograms of 9 bounds: one writer each, then a second writer each
     // (its shard, and the table of the 64 slots' places).
@@ -192,12 +198,7 @@ fn memory_per_series_at_sixty_four_slots() {
             &BUCKET_BOUNDS_SECONDS,
         )
         .unwrap();
-    histograms.observe(as_strs(&values[0]), 1.0);
-    let one_writer = net_bytes(|| {
-        values[1..]
-            .iter()
-            .for_each(|v| histograms.observe(as_strs(v), 1.0))
-    }) / (SERIES as i64 - 1);
+    let one_writer = bytes_per_new_series(&values, |v| histograms.observe(v, 1.0));
     let handles: Vec<_> = values.iter().map(|v| histograms.with(as_strs(v))).collect();
     let second_writer = net_bytes(|| {
         joined(1, |_| || handles.iter().for_each(|h| h.observe(2.0)));
@@ -219,12 +220,7 @@ fn memory_per_series_at_sixty_four_slots() {
         )
         .unwrap();
     let second = Duration::from_secs(1);
-    durations.observe(as_strs(&values[0]), second);
-    let duration_one_writer = net_bytes(|| {
-        values[1..]
-            .iter()
-            .for_each(|v| durations.observe(as_strs(v), second))
-    }) / (SERIES as i64 - 1);
+    let duration_one_writer = bytes_per_new_series(&values, |v| durations.observe(v, second));
     // This thread wrote each series' first shard (made with the series,
     // so outside the count below); 63 more threads, alive at once, each
     // make a shard of their own, and the first of them the table of places.
