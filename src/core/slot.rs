@@ -34,7 +34,7 @@ const UNCLAIMED: usize = usize::MAX;
 /// [`set_shard_slots`] fixed another count first. Under loom, one: the
 /// models then see an owner and a sharer.
 pub(crate) fn slot_count() -> usize {
-    counts().shards
+    *SLOTS.get_or_init(default_slots)
 }
 
 /// The slots whose owners keep a word of their own in every counter: the
@@ -44,33 +44,13 @@ pub(crate) fn slot_count() -> usize {
 /// slots add to its shared word, one `fetch_add`, where a histogram's
 /// shared shard takes three or more. Under loom, as [`slot_count`].
 pub(crate) fn counter_slots() -> usize {
-    counts().counters
+    slot_count().div_ceil(2)
 }
 
-/// The process' slot counts, fixed on first use.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-struct Counts {
-    shards: usize,
-    counters: usize,
-}
-
-impl Counts {
-    fn of(shards: usize) -> Counts {
-        Counts {
-            shards,
-            counters: shards.div_ceil(2),
-        }
-    }
-}
-
-/// The counts: [`set_shard_slots`]'s, or on first use the machine's rule.
-/// (`std`'s `OnceLock` under loom too: a process-wide setting, fixed
+/// The slot count: [`set_shard_slots`]'s, or on first use the machine's
+/// rule. (`std`'s `OnceLock` under loom too: a process-wide setting, fixed
 /// before any model runs, not something the models interleave.)
-static COUNTS: OnceLock<Counts> = OnceLock::new();
-
-fn counts() -> Counts {
-    *COUNTS.get_or_init(|| Counts::of(default_slots()))
-}
+static SLOTS: OnceLock<usize> = OnceLock::new();
 
 /// Four slots a core this process may run on, rounded up to a power of
 /// two, at most [`MAX_SLOTS`]; one under loom.
@@ -81,7 +61,7 @@ fn default_slots() -> usize {
     }
     #[cfg(not(loom))]
     {
-        // Asked once per process (through `COUNTS`): `available_parallelism`
+        // Asked once per process (through `SLOTS`): `available_parallelism`
         // reads cgroup files.
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         (4 * cores).next_power_of_two().min(MAX_SLOTS)
@@ -132,11 +112,11 @@ pub fn set_shard_slots(slots: usize) -> Result<(), SlotsError> {
     if !(1..=MAX_SLOTS).contains(&slots) {
         return Err(SlotsError::OutOfRange(slots));
     }
-    let fixed = *COUNTS.get_or_init(|| Counts::of(slots));
-    if fixed.shards == slots {
+    let fixed = *SLOTS.get_or_init(|| slots);
+    if fixed == slots {
         Ok(())
     } else {
-        Err(SlotsError::AlreadyFixed(fixed.shards))
+        Err(SlotsError::AlreadyFixed(fixed))
     }
 }
 
